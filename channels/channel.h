@@ -1,0 +1,61 @@
+/* channel.h: the one interface every transport implements.
+ *
+ * A driver file exports exactly one const struct channel_ops; channel.c
+ * keeps the registry. Drivers never log, count or retry: they return an
+ * explicit outcome and the dispatcher does the rest. */
+#pragma once
+
+#include "config.h"
+#include "error.h"
+#include "job.h"
+
+enum channel_outcome {
+        CHANNEL_SENT,      /* accepted by the transport */
+        CHANNEL_TEMPFAIL,  /* try again later (backoff) */
+        CHANNEL_PERMFAIL,  /* this contact will not work: try the next channel */
+};
+
+struct send_result {
+        enum channel_outcome outcome;
+        char provider_id[128];  /* the transport's id of the message, or "" */
+        char reason[256];       /* one line, no personal data */
+};
+
+/* A rendered message, ready for a transport. Every pointer is borrowed for
+ * the duration of send(). */
+struct message {
+        enum job_channel channel;
+        const struct job *job;
+        const char *reminder_id;
+        const char *to;         /* e-mail address or E.164 number; NULL for letters */
+        const char *to_name;
+        const char *from;       /* e-mail From header or SMS sender id */
+        const char *subject;    /* e-mail */
+        const char *text;       /* plain text: e-mail text part, SMS body, letter text */
+        const char *html;       /* e-mail HTML part, may be NULL */
+};
+
+struct channel_ops {
+        /* the transport's name in config: channels.<channel>.transport */
+        const char *name;
+        /* Opens a session for one channel with the given config; *session
+         * is the driver's own state. Called once per worker. */
+        int (*open)(void **session, enum job_channel channel, const struct config *cfg,
+                    struct error *err);
+        /* Sends one message and says how it went in res. */
+        void (*send)(void *session, const struct message *msg, struct send_result *res);
+        /* Ends a batch: a driver that holds a connection may close it here.
+         * May be NULL. */
+        void (*flush)(void *session);
+        /* Frees the session; NULL is a no-op. */
+        void (*close)(void *session);
+};
+
+/* The driver named transport, or NULL. */
+const struct channel_ops *channel_lookup(const char *transport);
+
+/* The configured transport name of a channel. */
+const char *channel_transport(const struct config *cfg, enum job_channel channel);
+
+/* The drivers. */
+extern const struct channel_ops channel_outbox;

@@ -1,0 +1,260 @@
+/* mime.c: building RFC 5322 messages that no input can break. */
+#include "mime.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool has_control(const char *s)
+{
+        for (; s && *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+static bool is_ascii(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s >= 0x80)
+                        return false;
+        return true;
+}
+
+static void base64(struct buf *out, const unsigned char *p, size_t n)
+{
+        static const char tab[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)p[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t)p[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= p[i + 2];
+                buf_putc(out, tab[(v >> 18) & 63]);
+                buf_putc(out, tab[(v >> 12) & 63]);
+                buf_putc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+                buf_putc(out, i + 2 < n ? tab[v & 63] : '=');
+        }
+}
+
+/* Appends value as encoded words; col is the current column. Each word
+ * holds as many whole base64 groups as fit in the line (at most 45 bytes
+ * on a continuation line: 1 + 12 + 60 columns) and never splits a UTF-8
+ * sequence, so every line stays within 76 columns. */
+static void encoded_words(struct buf *out, const char *value, size_t col)
+{
+        const unsigned char *p = (const unsigned char *)value;
+        size_t left = strlen(value);
+
+        while (left > 0) {
+                size_t room = col + 12 < 76 ? (76 - col - 12) / 4 * 3 : 0;
+                size_t n = left < room ? left : room;
+                while (n < left && n > 0 && (p[n] & 0xC0) == 0x80)
+                        n--;
+                if (n == 0) {
+                        /* No room left on this line: fold. */
+                        buf_puts(out, "\r\n ");
+                        col = 1;
+                        continue;
+                }
+                buf_puts(out, "=?UTF-8?B?");
+                base64(out, p, n);
+                buf_puts(out, "?=");
+                col += 12 + (n + 2) / 3 * 4;
+                p += n;
+                left -= n;
+                if (left > 0) {
+                        buf_puts(out, "\r\n ");
+                        col = 1;
+                }
+        }
+}
+
+void mime_header_text(struct buf *out, const char *name, const char *value)
+{
+        buf_printf(out, "%s: ", name);
+        if (is_ascii(value) && strlen(name) + 2 + strlen(value) <= 998)
+                buf_puts(out, value);
+        else
+                encoded_words(out, value, strlen(name) + 2);
+        buf_puts(out, "\r\n");
+}
+
+/* "Name <addr>" with the display name quoted or encoded as needed. */
+static void mailbox(struct buf *out, const char *header, const char *name, const char *addr)
+{
+        buf_printf(out, "%s: ", header);
+        if (name && *name) {
+                if (is_ascii(name)) {
+                        buf_putc(out, '"');
+                        for (const char *p = name; *p; p++) {
+                                if (*p == '"' || *p == '\\')
+                                        buf_putc(out, '\\');
+                                buf_putc(out, *p);
+                        }
+                        buf_putc(out, '"');
+                } else {
+                        encoded_words(out, name, strlen(header) + 2);
+                }
+                buf_putc(out, ' ');
+        }
+        buf_printf(out, "<%s>\r\n", addr);
+}
+
+void mime_qp_encode(struct buf *out, const char *text)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t col = 0;
+
+        for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+                if (*p == '\r' && p[1] == '\n')
+                        continue;
+                if (*p == '\n') {
+                        buf_puts(out, "\r\n");
+                        col = 0;
+                        continue;
+                }
+                bool trailing_ws = (*p == ' ' || *p == '\t') &&
+                                   (p[1] == '\n' || p[1] == '\0' || (p[1] == '\r' && p[2] == '\n'));
+                bool literal = (*p >= 33 && *p <= 126 && *p != '=') ||
+                               ((*p == ' ' || *p == '\t') && !trailing_ws);
+                /* A leading "." is encoded so no SMTP server ever sees a
+                 * lone dot line or has to stuff it. */
+                if (col == 0 && *p == '.')
+                        literal = false;
+                size_t w = literal ? 1 : 3;
+                if (col + w > 75) {
+                        buf_puts(out, "=\r\n");
+                        col = 0;
+                }
+                if (literal) {
+                        buf_putc(out, (char)*p);
+                } else {
+                        buf_putc(out, '=');
+                        buf_putc(out, hex[*p >> 4]);
+                        buf_putc(out, hex[*p & 15]);
+                }
+                col += w;
+        }
+        if (col > 0)
+                buf_puts(out, "\r\n");
+}
+
+static int split_from(const char *from, struct buf *name, struct buf *addr)
+{
+        const char *lt = strrchr(from, '<');
+        if (!lt) {
+                buf_puts(addr, from);
+                return 0;
+        }
+        const char *gt = strchr(lt, '>');
+        if (!gt || gt[1] != '\0')
+                return -EINVAL;
+        const char *s = from, *e = lt;
+        while (s < e && *s == ' ')
+                s++;
+        while (e > s && e[-1] == ' ')
+                e--;
+        if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+                s++;
+                e--;
+        }
+        buf_append(name, s, (size_t)(e - s));
+        buf_append(addr, lt + 1, (size_t)(gt - lt - 1));
+        return 0;
+}
+
+static bool addr_ok(const char *a)
+{
+        const char *at = strchr(a, '@');
+        return at && at != a && at[1] && !strchr(at + 1, '@') && !strpbrk(a, " <>()\",;:\\[]");
+}
+
+int mime_compose(struct buf *out, const struct mime_message *m, struct error *err)
+{
+        static const struct {
+                const char *what;
+                size_t off;
+        } checks[] = {
+                { "from", offsetof(struct mime_message, from) },
+                { "to", offsetof(struct mime_message, to) },
+                { "to name", offsetof(struct mime_message, to_name) },
+                { "reply-to", offsetof(struct mime_message, reply_to) },
+                { "subject", offsetof(struct mime_message, subject) },
+                { "message-id", offsetof(struct mime_message, message_id) },
+        };
+        struct buf fname = BUF_INIT, faddr = BUF_INIT;
+        int rc = 0;
+
+        for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+                const char *v = *(const char *const *)((const char *)m + checks[i].off);
+                if (has_control(v)) {
+                        rc = error_set(err, -EINVAL, "%s: contains a control character",
+                                       checks[i].what);
+                        goto out;
+                }
+        }
+        if (!m->from || split_from(m->from, &fname, &faddr) < 0 || !addr_ok(buf_str(&faddr))) {
+                rc = error_set(err, -EINVAL, "from: not a valid mailbox");
+                goto out;
+        }
+        if (!m->to || !addr_ok(m->to)) {
+                rc = error_set(err, -EINVAL, "to: not a valid address");
+                goto out;
+        }
+        if (m->reply_to && !addr_ok(m->reply_to)) {
+                rc = error_set(err, -EINVAL, "reply-to: not a valid address");
+                goto out;
+        }
+        if (!m->text || !m->subject || !m->message_id) {
+                rc = error_set(err, -EINVAL, "message: subject, text and message-id are required");
+                goto out;
+        }
+        if (!addr_ok(m->message_id)) {
+                rc = error_set(err, -EINVAL, "message-id: not of the form id@domain");
+                goto out;
+        }
+
+        char date[64];
+        struct tm tm;
+        gmtime_r(&m->date, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+
+        mailbox(out, "From", buf_str(&fname), buf_str(&faddr));
+        mailbox(out, "To", m->to_name, m->to);
+        if (m->reply_to)
+                buf_printf(out, "Reply-To: <%s>\r\n", m->reply_to);
+        mime_header_text(out, "Subject", m->subject);
+        buf_printf(out, "Date: %s\r\n", date);
+        buf_printf(out, "Message-ID: <%s>\r\n", m->message_id);
+        buf_puts(out, "Auto-Submitted: auto-generated\r\n");
+        buf_puts(out, "MIME-Version: 1.0\r\n");
+        /* The boundary: "=_" (never produced by quoted-printable lines
+         * that start a part) and the id's local part ('@' is not allowed). */
+        char boundary[128];
+        snprintf(boundary, sizeof(boundary), "=_dunningd_%.*s", (int)strcspn(m->message_id, "@"),
+                 m->message_id);
+        if (m->html) {
+                buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
+                           boundary);
+                buf_printf(out, "--%s\r\n", boundary);
+        }
+        buf_puts(out, "Content-Type: text/plain; charset=UTF-8\r\n"
+                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        mime_qp_encode(out, m->text);
+        if (m->html) {
+                buf_printf(out, "--%s\r\n", boundary);
+                buf_puts(out, "Content-Type: text/html; charset=UTF-8\r\n"
+                              "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+                mime_qp_encode(out, m->html);
+                buf_printf(out, "--%s--\r\n", boundary);
+        }
+out:
+        buf_free(&fname);
+        buf_free(&faddr);
+        return rc;
+}

@@ -1,0 +1,36 @@
+/* mime.h: RFC 5322 / 2045 / 2047 message composition; pure.
+ *
+ * Header injection is impossible by construction: a CR, LF or other
+ * control character in any header value makes mime_compose fail; it is
+ * never passed through. Non-ASCII header text becomes RFC 2047 encoded
+ * words folded at 76 columns; bodies are UTF-8 quoted-printable with CRLF
+ * line endings. */
+#pragma once
+
+#include <time.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct mime_message {
+        const char *from;        /* "Display Name <addr@domain>" or "addr@domain" */
+        const char *to;          /* addr@domain */
+        const char *to_name;     /* display name or NULL */
+        const char *reply_to;    /* addr or NULL */
+        const char *subject;
+        const char *text;        /* text/plain part (required) */
+        const char *html;        /* text/html part or NULL */
+        const char *message_id;  /* without the angle brackets */
+        time_t date;
+};
+
+/* Appends the complete message to out. -EINVAL with err naming the header
+ * ("subject: contains a control character") when a value is unsafe. */
+int mime_compose(struct buf *out, const struct mime_message *m, struct error *err);
+
+/* Appends text as quoted-printable (76-column lines, CRLF). */
+void mime_qp_encode(struct buf *out, const char *text);
+
+/* Appends "Name: value" with value as RFC 2047 encoded words when it is
+ * not plain ASCII, folded at 76 columns; ends with CRLF. */
+void mime_header_text(struct buf *out, const char *name, const char *value);

@@ -1,0 +1,267 @@
+/* outbox.c: the file transport, for every channel.
+ *
+ * <outbox>/email/<reminder id>.eml   a complete RFC 5322 message
+ * <outbox>/sms/<reminder id>.json    to, from, body, segments, encoding
+ * <outbox>/letter/<reminder id>.pdf  a PLACEHOLDER one-page text PDF until
+ *                                    the letter channel (cairo + pango,
+ *                                    EPC QR) lands and replaces it
+ *
+ * A file appears whole (written beside it, then renamed) and never twice:
+ * the rename refuses to replace an existing file, so a job redelivered
+ * after a crash finds its file and counts as sent. That makes the outbox
+ * exactly-once even between a send and its record in Redis. */
+#include "channel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "gsm7.h"
+#include "mime.h"
+
+struct outbox {
+        enum job_channel channel;
+        char dir[PATH_MAX - 256];
+        struct buf data;
+};
+
+static int mkdir_p(const char *path)
+{
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof(tmp), "%s", path);
+        for (char *p = tmp + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int outbox_open(void **session, enum job_channel channel, const struct config *cfg,
+                       struct error *err)
+{
+        struct outbox *o = xcalloc(1, sizeof(*o));
+        o->channel = channel;
+        snprintf(o->dir, sizeof(o->dir), "%s/%s", cfg->outbox, job_channel_name(channel));
+        int rc = mkdir_p(o->dir);
+        if (rc < 0) {
+                error_set(err, rc, "outbox: cannot create %.150s: %s", o->dir, strerror(-rc));
+                free(o);
+                return rc;
+        }
+        *session = o;
+        return 0;
+}
+
+static void outbox_close(void *session)
+{
+        struct outbox *o = session;
+        if (!o)
+                return;
+        buf_free(&o->data);
+        free(o);
+}
+
+/* Writes data to dir/name exactly once (see the top of the file). */
+static void write_once(struct outbox *o, const char *name, struct send_result *res)
+{
+        char tmp[PATH_MAX], final[PATH_MAX];
+        snprintf(final, sizeof(final), "%s/%s", o->dir, name);
+        snprintf(tmp, sizeof(tmp), "%s/.%s.%d.%lx", o->dir, name, (int)getpid(),
+                 (unsigned long)gettid());
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (fd < 0) {
+                res->outcome = CHANNEL_TEMPFAIL;
+                snprintf(res->reason, sizeof(res->reason), "outbox: cannot create %.150s: %s", tmp,
+                         strerror(errno));
+                return;
+        }
+        const char *p = buf_str(&o->data);
+        size_t left = o->data.len;
+        while (left > 0) {
+                ssize_t w = write(fd, p, left);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0) {
+                        res->outcome = CHANNEL_TEMPFAIL;
+                        snprintf(res->reason, sizeof(res->reason), "outbox: write %.150s: %s", tmp,
+                                 strerror(errno));
+                        close(fd);
+                        unlink(tmp);
+                        return;
+                }
+                p += w;
+                left -= (size_t)w;
+        }
+        close(fd);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+                int e = errno;
+                unlink(tmp);
+                if (e != EEXIST) {
+                        res->outcome = CHANNEL_TEMPFAIL;
+                        snprintf(res->reason, sizeof(res->reason), "outbox: rename to %.150s: %s",
+                                 final, strerror(e));
+                        return;
+                }
+                snprintf(res->reason, sizeof(res->reason), "already in outbox");
+        }
+        res->outcome = CHANNEL_SENT;
+        snprintf(res->provider_id, sizeof(res->provider_id), "%s", name);
+}
+
+static int build_email(struct outbox *o, const struct message *m, struct send_result *res)
+{
+        char mid[256];
+        const char *at = m->from ? strrchr(m->from, '@') : NULL;
+        char domain[200] = "localhost";
+        if (at) {
+                snprintf(domain, sizeof(domain), "%s", at + 1);
+                domain[strcspn(domain, "> ")] = '\0';
+        }
+        snprintf(mid, sizeof(mid), "%s@%s", m->reminder_id, domain);
+        struct mime_message mm = {
+                .from = m->from, .to = m->to, .to_name = m->to_name, .subject = m->subject,
+                .text = m->text, .html = m->html, .message_id = mid, .date = time(NULL),
+        };
+        struct error e;
+        if (mime_compose(&o->data, &mm, &e) < 0) {
+                res->outcome = CHANNEL_PERMFAIL;
+                snprintf(res->reason, sizeof(res->reason), "email: %s", e.msg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void build_sms(struct outbox *o, const struct message *m)
+{
+        struct gsm7_count c;
+        gsm7_count(m->text, &c);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "to", m->to, "from",
+                              m->from ? m->from : "", "body", m->text, "segments",
+                              (json_int_t)c.segments, "encoding", c.gsm7 ? "gsm7" : "ucs2",
+                              "reminder", m->reminder_id);
+        char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (s) {
+                buf_puts(&o->data, s);
+                buf_putc(&o->data, '\n');
+        }
+        free(s);
+        json_decref(j);
+}
+
+/* PLACEHOLDER until the letter channel lands: a one-page A4 PDF with the
+ * letter text in Helvetica. Characters outside Latin-1 print as '?'. */
+static void pdf_text_line(struct buf *content, const char *line, int y)
+{
+        buf_printf(content, "BT /F1 10 Tf 72 %d Td (", y);
+        for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+                unsigned c = *p;
+                if ((c & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
+                        c = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+                        p++;
+                } else if (c >= 0x80) {
+                        while ((p[1] & 0xC0) == 0x80)
+                                p++;
+                        c = '?';
+                }
+                if (c > 0xFF)
+                        c = '?';
+                if (c == '(' || c == ')' || c == '\\')
+                        buf_printf(content, "\\%c", c);
+                else if (c < 0x20 || c >= 0x80)
+                        buf_printf(content, "\\%03o", c);
+                else
+                        buf_putc(content, (char)c);
+        }
+        buf_puts(content, ") Tj ET\n");
+}
+
+static void build_letter(struct outbox *o, const struct message *m)
+{
+        struct buf content = BUF_INIT, line = BUF_INIT;
+        int y = 780;
+        for (const char *p = m->text;; p++) {
+                if (*p == '\n' || *p == '\0') {
+                        if (y > 60)
+                                pdf_text_line(&content, buf_str(&line), y);
+                        y -= 14;
+                        buf_reset(&line);
+                        if (!*p)
+                                break;
+                } else {
+                        buf_putc(&line, *p);
+                }
+        }
+        struct buf *pdf = &o->data;
+        size_t off[6];
+        buf_puts(pdf, "%PDF-1.4\n");
+        off[1] = pdf->len;
+        buf_puts(pdf, "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n");
+        off[2] = pdf->len;
+        buf_puts(pdf, "2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n");
+        off[3] = pdf->len;
+        buf_puts(pdf, "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                      "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >> endobj\n");
+        off[4] = pdf->len;
+        buf_puts(pdf, "4 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
+                      "/Encoding /WinAnsiEncoding >> endobj\n");
+        off[5] = pdf->len;
+        buf_printf(pdf, "5 0 obj << /Length %zu >>\nstream\n%s\nendstream\nendobj\n", content.len,
+                   buf_str(&content));
+        size_t xref = pdf->len;
+        buf_puts(pdf, "xref\n0 6\n0000000000 65535 f \n");
+        for (int i = 1; i <= 5; i++)
+                buf_printf(pdf, "%010zu 00000 n \n", off[i]);
+        buf_printf(pdf, "trailer << /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
+        buf_free(&content);
+        buf_free(&line);
+}
+
+static void outbox_send(void *session, const struct message *m, struct send_result *res)
+{
+        struct outbox *o = session;
+        char name[64];
+        static const char *const ext[] = { "eml", "json", "pdf" };
+
+        memset(res, 0, sizeof(*res));
+        buf_reset(&o->data);
+        switch (o->channel) {
+        case JOB_CHANNEL_EMAIL:
+                if (build_email(o, m, res) < 0)
+                        return;
+                break;
+        case JOB_CHANNEL_SMS:
+                build_sms(o, m);
+                break;
+        case JOB_CHANNEL_LETTER:
+                build_letter(o, m);
+                break;
+        default:
+                res->outcome = CHANNEL_PERMFAIL;
+                snprintf(res->reason, sizeof(res->reason), "outbox: unknown channel");
+                return;
+        }
+        snprintf(name, sizeof(name), "%s.%s", m->reminder_id, ext[o->channel]);
+        write_once(o, name, res);
+}
+
+const struct channel_ops channel_outbox = {
+        .name = "outbox",
+        .open = outbox_open,
+        .send = outbox_send,
+        .flush = NULL,
+        .close = outbox_close,
+};

@@ -1,0 +1,563 @@
+/* config.c: the schema of dunningd.yaml and its validation into struct config.
+ *
+ * Every key is one row of keys[] below: its type, bounds, default, whether
+ * it is required and where it lands in struct config. Parsing, defaults,
+ * range checks, error messages and freeing all follow from that row.
+ *
+ * Error positions: a bad value is reported at the value, an unknown key at
+ * the key, and a missing required key at the key of its parent mapping if
+ * the file has one, else at 1:1. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config_yaml.h"
+
+#define SECRET_MAX (64 * 1024)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+enum key_type {
+        KEY_STRING,  /* char *, never empty */
+        KEY_INT,     /* int within [min, max] */
+        KEY_BOOL,    /* bool, written true or false */
+        KEY_ENUM,    /* char *, one of the '|'-separated words in allowed */
+        KEY_STRLIST, /* char **, NULL-terminated, count in the size_t at count_offset */
+        KEY_SECRET,  /* the value names a file whose content lands in the char * */
+};
+
+struct key {
+        const char *name;      /* dotted path in the file */
+        enum key_type type;
+        size_t offset;         /* target field in struct config */
+        const char *def;       /* default, written as in the file; NULL: none */
+        bool required;
+        long long min, max;    /* KEY_INT */
+        const char *allowed;   /* KEY_ENUM: "a|b|c" */
+        size_t count_offset;   /* KEY_STRLIST */
+        const char *(*check)(const char *value); /* KEY_STRING: NULL or the reason */
+};
+
+#define FIELD(f) offsetof(struct config, f)
+#define STRING(k, f, d, chk) \
+        { .name = k, .type = KEY_STRING, .offset = FIELD(f), .def = d, .check = chk }
+#define REQUIRED_STRING(k, f, chk) \
+        { .name = k, .type = KEY_STRING, .offset = FIELD(f), .required = true, .check = chk }
+#define INT(k, f, lo, hi, d) \
+        { .name = k, .type = KEY_INT, .offset = FIELD(f), .min = lo, .max = hi, .def = #d }
+#define BOOL(k, f, d) \
+        { .name = k, .type = KEY_BOOL, .offset = FIELD(f), .def = d }
+#define ENUM(k, f, values, d) \
+        { .name = k, .type = KEY_ENUM, .offset = FIELD(f), .allowed = values, .def = d }
+#define STRLIST(k, f, count) \
+        { .name = k, .type = KEY_STRLIST, .offset = FIELD(f), .count_offset = FIELD(count) }
+#define SECRET(k, f) \
+        { .name = k, .type = KEY_SECRET, .offset = FIELD(f) }
+
+static const char *check_redis_url(const char *s);
+static const char *check_prefix(const char *s);
+static const char *check_listen(const char *s);
+
+static const struct key keys[] = {
+        STRING("redis.url", redis.url, "unix:///run/redis/redis.sock", check_redis_url),
+        SECRET("redis.password_file", redis.password),
+        STRING("redis.prefix", redis.prefix, "dunning", check_prefix),
+        INT("workers", workers, 1, 256, 8),
+        INT("queue.batch", queue.batch, 1, 10000, 100),
+        INT("queue.block_ms", queue.block_ms, 1, 60000, 1000),
+        INT("queue.claim_idle_ms", queue.claim_idle_ms, 100, 86400000, 60000),
+        INT("queue.max_deliveries", queue.max_deliveries, 1, 1000, 5),
+        INT("queue.drain_timeout_ms", queue.drain_timeout_ms, 0, 600000, 10000),
+        INT("queue.max_attempts", queue.max_attempts, 1, 100, 8),
+        INT("queue.retry_base_ms", queue.retry_base_ms, 10, 86400000, 30000),
+        INT("queue.retry_max_ms", queue.retry_max_ms, 10, 604800000, 21600000),
+        INT("queue.sent_ttl_days", queue.sent_ttl_days, 1, 3650, 90),
+        INT("queue.events_maxlen", queue.events_maxlen, 1000, 100000000, 1000000),
+        STRING("listen", listen, "127.0.0.1:9464", check_listen),
+        STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
+        STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),
+        REQUIRED_STRING("creditor.name", creditor.name, NULL),
+        REQUIRED_STRING("creditor.iban", creditor.iban, NULL),
+        STRING("creditor.bic", creditor.bic, NULL, NULL),
+        STRLIST("creditor.address", creditor.address, creditor.n_address),
+        ENUM("channels.email.transport", channels.email.transport, "outbox|smtp", "outbox"),
+        STRING("channels.email.from", channels.email.from, "dunningd <dunningd@localhost>",
+               NULL),
+        ENUM("channels.sms.transport", channels.sms.transport, "outbox|http", "outbox"),
+        STRING("channels.sms.sender", channels.sms.sender, "dunningd", NULL),
+        INT("channels.sms.max_segments", channels.sms.max_segments, 1, 10, 3),
+        ENUM("channels.letter.transport", channels.letter.transport, "outbox", "outbox"),
+        ENUM("log.level", log.level, "debug|info|warning|error", "info"),
+};
+
+/* what the file said about each row of keys[] */
+struct seen {
+        const struct config_yaml_node *node; /* NULL: not in the file */
+        bool bad;                            /* reported; skip relation checks */
+};
+
+struct load {
+        struct config *cfg;
+        const char *path;
+        struct error *err;
+        size_t n_errors;
+        struct seen seen[ARRAY_SIZE(keys)];
+};
+
+static const char *check_redis_url(const char *s)
+{
+        if ((!strncmp(s, "unix://", 7) && s[7]) || (!strncmp(s, "redis://", 8) && s[8]))
+                return NULL;
+        return "must start with unix:// or redis://";
+}
+
+static const char *check_prefix(const char *s)
+{
+        static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789_.-";
+
+        return s[strspn(s, ok)] ? "may only contain A-Z a-z 0-9 _ . -" : NULL;
+}
+
+static const char *check_listen(const char *s)
+{
+        static const char bad[] = "must be HOST:PORT with PORT 1..65535 ([ADDR]:PORT for IPv6)";
+        const char *port;
+        long n = 0;
+
+        if (*s == '[') {
+                const char *end = strchr(s, ']');
+                if (!end || end == s + 1 || end[1] != ':')
+                        return bad;
+                port = end + 2;
+        } else {
+                port = strchr(s, ':');
+                if (!port || port == s || strchr(port + 1, ':'))
+                        return bad;
+                port++;
+        }
+        if (!*port || port[strspn(port, "0123456789")] || strlen(port) > 5)
+                return bad;
+        n = strtol(port, NULL, 10);
+        return n >= 1 && n <= 65535 ? NULL : bad;
+}
+
+static void report(struct load *l, int line, int col, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static void report(struct load *l, int line, int col, const char *key, const char *fmt, ...)
+{
+        char reason[400];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(reason, sizeof(reason), fmt, ap);
+        va_end(ap);
+        config_yaml_error_add(l->err, "%s:%d:%d: %s: %s", l->path, line, col, key, reason);
+        l->n_errors++;
+}
+
+static const char *kind_name(const struct config_yaml_node *n)
+{
+        switch (n->kind) {
+        case CONFIG_YAML_SCALAR:
+                return "a scalar";
+        case CONFIG_YAML_SEQUENCE:
+                return "a list";
+        case CONFIG_YAML_MAPPING:
+                return "a mapping";
+        }
+        return "something else";
+}
+
+static const char *type_name(enum key_type t)
+{
+        switch (t) {
+        case KEY_STRING:
+        case KEY_ENUM:
+                return "a string";
+        case KEY_INT:
+                return "an integer";
+        case KEY_BOOL:
+                return "true or false";
+        case KEY_STRLIST:
+                return "a list of strings";
+        case KEY_SECRET:
+                return "a file name";
+        }
+        return "something else";
+}
+
+static bool enum_has(const char *allowed, const char *s)
+{
+        size_t n = strlen(s);
+
+        for (const char *p = allowed; *p;) {
+                size_t len = strcspn(p, "|");
+                if (len == n && !strncmp(p, s, n))
+                        return true;
+                p += len;
+                if (*p)
+                        p++;
+        }
+        return false;
+}
+
+/* Reads a secret file into *out, without its one trailing newline. On
+ * failure returns a negative errno and writes the reason (never the
+ * content) into why. */
+static int read_secret(const char *file, char **out, char *why, size_t why_size)
+{
+        char *data = NULL;
+        size_t len = 0;
+        int fd, r = 0;
+
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                snprintf(why, why_size, "cannot read %s: %s", file, strerror(-r));
+                goto out;
+        }
+        /* room for the secret, its "\r\n" and one byte telling it is too long */
+        data = xmalloc(SECRET_MAX + 3);
+        for (;;) {
+                ssize_t n = read(fd, data + len, SECRET_MAX + 3 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        snprintf(why, why_size, "cannot read %s: %s", file, strerror(-r));
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len == SECRET_MAX + 3)
+                        break;
+        }
+        if (len && data[len - 1] == '\n') {
+                len--;
+                if (len && data[len - 1] == '\r')
+                        len--;
+        }
+        if (len > SECRET_MAX) {
+                r = -EFBIG;
+                snprintf(why, why_size, "%s is larger than 64 KiB", file);
+                goto out;
+        }
+        if (!len) {
+                r = -EINVAL;
+                snprintf(why, why_size, "%s is empty", file);
+                goto out;
+        }
+        if (memchr(data, '\0', len)) {
+                r = -EINVAL;
+                snprintf(why, why_size, "%s contains a NUL byte", file);
+                goto out;
+        }
+        *out = xstrndup(data, len);
+out:
+        if (data) {
+                explicit_bzero(data, SECRET_MAX + 3);
+                free(data);
+        }
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+static int set_int(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                   int *target)
+{
+        const char *s = n->value;
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (!*s || end == s || *end || isspace((unsigned char)*s)) {
+                report(l, n->value_line, n->value_col, k->name, "\"%s\" is not an integer", s);
+                return -EINVAL;
+        }
+        if (errno == ERANGE || v < k->min || v > k->max) {
+                report(l, n->value_line, n->value_col, k->name, "%s is out of range (%lld..%lld)",
+                       s, k->min, k->max);
+                return -ERANGE;
+        }
+        *target = (int)v;
+        return 0;
+}
+
+static int set_list(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                    void *target)
+{
+        char ***list = target;
+        size_t *count = (size_t *)((char *)l->cfg + k->count_offset);
+
+        if (n->kind != CONFIG_YAML_SEQUENCE || n->nested) {
+                report(l, n->value_line, n->value_col, k->name, "expected %s, got %s",
+                       type_name(k->type), n->nested ? "a list of lists or mappings" : kind_name(n));
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n->n_items; i++) {
+                if (!*n->items[i]) {
+                        report(l, n->value_line, n->value_col, k->name, "item %zu is empty",
+                               i + 1);
+                        return -EINVAL;
+                }
+        }
+        *list = xcalloc(n->n_items + 1, sizeof(**list));
+        for (size_t i = 0; i < n->n_items; i++)
+                (*list)[i] = xstrdup(n->items[i]);
+        *count = n->n_items;
+        return 0;
+}
+
+/* Converts node n into the field of row k, reporting what is wrong. */
+static int set_value(struct load *l, const struct key *k, const struct config_yaml_node *n)
+{
+        void *target = (char *)l->cfg + k->offset;
+        const char *reason, *s = n->value;
+        char why[512];
+        struct buf b = BUF_INIT;
+
+        if (k->type == KEY_STRLIST)
+                return set_list(l, k, n, target);
+        if (n->kind != CONFIG_YAML_SCALAR) {
+                report(l, n->value_line, n->value_col, k->name, "expected %s, got %s",
+                       type_name(k->type), kind_name(n));
+                return -EINVAL;
+        }
+        if (!*s && k->type != KEY_INT && k->type != KEY_BOOL) {
+                report(l, n->value_line, n->value_col, k->name, "must not be empty");
+                return -EINVAL;
+        }
+
+        switch (k->type) {
+        case KEY_STRING:
+                reason = k->check ? k->check(s) : NULL;
+                if (reason) {
+                        report(l, n->value_line, n->value_col, k->name, "\"%s\" %s", s, reason);
+                        return -EINVAL;
+                }
+                *(char **)target = xstrdup(s);
+                return 0;
+        case KEY_INT:
+                return set_int(l, k, n, target);
+        case KEY_BOOL:
+                if (strcmp(s, "true") && strcmp(s, "false")) {
+                        report(l, n->value_line, n->value_col, k->name,
+                               "\"%s\" is not true or false", s);
+                        return -EINVAL;
+                }
+                *(bool *)target = !strcmp(s, "true");
+                return 0;
+        case KEY_ENUM:
+                if (!enum_has(k->allowed, s)) {
+                        for (const char *p = k->allowed; *p; p++) {
+                                if (*p == '|')
+                                        buf_puts(&b, ", ");
+                                else
+                                        buf_putc(&b, *p);
+                        }
+                        report(l, n->value_line, n->value_col, k->name,
+                               "unknown value \"%s\" (expected one of: %s)", s, buf_str(&b));
+                        buf_free(&b);
+                        return -EINVAL;
+                }
+                *(char **)target = xstrdup(s);
+                return 0;
+        case KEY_SECRET:
+                if (read_secret(s, (char **)target, why, sizeof(why)) < 0) {
+                        report(l, n->value_line, n->value_col, k->name, "%s", why);
+                        return -EINVAL;
+                }
+                return 0;
+        case KEY_STRLIST:
+                break;
+        }
+        return -EINVAL;
+}
+
+static const struct key *find_key(const char *name, size_t *index)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                if (!strcmp(keys[i].name, name)) {
+                        *index = i;
+                        return &keys[i];
+                }
+        }
+        return NULL;
+}
+
+/* a mapping that holds keys: "" (the top), "queue", "channels.email" */
+static bool is_group(const char *name, size_t len)
+{
+        if (!len)
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                if (!strncmp(keys[i].name, name, len) && keys[i].name[len] == '.')
+                        return true;
+        return false;
+}
+
+static size_t parent_len(const char *name)
+{
+        const char *dot = strrchr(name, '.');
+        return dot ? (size_t)(dot - name) : 0;
+}
+
+static void apply_nodes(struct load *l, const struct config_yaml_doc *doc)
+{
+        for (size_t i = 0; i < doc->n_nodes; i++) {
+                const struct config_yaml_node *n = &doc->nodes[i];
+                const struct key *k;
+                size_t idx;
+
+                /* below an unknown or wrongly typed key: already reported */
+                if (!is_group(n->key, parent_len(n->key)))
+                        continue;
+                k = find_key(n->key, &idx);
+                if (k) {
+                        l->seen[idx].node = n;
+                        l->seen[idx].bad = set_value(l, k, n) < 0;
+                } else if (!is_group(n->key, strlen(n->key))) {
+                        report(l, n->line, n->col, n->key, "unknown key");
+                } else if (n->kind != CONFIG_YAML_MAPPING) {
+                        report(l, n->value_line, n->value_col, n->key,
+                               "expected a mapping, got %s", kind_name(n));
+                }
+        }
+}
+
+static const struct config_yaml_node *find_node(const struct config_yaml_doc *doc,
+                                                const char *name, size_t len)
+{
+        for (size_t i = 0; i < doc->n_nodes; i++)
+                if (!strncmp(doc->nodes[i].key, name, len) && !doc->nodes[i].key[len])
+                        return &doc->nodes[i];
+        return NULL;
+}
+
+static void apply_defaults(struct load *l, const struct config_yaml_doc *doc)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                const struct key *k = &keys[i];
+                const struct config_yaml_node *parent;
+                size_t len = parent_len(k->name);
+
+                if (l->seen[i].node)
+                        continue;
+                if (k->required) {
+                        parent = len ? find_node(doc, k->name, len) : NULL;
+                        report(l, parent ? parent->line : 1, parent ? parent->col : 1, k->name,
+                               "required key missing");
+                        l->seen[i].bad = true;
+                } else if (k->def) {
+                        struct config_yaml_node def = {
+                                .key = (char *)k->name,
+                                .kind = CONFIG_YAML_SCALAR,
+                                .value = (char *)k->def,
+                                .line = 1, .col = 1, .value_line = 1, .value_col = 1,
+                        };
+                        l->seen[i].bad = set_value(l, k, &def) < 0;
+                }
+        }
+}
+
+/* Rules between keys, checked once each key is valid on its own. */
+static void check_relations(struct load *l)
+{
+        const struct config *c = l->cfg;
+        size_t base = 0, max = 0;
+        const struct config_yaml_node *n;
+
+        if (!find_key("queue.retry_base_ms", &base) || !find_key("queue.retry_max_ms", &max))
+                return;
+        if (!l->seen[base].bad && !l->seen[max].bad &&
+            c->queue.retry_max_ms < c->queue.retry_base_ms) {
+                n = l->seen[max].node ? l->seen[max].node : l->seen[base].node;
+                report(l, n ? n->value_line : 1, n ? n->value_col : 1, "queue.retry_max_ms",
+                       "%d is less than queue.retry_base_ms (%d)", c->queue.retry_max_ms,
+                       c->queue.retry_base_ms);
+        }
+}
+
+int config_load(struct config **out, const char *path, struct error *err)
+{
+        struct config_yaml_doc doc = { 0 };
+        struct load *l;
+        int r;
+
+        if (err)
+                err->msg[0] = '\0';
+        l = xcalloc(1, sizeof(*l));
+        l->path = path;
+        l->err = err;
+        l->cfg = xcalloc(1, sizeof(*l->cfg));
+        l->cfg->path = xstrdup(path);
+
+        r = config_yaml_load(&doc, path, err);
+        if (r < 0)
+                goto out;
+        l->n_errors = doc.n_errors;
+        apply_nodes(l, &doc);
+        apply_defaults(l, &doc);
+        check_relations(l);
+        if (l->n_errors) {
+                r = -EINVAL;
+                goto out;
+        }
+        *out = l->cfg;
+        l->cfg = NULL;
+        r = 0;
+out:
+        config_free(l->cfg);
+        config_yaml_doc_free(&doc);
+        free(l);
+        return r;
+}
+
+void config_free(struct config *cfg)
+{
+        if (!cfg)
+                return;
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                void *target = (char *)cfg + keys[i].offset;
+                char **list;
+                char *s;
+
+                switch (keys[i].type) {
+                case KEY_STRING:
+                case KEY_ENUM:
+                        free(*(char **)target);
+                        break;
+                case KEY_SECRET:
+                        s = *(char **)target;
+                        if (s) {
+                                explicit_bzero(s, strlen(s));
+                                free(s);
+                        }
+                        break;
+                case KEY_STRLIST:
+                        list = *(char ***)target;
+                        for (size_t j = 0; list && list[j]; j++)
+                                free(list[j]);
+                        free(list);
+                        break;
+                case KEY_INT:
+                case KEY_BOOL:
+                        break;
+                }
+        }
+        free(cfg->path);
+        free(cfg);
+}

@@ -1,0 +1,73 @@
+/* config.h: dunningd's configuration, loaded from YAML into one struct.
+ *
+ * Every key is one row of the schema table in config.c (type, default,
+ * bounds, required). Secrets are only ever given as *_file paths; the file
+ * contents land in the struct (e.g. redis.password_file -> redis.password)
+ * and must never be logged. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct config_channel {
+        char *transport;   /* "outbox" (default), "smtp" (email), "http" (sms) */
+        char *from;        /* email: "Name <addr>" */
+        char *sender;      /* sms: alphanumeric sender id or number */
+        int max_segments;  /* sms */
+};
+
+struct config {
+        char *path;        /* the file it was loaded from */
+
+        struct {
+                char *url;      /* unix:///path or redis://host:port/db */
+                char *password; /* contents of password_file, or NULL */
+                char *prefix;
+        } redis;
+
+        int workers;
+
+        struct {
+                int batch;
+                int block_ms;
+                int claim_idle_ms;
+                int max_deliveries;    /* deliveries of one stream entry before it is dead */
+                int drain_timeout_ms;
+                int max_attempts;      /* send attempts (temporary failures) before dead */
+                int retry_base_ms;     /* first retry delay; doubles per attempt */
+                int retry_max_ms;      /* cap of the retry delay */
+                int sent_ttl_days;     /* lifetime of idempotency markers */
+                int events_maxlen;     /* approximate cap of <prefix>:events */
+        } queue;
+
+        char *listen;      /* host:port */
+        char *templates;
+        char *outbox;
+
+        struct {
+                char *name;
+                char *iban;
+                char *bic;
+                char **address;    /* NULL-terminated */
+                size_t n_address;
+        } creditor;
+
+        struct {
+                struct config_channel email, sms, letter;
+        } channels;
+
+        struct {
+                char *level;       /* debug | info | warning | error */
+        } log;
+};
+
+/* Loads and validates path. On success *out owns a new config (free with
+ * config_free). On failure returns a negative errno, *out is untouched and
+ * err holds every problem found, one per line, each as
+ * "FILE:LINE:COL: key: reason". */
+int config_load(struct config **out, const char *path, struct error *err);
+
+/* Frees cfg and wipes its secrets first. NULL is a no-op. */
+void config_free(struct config *cfg);

@@ -1,0 +1,39 @@
+/* buf.h: the one growable byte buffer used to build strings.
+ *
+ * A struct buf starts zeroed (BUF_INIT); data is always NUL-terminated once
+ * anything was appended. Allocation failure aborts: a daemon that cannot
+ * get a few bytes cannot do anything useful, and every caller would
+ * otherwise carry an error path that is never tested. */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+        char *data;
+        size_t len;
+        size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Empties the buffer but keeps its memory for reuse. */
+void buf_reset(struct buf *b);
+/* Hands the string over to the caller (who frees it); b is left empty. */
+char *buf_steal(struct buf *b);
+/* Frees the memory; b is left empty and reusable. */
+void buf_free(struct buf *b);
+/* The contents as a string: "" when nothing was appended. Borrowed. */
+const char *buf_str(const struct buf *b);
+
+/* Allocation helpers that abort on failure (see above). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);

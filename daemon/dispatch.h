@@ -1,0 +1,52 @@
+/* dispatch.h: one job: policy -> message -> send -> fallback.
+ *
+ * A struct dispatch holds one worker's channel sessions. dispatch_job does
+ * no Redis I/O: it returns what happened and the worker records it, so a
+ * whole batch is recorded in one transaction. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "channel.h"
+#include "config.h"
+#include "job.h"
+
+struct dispatch;
+
+enum dispatch_status {
+        DISPATCH_SENT,
+        DISPATCH_SKIPPED,   /* already sent for this reminder */
+        DISPATCH_RETRY,     /* temporary failure: schedule again */
+        DISPATCH_DEAD,      /* no channel can take it */
+};
+
+struct dispatch_result {
+        enum dispatch_status status;
+        enum job_channel channel;       /* the channel it went out on (or last tried) */
+        enum job_channel failed[JOB_CHANNEL__N];  /* channels that failed permanently */
+        size_t n_failed;
+        char reason[256];               /* one line, no personal data */
+        char policy[256];               /* the policy's reason */
+        char provider_id[128];
+        int64_t duration_us;
+};
+
+/* Opens a session for each channel's configured transport (borrowing cfg
+ * for the lifetime of the dispatch). */
+int dispatch_new(struct dispatch **out, const struct config *cfg, struct error *err);
+void dispatch_free(struct dispatch *d);
+/* Ends the batch on every channel session (e.g. closes an SMTP session). */
+void dispatch_flush(struct dispatch *d);
+
+/* Sends job unless already_sent[ch] says the reminder went out on any
+ * channel before. */
+void dispatch_job(struct dispatch *d, const struct job *job,
+                  const bool already_sent[JOB_CHANNEL__N], int64_t now_ms,
+                  struct dispatch_result *r);
+
+/* Builds the message text for job on channel into the given buffers
+ * (until the template issue lands this is a built-in text per locale). */
+void dispatch_build_text(const struct job *job, const struct config *cfg, enum job_channel ch,
+                         struct buf *subject, struct buf *text);

@@ -1,0 +1,117 @@
+/* job.h: the reminder job (JSON version 1, see DESIGN.md) and its ids.
+ *
+ * job_parse validates everything a job must be before anything is sent;
+ * errors name the field path ("customer.phone: not a valid E.164 number").
+ * The original JSON text is kept (job->json) so nothing is lost when a job
+ * is dead-lettered: unknown fields are kept there and otherwise ignored. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define JOB_MAX_BYTES (64 * 1024)   /* larger job texts are rejected */
+#define JOB_MAX_INVOICES 100
+
+enum job_channel {
+        JOB_CHANNEL_EMAIL,
+        JOB_CHANNEL_SMS,
+        JOB_CHANNEL_LETTER,
+        JOB_CHANNEL__N,
+        JOB_CHANNEL_NONE = -1,
+};
+
+struct job_address {
+        char **lines;          /* NULL-terminated, 1..4 lines */
+        size_t n_lines;
+        char *postal_code;
+        char *city;
+        char *country;         /* ISO 3166-1 alpha-2 */
+};
+
+struct job_invoice {
+        char *number;
+        int64_t amount_cents;  /* > 0, minor units */
+        char currency[4];      /* ISO 4217 */
+        char issued[11];       /* YYYY-MM-DD or "" */
+        char due[11];          /* YYYY-MM-DD */
+};
+
+struct job_customer {
+        char *id;
+        char *name;
+        char *locale;          /* e.g. nl-NL */
+        char *segment;         /* may be NULL */
+        char *email;           /* may be NULL */
+        char *phone;           /* E.164, may be NULL */
+        bool has_address;
+        struct job_address address;
+        enum job_channel preferred_channel;   /* JOB_CHANNEL_NONE if absent */
+        bool consent_email;    /* true when absent */
+        bool consent_sms;      /* true when absent */
+        char *timezone;        /* IANA name, may be NULL */
+};
+
+struct job {
+        int v;
+        char *campaign;
+        char *step;
+        struct job_customer customer;
+        struct job_invoice *invoices;
+        size_t n_invoices;
+        int64_t not_before_ms; /* 0 when absent; Unix ms */
+        int attempt;           /* dunningd's own field: send attempts so far */
+        char reminder_id[19];  /* "r-" + 16 hex: hash of (step, sorted invoice numbers) */
+        char job_id[19];       /* "j-" + 16 hex: hash of (campaign, step, sorted invoice numbers) */
+        char *json;            /* the text it was parsed from, owned */
+};
+
+/* Parses and validates one job. On success *out owns a new job (job_free).
+ * On failure returns -EINVAL and err->msg is "<field path>: <reason>" (or
+ * "job: <reason>" for the whole text). Never crashes on any input. */
+int job_parse(struct job **out, const char *json, size_t len, struct error *err);
+
+void job_free(struct job *job);
+
+/* Channel names as they appear in jobs, config and keys. */
+const char *job_channel_name(enum job_channel ch);
+/* JOB_CHANNEL_NONE when name is not a channel. */
+enum job_channel job_channel_from_name(const char *name);
+
+/* Writes "r-" + 16 hex digits, the reminder id of (step, invoice numbers in
+ * any order) into out[19]. Same invoices at the same step: same id. */
+void job_reminder_id(char out[19], const char *step, const char *const *numbers, size_t n);
+
+/* Writes "j-" + 16 hex digits for (campaign, step, invoice numbers). */
+void job_id(char out[19], const char *campaign, const char *step,
+            const char *const *numbers, size_t n);
+
+/* Returns the job's JSON text with "attempt" set to attempt (newly
+ * allocated; free it). Used when a job goes back to the scheduled set. */
+char *job_json_with_attempt(const struct job *job, int attempt);
+
+/* Parses RFC 3339 ("2026-11-23T09:00:00+01:00", "Z" allowed, optional
+ * fraction) into Unix ms. Returns 0 or -EINVAL. */
+int job_parse_time(const char *s, int64_t *ms);
+
+/* Formats Unix ms as RFC 3339 UTC into out ("2026-11-23T08:00:00Z", with
+ * ".mmmZ" when ms is not a whole second). Returns out. */
+char *job_format_time(int64_t ms, char out[32]);
+
+/* Re-serialises a JSON object text compactly, keeping key order; when
+ * not_before_ms > 0, "not_before" is set to that time (job_format_time).
+ * Returns a new string (free it), or NULL when text is not a JSON object:
+ * job_parse then says why. Used by the importer (--at). */
+char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms);
+
+/* Splits a JSON array text into the compact texts of its elements.
+ * On success *elems (n entries, each and the array freed by the caller)
+ * is set; returns -EINVAL with "not valid JSON at line L column C: ..."
+ * or "not a JSON array" in err otherwise. */
+int job_json_split_array(char ***elems, size_t *n, const char *json, size_t len,
+                         struct error *err);
+
+/* True when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool job_utf8_valid(const char *s, size_t n);

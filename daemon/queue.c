@@ -1,0 +1,750 @@
+/* queue.c: everything dunningd says to Redis about jobs.
+ *
+ * The only file (with its ctl/history siblings) that includes hiredis. The
+ * stream <prefix>:jobs is read through the consumer group "dunningd";
+ * outcomes are written in one MULTI/EXEC pipeline per batch (see
+ * queue_txn_*), so a crash leaves either everything or nothing recorded and
+ * the unacked entries come back through the pending list. */
+#include "queue.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "buf.h"
+
+/* KEYS: scheduled, jobs. ARGV: now_ms, limit. ZREM before XADD, and the
+ * script runs atomically, so two instances never promote one job twice. */
+const char queue_promote_lua[] =
+        "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+        "for _, m in ipairs(due) do\n"
+        "  if redis.call('ZREM', KEYS[1], m) == 1 then\n"
+        "    redis.call('XADD', KEYS[2], '*', 'job', m)\n"
+        "  end\n"
+        "end\n"
+        "return #due\n";
+
+/* KEYS: enqueued marker, jobs, scheduled. ARGV: job, due_ms, now_ms, ttl_s.
+ * Returns 1 (stream), 2 (scheduled) or 0 (seen before). */
+const char queue_enqueue_lua[] =
+        "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end\n"
+        "if tonumber(ARGV[2]) > tonumber(ARGV[3]) then\n"
+        "  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])\n"
+        "  return 2\n"
+        "end\n"
+        "redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])\n"
+        "return 1\n";
+
+struct cmd {
+        int argc;
+        char **argv;
+        size_t *lens;
+};
+
+struct queue {
+        redisContext *ctx;
+        char *url, *password, *prefix, *consumer;
+        int timeout_ms;
+        char k_jobs[160], k_sched[160], k_dead[160], k_events[160];
+        char sha_promote[41], sha_enqueue[41];
+        char claim_cursor[48];
+        struct cmd *txn;
+        size_t n_txn, cap_txn;
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void queue_key(const struct queue *q, char *out, size_t n, const char *name)
+{
+        snprintf(out, n, "%s:%s", q->prefix, name);
+}
+
+/* Turns a missing or error reply into a message; frees the reply. */
+static int reply_check(struct queue *q, redisReply *r, const char *what, struct error *err)
+{
+        if (!r) {
+                int rc = error_set(err, -EIO, "redis %s: %s", what,
+                                   q->ctx && q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+                return rc;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+                error_set(err, -EPROTO, "redis %s: %s", what, r->str);
+                freeReplyObject(r);
+                return -EPROTO;
+        }
+        return 0;
+}
+
+static redisReply *command(struct queue *q, struct error *err, int *rc, const char *what,
+                           const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *r = redisvCommand(q->ctx, fmt, ap);
+        va_end(ap);
+        *rc = reply_check(q, r, what, err);
+        return *rc ? NULL : r;
+}
+
+static int load_script(struct queue *q, const char *src, char sha[41], struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "SCRIPT LOAD", "SCRIPT LOAD %s", src);
+        if (rc)
+                return rc;
+        if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+                freeReplyObject(r);
+                return error_set(err, -EPROTO, "redis SCRIPT LOAD: unexpected reply");
+        }
+        memcpy(sha, r->str, 41);
+        freeReplyObject(r);
+        return 0;
+}
+
+static int connect_now(struct queue *q, struct error *err)
+{
+        redisContext *c;
+        int db = 0;
+        struct timeval tv = { 2, 0 };
+
+        if (strncmp(q->url, "unix://", 7) == 0) {
+                c = redisConnectUnixWithTimeout(q->url + 7, tv);
+        } else if (strncmp(q->url, "redis://", 8) == 0) {
+                char host[256] = "127.0.0.1";
+                int port = 6379;
+                const char *hp = q->url + 8;
+                const char *at = strrchr(hp, '@');
+                if (at)
+                        hp = at + 1;
+                size_t hl = strcspn(hp, ":/");
+                if (hl > 0 && hl < sizeof(host)) {
+                        memcpy(host, hp, hl);
+                        host[hl] = '\0';
+                }
+                if (hp[hl] == ':')
+                        port = atoi(hp + hl + 1);
+                const char *slash = strchr(hp, '/');
+                if (slash && slash[1])
+                        db = atoi(slash + 1);
+                c = redisConnectWithTimeout(host, port, tv);
+        } else {
+                return error_set(err, -EINVAL, "redis.url: unsupported scheme in %s", q->url);
+        }
+        if (!c || c->err) {
+                int rc = error_set(err, -EIO, "cannot connect to redis at %s: %s", q->url,
+                                   c ? c->errstr : "out of memory");
+                if (c)
+                        redisFree(c);
+                return rc;
+        }
+        q->ctx = c;
+        if (q->timeout_ms > 0)
+                queue_set_timeout(q, q->timeout_ms);
+
+        int rc;
+        redisReply *r;
+        if (q->password) {
+                /* Never echo the password: the error names only the step. */
+                r = command(q, err, &rc, "AUTH", "AUTH %s", q->password);
+                if (rc)
+                        goto fail;
+                freeReplyObject(r);
+        }
+        if (db) {
+                r = command(q, err, &rc, "SELECT", "SELECT %d", db);
+                if (rc)
+                        goto fail;
+                freeReplyObject(r);
+        }
+        rc = load_script(q, queue_promote_lua, q->sha_promote, err);
+        if (!rc)
+                rc = load_script(q, queue_enqueue_lua, q->sha_enqueue, err);
+        if (!rc)
+                return 0;
+fail:
+        redisFree(q->ctx);
+        q->ctx = NULL;
+        return rc;
+}
+
+int queue_open(struct queue **out, const char *url, const char *password, const char *prefix,
+               const char *consumer, struct error *err)
+{
+        struct queue *q = xcalloc(1, sizeof(*q));
+        int rc;
+
+        q->url = xstrdup(url);
+        q->password = password ? xstrdup(password) : NULL;
+        q->prefix = xstrdup(prefix);
+        q->consumer = consumer ? xstrdup(consumer) : NULL;
+        strcpy(q->claim_cursor, "0-0");
+        queue_key(q, q->k_jobs, sizeof(q->k_jobs), "jobs");
+        queue_key(q, q->k_sched, sizeof(q->k_sched), "scheduled");
+        queue_key(q, q->k_dead, sizeof(q->k_dead), "dead");
+        queue_key(q, q->k_events, sizeof(q->k_events), "events");
+
+        rc = connect_now(q, err);
+        if (rc < 0)
+                goto out;
+        *out = q;
+        q = NULL;
+out:
+        queue_free(q);
+        return rc;
+}
+
+void queue_free(struct queue *q)
+{
+        if (!q)
+                return;
+        queue_txn_discard(q);
+        free(q->txn);
+        if (q->ctx)
+                redisFree(q->ctx);
+        if (q->password) {
+                explicit_bzero(q->password, strlen(q->password));
+                free(q->password);
+        }
+        free(q->url);
+        free(q->prefix);
+        free(q->consumer);
+        free(q);
+}
+
+int queue_reconnect(struct queue *q, struct error *err)
+{
+        queue_txn_discard(q);
+        if (q->ctx) {
+                redisFree(q->ctx);
+                q->ctx = NULL;
+        }
+        return connect_now(q, err);
+}
+
+int queue_set_timeout(struct queue *q, int ms)
+{
+        q->timeout_ms = ms;
+        if (!q->ctx)
+                return 0;
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+        return redisSetTimeout(q->ctx, tv) == REDIS_OK ? 0 : -EIO;
+}
+
+int queue_ensure_group(struct queue *q, struct error *err)
+{
+        redisReply *r = redisCommand(q->ctx, "XGROUP CREATE %s %s 0 MKSTREAM", q->k_jobs,
+                                     QUEUE_GROUP);
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0) {
+                freeReplyObject(r);
+                return 0;
+        }
+        int rc = reply_check(q, r, "XGROUP CREATE", err);
+        if (!rc)
+                freeReplyObject(r);
+        return rc;
+}
+
+static struct queue_entry *batch_push(struct queue_batch *b)
+{
+        if (b->n == b->cap) {
+                b->cap = b->cap ? b->cap * 2 : 64;
+                b->entries = xrealloc(b->entries, b->cap * sizeof(*b->entries));
+        }
+        struct queue_entry *e = &b->entries[b->n++];
+        memset(e, 0, sizeof(*e));
+        e->deliveries = 1;
+        return e;
+}
+
+void queue_batch_clear(struct queue_batch *b)
+{
+        for (size_t i = 0; i < b->n; i++)
+                free(b->entries[i].job);
+        b->n = 0;
+}
+
+/* Appends the entries of a reply array [[id, [field, value, ...]], ...]. */
+static void take_entries(struct queue_batch *b, const redisReply *arr)
+{
+        for (size_t i = 0; arr && arr->type == REDIS_REPLY_ARRAY && i < arr->elements; i++) {
+                const redisReply *ent = arr->element[i];
+                if (ent->type != REDIS_REPLY_ARRAY || ent->elements < 2 ||
+                    ent->element[0]->type != REDIS_REPLY_STRING)
+                        continue;
+                struct queue_entry *e = batch_push(b);
+                snprintf(e->id, sizeof(e->id), "%s", ent->element[0]->str);
+                const redisReply *f = ent->element[1];
+                for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
+                        if (f->element[j]->type == REDIS_REPLY_STRING &&
+                            strcmp(f->element[j]->str, "job") == 0 &&
+                            f->element[j + 1]->type == REDIS_REPLY_STRING && !e->job)
+                                e->job = xstrndup(f->element[j + 1]->str, f->element[j + 1]->len);
+        }
+}
+
+/* Fills deliveries of entries [from, b->n) with XPENDING, one pipeline. */
+static int fill_deliveries(struct queue *q, struct queue_batch *b, size_t from, struct error *err)
+{
+        int rc = 0;
+        for (size_t i = from; i < b->n; i++)
+                redisAppendCommand(q->ctx, "XPENDING %s %s %s %s 1", q->k_jobs, QUEUE_GROUP,
+                                   b->entries[i].id, b->entries[i].id);
+        for (size_t i = from; i < b->n; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "XPENDING", err);
+                if (c) {
+                        if (!rc)
+                                rc = c;
+                        if (c == -EIO)
+                                return c;
+                        continue;
+                }
+                /* [[id, consumer, idle, deliveries]] */
+                if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+                    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4)
+                        b->entries[i].deliveries = r->element[0]->element[3]->integer;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+int queue_read(struct queue *q, bool own_pending, int count, int block_ms,
+               struct queue_batch *batch, struct error *err)
+{
+        redisReply *r;
+        int rc;
+        size_t from = batch->n;
+
+        if (own_pending)
+                r = command(q, err, &rc, "XREADGROUP",
+                            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0", QUEUE_GROUP,
+                            q->consumer, count, q->k_jobs);
+        else
+                r = command(q, err, &rc, "XREADGROUP",
+                            "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", QUEUE_GROUP,
+                            q->consumer, count, block_ms, q->k_jobs);
+        if (rc)
+                return rc;
+        /* [[stream, [[id, fields], ...]]] or nil after BLOCK */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
+                take_entries(batch, r->element[0]->element[1]);
+        freeReplyObject(r);
+        if (own_pending && batch->n > from)
+                return fill_deliveries(q, batch, from, err);
+        return 0;
+}
+
+int queue_claim(struct queue *q, int64_t idle_ms, int count, struct queue_batch *batch,
+                struct error *err)
+{
+        int rc;
+        size_t from = batch->n;
+        redisReply *r = command(q, err, &rc, "XAUTOCLAIM",
+                                "XAUTOCLAIM %s %s %s %lld %s COUNT %d", q->k_jobs, QUEUE_GROUP,
+                                q->consumer, (long long)idle_ms, q->claim_cursor, count);
+        if (rc)
+                return rc;
+        /* Redis 7: [next cursor, claimed entries, deleted ids]. */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+                if (r->element[0]->type == REDIS_REPLY_STRING)
+                        snprintf(q->claim_cursor, sizeof(q->claim_cursor), "%s",
+                                 r->element[0]->str);
+                take_entries(batch, r->element[1]);
+        }
+        freeReplyObject(r);
+        if (batch->n > from)
+                return fill_deliveries(q, batch, from, err);
+        return 0;
+}
+
+int queue_promote(struct queue *q, int64_t now, int limit, int *moved, struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "EVALSHA promote", "EVALSHA %s 2 %s %s %lld %d",
+                                q->sha_promote, q->k_sched, q->k_jobs, (long long)now, limit);
+        if (rc)
+                return rc;
+        *moved = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_sent_markers(struct queue *q, const char *const *ids, size_t n,
+                       const char *const *channels, size_t nch, bool *sent, struct error *err)
+{
+        char keys[8][192];
+        const char *argv[9];
+        size_t lens[9];
+        int rc = 0;
+
+        if (nch > 8)
+                return error_set(err, -EINVAL, "too many channels");
+        for (size_t i = 0; i < n; i++) {
+                argv[0] = "MGET";
+                lens[0] = 4;
+                for (size_t c = 0; c < nch; c++) {
+                        snprintf(keys[c], sizeof(keys[c]), "%s:sent:%s:%s", q->prefix, ids[i],
+                                 channels[c]);
+                        argv[c + 1] = keys[c];
+                        lens[c + 1] = strlen(keys[c]);
+                }
+                redisAppendCommandArgv(q->ctx, (int)nch + 1, argv, lens);
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "MGET", err);
+                if (c) {
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        continue;
+                }
+                for (size_t k = 0; k < nch; k++)
+                        sent[i * nch + k] = r->type == REDIS_REPLY_ARRAY && k < r->elements &&
+                                            r->element[k]->type == REDIS_REPLY_STRING;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+/* --- the batch transaction --- */
+
+static struct cmd *txn_push(struct queue *q, int argc)
+{
+        if (q->n_txn == q->cap_txn) {
+                q->cap_txn = q->cap_txn ? q->cap_txn * 2 : 256;
+                q->txn = xrealloc(q->txn, q->cap_txn * sizeof(*q->txn));
+        }
+        struct cmd *c = &q->txn[q->n_txn++];
+        c->argc = 0;
+        c->argv = xcalloc((size_t)argc, sizeof(char *));
+        c->lens = xcalloc((size_t)argc, sizeof(size_t));
+        return c;
+}
+
+static void cmd_arg(struct cmd *c, const char *s)
+{
+        c->lens[c->argc] = strlen(s);
+        c->argv[c->argc++] = xstrdup(s);
+}
+
+static void cmd_argf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_argf(struct cmd *c, const char *fmt, ...)
+{
+        struct buf b = BUF_INIT;
+        va_list ap;
+        va_start(ap, fmt);
+        buf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        c->lens[c->argc] = b.len;
+        c->argv[c->argc++] = buf_steal(&b);
+}
+
+void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channel, int ttl_s)
+{
+        struct cmd *c = txn_push(q, 5);
+        cmd_arg(c, "SET");
+        cmd_argf(c, "%s:sent:%s:%s", q->prefix, reminder_id, channel);
+        cmd_argf(c, "%lld", (long long)now_ms());
+        cmd_arg(c, "EX");
+        cmd_argf(c, "%d", ttl_s);
+}
+
+void queue_txn_event(struct queue *q, int64_t maxlen, const char *type, ...)
+{
+        const char *kv[64];
+        int n = 0;
+        va_list ap;
+
+        va_start(ap, type);
+        for (;;) {
+                const char *k = va_arg(ap, const char *);
+                if (!k)
+                        break;
+                const char *v = va_arg(ap, const char *);
+                if (v && n + 2 <= 64) {
+                        kv[n++] = k;
+                        kv[n++] = v;
+                }
+        }
+        va_end(ap);
+
+        struct cmd *c = txn_push(q, 8 + n);
+        cmd_arg(c, "XADD");
+        cmd_arg(c, q->k_events);
+        cmd_arg(c, "MAXLEN");
+        cmd_arg(c, "~");
+        cmd_argf(c, "%lld", (long long)maxlen);
+        cmd_arg(c, "*");
+        cmd_arg(c, "type");
+        cmd_arg(c, type);
+        for (int i = 0; i < n; i++)
+                cmd_arg(c, kv[i]);
+}
+
+void queue_txn_dead(struct queue *q, const char *job, const char *reason, const char *error,
+                    int attempts, const char *entry_id)
+{
+        char when[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+        struct cmd *c = txn_push(q, 15);
+        cmd_arg(c, "XADD");
+        cmd_arg(c, q->k_dead);
+        cmd_arg(c, "*");
+        cmd_arg(c, "job");
+        cmd_arg(c, job ? job : "");
+        cmd_arg(c, "reason");
+        cmd_arg(c, reason);
+        cmd_arg(c, "error");
+        cmd_arg(c, error ? error : "");
+        cmd_arg(c, "attempts");
+        cmd_argf(c, "%d", attempts);
+        cmd_arg(c, "time");
+        cmd_arg(c, when);
+        cmd_arg(c, "entry");
+        cmd_arg(c, entry_id ? entry_id : "");
+}
+
+void queue_txn_schedule(struct queue *q, const char *job, int64_t due_ms)
+{
+        struct cmd *c = txn_push(q, 4);
+        cmd_arg(c, "ZADD");
+        cmd_arg(c, q->k_sched);
+        cmd_argf(c, "%lld", (long long)due_ms);
+        cmd_arg(c, job);
+}
+
+void queue_txn_ack(struct queue *q, const char *entry_id)
+{
+        struct cmd *c = txn_push(q, 4);
+        cmd_arg(c, "XACK");
+        cmd_arg(c, q->k_jobs);
+        cmd_arg(c, QUEUE_GROUP);
+        cmd_arg(c, entry_id);
+}
+
+size_t queue_txn_size(const struct queue *q)
+{
+        return q->n_txn;
+}
+
+void queue_txn_discard(struct queue *q)
+{
+        for (size_t i = 0; i < q->n_txn; i++) {
+                for (int j = 0; j < q->txn[i].argc; j++)
+                        free(q->txn[i].argv[j]);
+                free(q->txn[i].argv);
+                free(q->txn[i].lens);
+        }
+        q->n_txn = 0;
+}
+
+int queue_txn_commit(struct queue *q, struct error *err)
+{
+        int rc = 0;
+        size_t n = q->n_txn;
+
+        if (n == 0)
+                return 0;
+        redisAppendCommand(q->ctx, "MULTI");
+        for (size_t i = 0; i < n; i++)
+                redisAppendCommandArgv(q->ctx, q->txn[i].argc, (const char **)q->txn[i].argv,
+                                       q->txn[i].lens);
+        redisAppendCommand(q->ctx, "EXEC");
+        queue_txn_discard(q);
+
+        /* MULTI, n QUEUED, then EXEC with the n results. */
+        for (size_t i = 0; i < n + 2; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        return error_set(err, -EIO, "redis EXEC: %s", q->ctx->errstr);
+                if (r->type == REDIS_REPLY_ERROR && !rc)
+                        rc = error_set(err, -EPROTO, "redis transaction: %s", r->str);
+                if (i == n + 1 && r->type != REDIS_REPLY_ARRAY && !rc)
+                        rc = error_set(err, -EPROTO, "redis transaction aborted");
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+/* --- enqueueing and the operator's commands --- */
+
+int queue_enqueue(struct queue *q, const char *const *job_ids, const char *const *jobs,
+                  const int64_t *due_ms, size_t n, int64_t now, int ttl_s, int *result,
+                  struct error *err)
+{
+        int rc = 0;
+        char marker[192], due[32], nows[32], ttl[16];
+
+        snprintf(nows, sizeof(nows), "%lld", (long long)now);
+        snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(marker, sizeof(marker), "%s:enqueued:%s", q->prefix, job_ids[i]);
+                snprintf(due, sizeof(due), "%lld", (long long)due_ms[i]);
+                const char *argv[] = { "EVALSHA", q->sha_enqueue, "3", marker, q->k_jobs,
+                                       q->k_sched, jobs[i], due, nows, ttl };
+                redisAppendCommandArgv(q->ctx, 10, argv, NULL);
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "enqueue", err);
+                if (c) {
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        result[i] = -1;
+                        continue;
+                }
+                result[i] = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+static long long int_reply(struct queue *q, const char *cmd, const char *key, struct error *err,
+                           int *rc)
+{
+        redisReply *r = command(q, err, rc, cmd, "%s %s", cmd, key);
+        if (*rc)
+                return -1;
+        long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        return v;
+}
+
+int queue_status(struct queue *q, struct queue_status *st, struct error *err)
+{
+        int rc;
+        memset(st, 0, sizeof(*st));
+        st->jobs = int_reply(q, "XLEN", q->k_jobs, err, &rc);
+        if (!rc)
+                st->scheduled = int_reply(q, "ZCARD", q->k_sched, err, &rc);
+        if (!rc)
+                st->dead = int_reply(q, "XLEN", q->k_dead, err, &rc);
+        if (!rc)
+                st->events = int_reply(q, "XLEN", q->k_events, err, &rc);
+        if (rc)
+                return rc;
+
+        redisReply *r = redisCommand(q->ctx, "XINFO CONSUMERS %s %s", q->k_jobs, QUEUE_GROUP);
+        if (!r)
+                return reply_check(q, r, "XINFO CONSUMERS", err);
+        /* No group yet (nothing ever ran): zero pending, no consumers. */
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+                const redisReply *c = r->element[i];
+                if (st->n_consumers >= sizeof(st->consumers) / sizeof(st->consumers[0]))
+                        break;
+                typeof(st->consumers[0]) *out = &st->consumers[st->n_consumers++];
+                for (size_t j = 0; c->type == REDIS_REPLY_ARRAY && j + 1 < c->elements; j += 2) {
+                        const char *k = c->element[j]->str;
+                        const redisReply *v = c->element[j + 1];
+                        if (!k)
+                                continue;
+                        if (strcmp(k, "name") == 0 && v->str)
+                                snprintf(out->name, sizeof(out->name), "%s", v->str);
+                        else if (strcmp(k, "pending") == 0)
+                                out->pending = v->integer;
+                        else if (strcmp(k, "idle") == 0)
+                                out->idle_ms = v->integer;
+                }
+                st->pending += out->pending;
+        }
+        freeReplyObject(r);
+        return 0;
+}
+
+static const char *field(const redisReply *f, const char *name)
+{
+        for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
+                if (f->element[j]->str && strcmp(f->element[j]->str, name) == 0)
+                        return f->element[j + 1]->str;
+        return NULL;
+}
+
+int queue_dead_list(struct queue *q, size_t max, void (*fn)(const struct queue_dead *, void *),
+                    void *data, struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "XRANGE", "XRANGE %s - + COUNT %lld", q->k_dead, (long long)max);
+        if (rc)
+                return rc;
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+                const redisReply *e = r->element[i];
+                if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+                        continue;
+                struct queue_dead d = { .job = field(e->element[1], "job"),
+                                        .reason = field(e->element[1], "reason"),
+                                        .error = field(e->element[1], "error"),
+                                        .attempts = field(e->element[1], "attempts"),
+                                        .time = field(e->element[1], "time") };
+                snprintf(d.id, sizeof(d.id), "%s", e->element[0]->str);
+                fn(&d, data);
+        }
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_dead_get(struct queue *q, const char *id, char **job, struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "XRANGE", "XRANGE %s %s %s", q->k_dead, id, id);
+        if (rc)
+                return rc;
+        const char *j = NULL;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements >= 2)
+                j = field(r->element[0]->element[1], "job");
+        if (!j) {
+                freeReplyObject(r);
+                return error_set(err, -ENOENT, "no dead letter with id %s", id);
+        }
+        *job = xstrdup(j);
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_dead_requeue(struct queue *q, const char *id, const char *job, struct error *err)
+{
+        struct cmd *c = txn_push(q, 5);
+        cmd_arg(c, "XADD");
+        cmd_arg(c, q->k_jobs);
+        cmd_arg(c, "*");
+        cmd_arg(c, "job");
+        cmd_arg(c, job);
+        c = txn_push(q, 3);
+        cmd_arg(c, "XDEL");
+        cmd_arg(c, q->k_dead);
+        cmd_arg(c, id);
+        return queue_txn_commit(q, err);
+}
+
+int queue_dead_drop(struct queue *q, const char *id, struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "XDEL", "XDEL %s %s", q->k_dead, id);
+        if (rc)
+                return rc;
+        long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        return n == 1 ? 0 : error_set(err, -ENOENT, "no dead letter with id %s", id);
+}

@@ -1,0 +1,360 @@
+/* worker.c: the batch loop of one worker thread. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "buf.h"
+#include "dispatch.h"
+#include "job.h"
+#include "log.h"
+#include "queue.h"
+
+struct worker {
+        pthread_t thread;
+        bool joined;
+        int index;
+        char consumer[128];
+        struct worker_shared *sh;
+        struct config *cfg;        /* the snapshot this worker works with */
+        struct queue *q;
+        struct dispatch *d;
+        struct queue_batch batch;
+        bool broken;               /* the connection needs a reconnect */
+        bool own_pending;          /* read our own pending entries first */
+        int failures;              /* consecutive connection failures */
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t rnd32(void)
+{
+        uint32_t r = 0;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+                r = (uint32_t)now_ms();
+        return r;
+}
+
+/* Sleeps up to ms, in steps, returning early when the daemon stops. */
+static void nap(struct worker *w, int64_t ms)
+{
+        int64_t end = now_ms() + ms;
+        while (!atomic_load(&w->sh->stopping)) {
+                int64_t left = end - now_ms();
+                if (left <= 0)
+                        break;
+                if (left > 50)
+                        left = 50;
+                struct timespec ts = { 0, (long)left * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+}
+
+static int connect_queue(struct worker *w)
+{
+        struct error err;
+        int rc;
+
+        if (w->q && !w->broken)
+                return 0;
+        if (!w->q)
+                rc = queue_open(&w->q, w->cfg->redis.url, w->cfg->redis.password,
+                                w->cfg->redis.prefix, w->consumer, &err);
+        else
+                rc = queue_reconnect(w->q, &err);
+        if (rc == 0) {
+                /* Longer than BLOCK, or hiredis kills the context. */
+                queue_set_timeout(w->q, w->cfg->queue.block_ms + 5000);
+                rc = queue_ensure_group(w->q, &err);
+        }
+        if (rc < 0) {
+                if (w->failures++ == 0)
+                        log_event(LOG_WARNING, "redis unavailable, retrying", "worker",
+                                  w->consumer, "error", err.msg, NULL);
+                w->broken = true;
+                nap(w, backoff_delay_ms(w->failures, 100, 5000, rnd32()));
+                return rc;
+        }
+        if (w->failures > 0) {
+                atomic_fetch_add(&w->sh->reconnects, 1);
+                log_event(LOG_INFO, "redis reconnected", "worker", w->consumer, NULL);
+        }
+        w->failures = 0;
+        w->broken = false;
+        w->own_pending = true;
+        return 0;
+}
+
+static void record_dead(struct worker *w, const char *job, const struct job *parsed,
+                        const char *reason, const char *error, int attempts, const char *entry)
+{
+        queue_txn_dead(w->q, job, reason, error, attempts, entry);
+        queue_txn_event(w->q, w->cfg->queue.events_maxlen, "dead", "reminder",
+                        parsed ? parsed->reminder_id : NULL, "step", parsed ? parsed->step : NULL,
+                        "campaign", parsed ? parsed->campaign : NULL, "customer",
+                        parsed ? parsed->customer.id : NULL, "reason", reason, "entry", entry, NULL);
+        queue_txn_ack(w->q, entry);
+        atomic_fetch_add(&w->sh->dead, 1);
+        log_event(LOG_WARNING, "dead-lettered", "entry", entry, "reminder",
+                  parsed ? parsed->reminder_id : NULL, "reason", reason, "error", error, NULL);
+}
+
+static void record_result(struct worker *w, const struct queue_entry *e, const struct job *job,
+                          const struct dispatch_result *r)
+{
+        const struct config *cfg = w->cfg;
+        const char *ch = r->channel >= 0 ? job_channel_name(r->channel) : NULL;
+        char dur[32], attempt[16];
+        snprintf(dur, sizeof(dur), "%.3f", (double)r->duration_us / 1000.0);
+
+        switch (r->status) {
+        case DISPATCH_SENT:
+                queue_txn_sent(w->q, job->reminder_id, ch, cfg->queue.sent_ttl_days * 86400);
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "sent", "reminder",
+                                job->reminder_id, "channel", ch, "step", job->step, "campaign",
+                                job->campaign, "customer", job->customer.id, "reason", r->policy,
+                                NULL);
+                queue_txn_ack(w->q, e->id);
+                atomic_fetch_add(&w->sh->sent, 1);
+                log_event(LOG_INFO, "sent", "reminder", job->reminder_id, "channel", ch, "step",
+                          job->step, "to",
+                          r->channel == JOB_CHANNEL_EMAIL ? job->customer.email
+                          : r->channel == JOB_CHANNEL_SMS ? job->customer.phone
+                                                          : NULL,
+                          "outcome", "sent", "duration_ms", dur, "policy", r->policy, NULL);
+                break;
+        case DISPATCH_SKIPPED:
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "skipped", "reminder",
+                                job->reminder_id, "channel", ch, "step", job->step, "campaign",
+                                job->campaign, "customer", job->customer.id, "reason", r->reason,
+                                NULL);
+                queue_txn_ack(w->q, e->id);
+                atomic_fetch_add(&w->sh->skipped, 1);
+                log_event(LOG_INFO, "skipped", "reminder", job->reminder_id, "reason", r->reason,
+                          NULL);
+                break;
+        case DISPATCH_RETRY: {
+                int next = job->attempt + 1;
+                if (next >= cfg->queue.max_attempts) {
+                        record_dead(w, job->json, job, "attempts-exhausted", r->reason, next, e->id);
+                        break;
+                }
+                int64_t delay = backoff_delay_ms(next, cfg->queue.retry_base_ms,
+                                                 cfg->queue.retry_max_ms, rnd32());
+                char *again = job_json_with_attempt(job, next);
+                queue_txn_schedule(w->q, again ? again : job->json, now_ms() + delay);
+                free(again);
+                snprintf(attempt, sizeof(attempt), "%d", next);
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "failed", "reminder",
+                                job->reminder_id, "channel", ch, "step", job->step, "campaign",
+                                job->campaign, "customer", job->customer.id, "reason", "temporary",
+                                "error", r->reason, "attempt", attempt, NULL);
+                queue_txn_ack(w->q, e->id);
+                atomic_fetch_add(&w->sh->retried, 1);
+                char delay_s[32];
+                snprintf(delay_s, sizeof(delay_s), "%.1f", (double)delay / 1000.0);
+                log_event(LOG_WARNING, "send failed, retrying", "reminder", job->reminder_id,
+                          "channel", ch, "outcome", "temporary", "attempt", attempt, "retry_in_s",
+                          delay_s, "error", r->reason, NULL);
+                break;
+        }
+        case DISPATCH_DEAD:
+                record_dead(w, job->json, job, r->reason, r->policy, job->attempt + 1, e->id);
+                break;
+        }
+}
+
+static void process_batch(struct worker *w)
+{
+        size_t n = w->batch.n;
+        struct job **jobs = xcalloc(n, sizeof(*jobs));
+        const char **ids = xcalloc(n, sizeof(*ids));
+        size_t *idx = xcalloc(n, sizeof(*idx));
+        bool *sent = xcalloc(n * JOB_CHANNEL__N, sizeof(*sent));
+        const char *chans[JOB_CHANNEL__N];
+        size_t nv = 0;
+        struct error err;
+        char dmsg[64];
+
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                chans[c] = job_channel_name((enum job_channel)c);
+
+        for (size_t i = 0; i < n; i++) {
+                struct queue_entry *e = &w->batch.entries[i];
+                if (e->deliveries > w->cfg->queue.max_deliveries) {
+                        snprintf(dmsg, sizeof(dmsg), "delivered %lld times without an outcome",
+                                 e->deliveries);
+                        record_dead(w, e->job, NULL, "max-deliveries", dmsg, (int)e->deliveries,
+                                    e->id);
+                        continue;
+                }
+                if (!e->job) {
+                        record_dead(w, NULL, NULL, "invalid", "job: stream entry has no job field",
+                                    0, e->id);
+                        continue;
+                }
+                if (job_parse(&jobs[i], e->job, strlen(e->job), &err) < 0) {
+                        record_dead(w, e->job, NULL, "invalid", err.msg, 0, e->id);
+                        continue;
+                }
+                idx[nv] = i;
+                ids[nv++] = jobs[i]->reminder_id;
+        }
+
+        int rc = nv ? queue_sent_markers(w->q, ids, nv, chans, JOB_CHANNEL__N, sent, &err) : 0;
+        if (rc < 0)
+                goto fail;
+
+        int64_t now = now_ms();
+        for (size_t k = 0; k < nv; k++) {
+                size_t i = idx[k];
+                struct dispatch_result r;
+                dispatch_job(w->d, jobs[i], &sent[k * JOB_CHANNEL__N], now, &r);
+                record_result(w, &w->batch.entries[i], jobs[i], &r);
+        }
+        dispatch_flush(w->d);
+
+        rc = queue_txn_commit(w->q, &err);
+        if (rc < 0)
+                goto fail;
+        goto out;
+fail:
+        /* Nothing of this batch is acked: the entries stay pending and come
+         * back through our own pending list after the reconnect. */
+        queue_txn_discard(w->q);
+        log_event(LOG_ERR, "batch not recorded, will redo", "worker", w->consumer, "error",
+                  err.msg, NULL);
+        if (rc == -EIO)
+                w->broken = true;
+        else
+                nap(w, 1000);
+out:
+        for (size_t i = 0; i < n; i++)
+                job_free(jobs[i]);
+        free(jobs);
+        free(ids);
+        free(idx);
+        free(sent);
+}
+
+/* Picks up a new config snapshot; returns 0 when a dispatch is ready. */
+static int refresh_config(struct worker *w)
+{
+        struct config *cfg = atomic_load(&w->sh->cfg);
+        struct error err;
+
+        if (cfg == w->cfg && w->d)
+                return 0;
+        dispatch_free(w->d);
+        w->d = NULL;
+        w->cfg = cfg;
+        if (dispatch_new(&w->d, cfg, &err) < 0) {
+                log_event(LOG_ERR, "cannot open channels", "worker", w->consumer, "error", err.msg,
+                          NULL);
+                nap(w, 1000);
+                return -1;
+        }
+        return 0;
+}
+
+static void *worker_main(void *arg)
+{
+        struct worker *w = arg;
+        int64_t next_promote = 0, next_claim = 0;
+        struct error err;
+
+        while (!atomic_load(&w->sh->stopping)) {
+                if (refresh_config(w) < 0 || connect_queue(w) < 0)
+                        continue;
+                const struct config *cfg = w->cfg;
+                int64_t now = now_ms();
+                int rc = 0;
+
+                queue_batch_clear(&w->batch);
+                if (now >= next_promote) {
+                        int moved = 0;
+                        rc = queue_promote(w->q, now, 1000, &moved, &err);
+                        next_promote = moved == 1000 ? now : now + 100;
+                }
+                if (rc == 0 && now >= next_claim) {
+                        rc = queue_claim(w->q, cfg->queue.claim_idle_ms, cfg->queue.batch,
+                                         &w->batch, &err);
+                        int64_t every = cfg->queue.claim_idle_ms / 4;
+                        next_claim = now + (every < 250 ? 250 : every);
+                }
+                if (rc == 0 && w->batch.n == 0 && w->own_pending) {
+                        rc = queue_read(w->q, true, cfg->queue.batch, 0, &w->batch, &err);
+                        if (rc == 0 && w->batch.n == 0)
+                                w->own_pending = false;
+                }
+                if (rc == 0 && w->batch.n == 0)
+                        rc = queue_read(w->q, false, cfg->queue.batch, cfg->queue.block_ms,
+                                        &w->batch, &err);
+                if (rc < 0) {
+                        log_event(LOG_WARNING, "redis error", "worker", w->consumer, "error",
+                                  err.msg, NULL);
+                        if (rc == -EIO)
+                                w->broken = true;
+                        else
+                                nap(w, 1000);
+                        continue;
+                }
+                if (w->batch.n > 0)
+                        process_batch(w);
+        }
+        queue_batch_clear(&w->batch);
+        return NULL;
+}
+
+int worker_start(struct worker **out, struct worker_shared *sh, int index, struct error *err)
+{
+        struct worker *w = xcalloc(1, sizeof(*w));
+        char host[64] = "localhost";
+
+        gethostname(host, sizeof(host) - 1);
+        snprintf(w->consumer, sizeof(w->consumer), "%s-%d-%d", host, (int)getpid(), index);
+        w->index = index;
+        w->sh = sh;
+        w->own_pending = true;
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+                free(w);
+                return error_set(err, -rc, "cannot start worker thread: %s", strerror(rc));
+        }
+        *out = w;
+        return 0;
+}
+
+int worker_join(struct worker *w, int64_t deadline_ms)
+{
+        struct timespec ts = { deadline_ms / 1000, (long)(deadline_ms % 1000) * 1000000L };
+        if (w->joined)
+                return 0;
+        int rc = pthread_timedjoin_np(w->thread, NULL, &ts);
+        if (rc == ETIMEDOUT)
+                return -ETIMEDOUT;
+        w->joined = true;
+        return 0;
+}
+
+void worker_free(struct worker *w)
+{
+        if (!w)
+                return;
+        dispatch_free(w->d);
+        queue_free(w->q);
+        free(w->batch.entries);
+        free(w);
+}

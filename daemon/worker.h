@@ -1,0 +1,30 @@
+/* worker.h: one thread with its own Redis connection and channel sessions,
+ * running the batch loop: promote due jobs, take over abandoned ones, read
+ * a batch, dispatch each job, record the batch in one transaction, ack.
+ *
+ * Workers share nothing mutable but the atomics in struct worker_shared
+ * and the config snapshot, which main swaps on SIGHUP (old snapshots stay
+ * alive until exit, so a worker never holds a freed config). */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+struct worker_shared {
+        _Atomic(struct config *) cfg;
+        atomic_bool stopping;
+        atomic_ullong sent, skipped, retried, dead, reconnects;
+};
+
+struct worker;
+
+/* Starts worker number index. sh is borrowed and must outlive it. */
+int worker_start(struct worker **out, struct worker_shared *sh, int index, struct error *err);
+/* Waits for the thread until deadline_ms (CLOCK_REALTIME, Unix ms). Returns
+ * 0, or -ETIMEDOUT when it is still busy (then it is left running). */
+int worker_join(struct worker *w, int64_t deadline_ms);
+/* Frees a joined worker; NULL is a no-op. */
+void worker_free(struct worker *w);

@@ -1,0 +1,223 @@
+/* harness.h: what the integration tests share.
+ *
+ * One struct harness per test: a mkdtemp directory holding a private
+ * redis-server (unix socket, AOF on), a hiredis client for assertions, a
+ * dunningd config file, the outbox, and the logs of every process started.
+ * Helpers that meet something unexpected fail the running Check test
+ * (ck_abort_msg), so callers do not check their results for errors.
+ *
+ * When a test fails, crashes or times out, a watcher process started by
+ * harness_new() prints the tail of every log in the directory to stderr and
+ * keeps the directory; on success harness_free() removes it. Every child
+ * (redis-server, dunningd, dunningctl) dies with the test process
+ * (PR_SET_PDEATHSIG). Nothing here sleeps to wait for a condition: waits poll
+ * with a deadline. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct redisContext;
+
+#define HARNESS_MAX_DAEMONS 8
+#define HARNESS_PREFIX "dunning"
+#define HARNESS_STEP "reminder-1"
+#define HARNESS_CAMPAIGN "it"
+
+/* Queue and logging knobs of the config file harness_config_write() writes;
+ * harness_config_defaults() gives the values of the example in the brief. */
+struct harness_config {
+        int workers;
+        int batch;
+        int block_ms;
+        int claim_idle_ms;
+        int max_deliveries;
+        int drain_timeout_ms;
+        int retry_base_ms;
+        int retry_max_ms;
+        const char *log_level;  /* borrowed */
+};
+
+/* One dunningd process started by harness_daemon_start(). */
+struct harness_daemon {
+        pid_t pid;
+        int index;              /* N of dunningd-N.log */
+        bool reaped;
+        int status;             /* waitpid() status, once reaped */
+        char log_path[320];
+        char config_path[320];  /* the config it was started with */
+};
+
+struct harness {
+        char dir[256];          /* the mkdtemp directory */
+        char sock[320];         /* DIR/redis.sock */
+        char config_path[320];  /* DIR/dunningd.yaml */
+        char outbox[320];       /* DIR/outbox */
+        char templates[320];    /* DIR/templates */
+        pid_t redis_pid;        /* 0 while redis is stopped */
+        struct redisContext *redis;   /* NULL while redis is stopped */
+        struct harness_config config; /* as last written */
+        int listen_port;        /* of the config file, picked free */
+        struct harness_daemon daemons[HARNESS_MAX_DAEMONS];
+        int n_daemons;
+        int n_files;            /* counter for generated file names */
+        int watcher_fd;         /* write end of the watcher's pipe */
+        pid_t watcher_pid;
+};
+
+/* The outcome of one dunningctl run; free with harness_ctl_free(). */
+struct harness_ctl {
+        int status;             /* exit code, or 128 + signal */
+        char *out;              /* stdout, NUL-terminated, owned */
+        char *err;              /* stderr, NUL-terminated, owned */
+};
+
+/* The numbers of dunningctl enqueue's last summary line. */
+struct harness_summary {
+        long enqueued;
+        long scheduled;
+        long duplicates;
+        long rejected;
+};
+
+/* One stream entry read by harness_xrange(): fields[i] has value values[i]. */
+struct harness_entry {
+        char *id;
+        size_t n_fields;
+        char **fields;
+        char **values;
+};
+
+/* Lifecycle. harness_new() makes the directory, starts the watcher and
+ * redis-server, connects the client and writes the default config (with an
+ * empty outbox and DIR/templates linked to the source tree's default
+ * templates when they exist). harness_free() stops every daemon (SIGTERM,
+ * then SIGKILL), stops redis, and removes the directory; NULL is a no-op. */
+struct harness *harness_new(void);
+void harness_free(struct harness *h);
+
+int64_t harness_now_ms(void);
+/* Formats ms since the epoch as RFC 3339 UTC with milliseconds,
+ * "2026-11-23T09:00:00.250Z". */
+void harness_rfc3339(int64_t ms, char out[32]);
+/* Sleeps ms milliseconds. Only for proving that something has NOT happened
+ * yet (or for an outage of a given length): wait for conditions with
+ * harness_wait_until(). */
+void harness_sleep_ms(int ms);
+
+/* Polls pred(arg) every 20 ms until it is true (returns true) or timeout_ms
+ * passed (returns false). */
+bool harness_wait_until(bool (*pred)(void *arg), void *arg, int timeout_ms);
+
+/* redis-server on DIR/redis.sock. start waits for PING to answer PONG (not
+ * LOADING) and connects the client; stop sends SIGTERM, reaps it and drops
+ * the client; restart is stop + start on the same socket and directory. */
+void harness_redis_start(struct harness *h);
+void harness_redis_stop(struct harness *h);
+void harness_redis_restart(struct harness *h);
+
+/* Redis commands in hiredis format ("%s" is one binary-safe argument).
+ * _int wants an integer reply; _str a string or status reply (NULL for nil,
+ * else free() it); _cmd accepts any reply but an error. An error reply (or
+ * a reply of another type) fails the test. */
+long long harness_redis_int(struct harness *h, const char *fmt, ...);
+char *harness_redis_str(struct harness *h, const char *fmt, ...);
+void harness_redis_cmd(struct harness *h, const char *fmt, ...);
+/* Like harness_redis_cmd, but an error reply (e.g. BUSYGROUP) only makes it
+ * return false. */
+bool harness_redis_try(struct harness *h, const char *fmt, ...);
+
+/* XRANGE key - +: every entry, oldest first; *out is owned by the caller
+ * (harness_entries_free). A missing key gives 0 entries. */
+size_t harness_xrange(struct harness *h, const char *key, struct harness_entry **out);
+/* The value of field in e, or NULL. Borrowed from e. */
+const char *harness_entry_get(const struct harness_entry *e, const char *field);
+void harness_entries_free(struct harness_entry *e, size_t n);
+
+/* XLEN of HARNESS_PREFIX ":" + name ("jobs", "dead", "events", ...). */
+long long harness_xlen(struct harness *h, const char *name);
+/* XPENDING dunning:jobs dunningd: the number of pending entries, or -1 when
+ * the stream or the group does not exist. */
+long long harness_pending(struct harness *h);
+/* Number of consumers of the group dunningd whose name contains "-<pid>-"
+ * (DESIGN.md: consumer names are <host>-<pid>-<n>). */
+int harness_consumers_of(struct harness *h, pid_t pid);
+/* Events of the given type in dunning:events. */
+size_t harness_count_events(struct harness *h, const char *type);
+/* Waits until at least n `sent` events are in dunning:events; returns the
+ * number seen last (so a caller can assert it and print it). */
+size_t harness_wait_sent(struct harness *h, size_t n, int timeout_ms);
+/* Waits until harness_pending() is 0; returns the last value seen. */
+long long harness_wait_no_pending(struct harness *h, int timeout_ms);
+/* The exactly-once check for customers first .. first+n-1 of harness_job_json
+ * (and no other job): exactly n `sent` events, exactly n outbox files, and
+ * for every customer exactly one `sent` event for its reminder id, on its
+ * preferred channel, and its outbox file. Fails the test otherwise. */
+void harness_assert_sent_once(struct harness *h, int first, int n);
+
+/* Files named r-*.{eml,json,pdf} in the outbox directory of channel
+ * ("email", "sms", "letter"), or of all three for NULL. */
+size_t harness_outbox_count(struct harness *h, const char *channel);
+/* Whether the outbox file of customer i (on its preferred channel) exists. */
+bool harness_outbox_has(struct harness *h, int i);
+
+/* Config files. write renders c (NULL: defaults) to DIR/dunningd.yaml, with
+ * listen on a free port of 127.0.0.1; write_text puts text there as is (a
+ * broken config for SIGHUP tests). */
+void harness_config_defaults(struct harness_config *c);
+void harness_config_write(struct harness *h, const struct harness_config *c);
+void harness_config_write_text(struct harness *h, const char *text);
+
+/* dunningd processes: `dunningd --config DIR/dunningd.yaml`, stdout and
+ * stderr to DIR/dunningd-N.log. While another daemon of h runs, the new one
+ * gets its own copy of the config, DIR/dunningd-N.yaml, differing only in
+ * its free listen port. The daemon is owned by h. */
+struct harness_daemon *harness_daemon_start(struct harness *h);
+void harness_daemon_signal(struct harness_daemon *d, int sig);
+/* True while the process has not exited (reaps it when it has). */
+bool harness_daemon_running(struct harness_daemon *d);
+/* Waits up to timeout_ms for the exit: the exit code, 128 + signal when a
+ * signal ended it, or -1 on timeout (the process is left running). */
+int harness_daemon_wait(struct harness_daemon *d, int timeout_ms);
+/* SIGKILL and reap. */
+void harness_daemon_kill(struct harness_daemon *d);
+/* The whole log (free() it), and helpers on it. */
+char *harness_daemon_log(const struct harness_daemon *d);
+bool harness_daemon_log_has(const struct harness_daemon *d, const char *needle);
+/* Lines of the log containing every one of the NULL-terminated needles. */
+size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
+        __attribute__((sentinel));
+
+/* Runs `dunningctl --config DIR/dunningd.yaml ARG...` (NULL-terminated),
+ * fills r and traces the run on stderr; a run over 60 s fails the test. */
+void harness_ctl(struct harness *h, struct harness_ctl *r, ...) __attribute__((sentinel));
+void harness_ctl_free(struct harness_ctl *r);
+/* Parses "enqueued A, scheduled B, duplicates C, rejected D" from the last
+ * line of out that has it. Returns false when there is none. */
+bool harness_parse_summary(const char *out, struct harness_summary *s);
+/* The number after `name` on the line of `dunningctl status` output that
+ * starts with name followed by whitespace (or ':'), or -1. */
+long harness_status_value(const char *out, const char *name);
+
+/* Test customers. The job of customer i is one compact JSON line (campaign
+ * "it", step "reminder-1", customer C-<i>, invoice INV-<i> of 1000+i cents,
+ * preferred channel email/sms/letter by i % 3, every contact datum set);
+ * not_before is added when not NULL. Returned strings are owned. */
+char *harness_job_json(int i, const char *not_before);
+const char *harness_channel_of(int i);
+/* The reminder id of customer i's job ("r-" + 16 hex, via job_reminder_id). */
+void harness_reminder_id(int i, char out[19]);
+/* e-mail address and phone number of customer i, as in the job. */
+void harness_email_of(int i, char *out, size_t len);
+void harness_phone_of(int i, char *out, size_t len);
+
+/* Writes content to DIR/name; returns the path (owned). */
+char *harness_write_file(struct harness *h, const char *name, const char *content);
+/* Writes the jobs of customers first .. first+n-1 to DIR/name, one per
+ * line; returns the path (owned). */
+char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
+                         const char *not_before);
+/* Reads a whole file (owned), or NULL when it cannot be read. */
+char *harness_read_file(const char *path);

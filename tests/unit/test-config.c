@@ -1,0 +1,708 @@
+/* test-config.c: Check suite for the config loader (config.c, config_yaml.c).
+ *
+ * Each test writes its config into a fresh mkdtemp directory and asserts
+ * the exact error text, "@" in an expected string standing for the path of
+ * the file under test. */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "unit.h"
+
+#define MINIMAL "creditor: { name: Acme, iban: NL91ABNA0417164300 }\n"
+
+static char dir[PATH_MAX];
+
+static void setup(void)
+{
+        snprintf(dir, sizeof(dir), "%s/test-config-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(path);
+}
+
+static void teardown(void)
+{
+        nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes content to dir/name; returns the path (caller frees). */
+static char *write_file(const char *name, const char *content)
+{
+        struct buf b = BUF_INIT;
+        FILE *f;
+
+        buf_printf(&b, "%s/%s", dir, name);
+        f = fopen(b.data, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fputs(content, f) >= 0, 1);
+        ck_assert_int_eq(fclose(f), 0);
+        return buf_steal(&b);
+}
+
+/* expected with every '@' replaced by path */
+static char *expand(const char *expected, const char *path)
+{
+        struct buf b = BUF_INIT;
+
+        for (const char *p = expected; *p; p++) {
+                if (*p == '@')
+                        buf_puts(&b, path);
+                else
+                        buf_putc(&b, *p);
+        }
+        return buf_steal(&b);
+}
+
+/* Loads yaml and asserts it fails with exactly the expected message. */
+static void expect_errors(const char *yaml, const char *expected)
+{
+        struct config *cfg = (struct config *)&cfg;
+        struct error err;
+        char *path = write_file("dunningd.yaml", yaml);
+        char *want = expand(expected, path);
+        int r;
+
+        memset(err.msg, 'x', sizeof(err.msg) - 1);
+        err.msg[sizeof(err.msg) - 1] = '\0';
+        r = config_load(&cfg, path, &err);
+        ck_assert_str_eq(err.msg, want);
+        ck_assert_int_eq(r, -EINVAL);
+        ck_assert_ptr_eq(cfg, (struct config *)&cfg);
+        free(want);
+        free(path);
+}
+
+/* Loads yaml, which must be valid. */
+static struct config *load_ok(const char *yaml)
+{
+        struct config *cfg = NULL;
+        struct error err = { .msg = "" };
+        char *path = write_file("dunningd.yaml", yaml);
+        int r;
+
+        r = config_load(&cfg, path, &err);
+        ck_assert_msg(r == 0, "config_load: %d: %s", r, err.msg);
+        ck_assert_ptr_nonnull(cfg);
+        ck_assert_str_eq(cfg->path, path);
+        free(path);
+        return cfg;
+}
+
+START_TEST(test_unknown_key_top_level)
+{
+        expect_errors(MINIMAL "bogus: 1\n"
+                              "other: { a: 1, b: [2] }\n",
+                      "@:2:1: bogus: unknown key\n"
+                      "@:3:1: other: unknown key");
+}
+END_TEST
+
+START_TEST(test_unknown_key_nested)
+{
+        expect_errors(MINIMAL "queue:\n"
+                              "  bacth: 5\n"
+                              "channels:\n"
+                              "  fax: { transport: outbox }\n"
+                              "  email: { transport: outbox, smtp_host: x }\n",
+                      "@:3:3: queue.bacth: unknown key\n"
+                      "@:5:3: channels.fax: unknown key\n"
+                      "@:6:31: channels.email.smtp_host: unknown key");
+}
+END_TEST
+
+START_TEST(test_wrong_type)
+{
+        expect_errors("creditor: { name: A, iban: B, address: Postbus 1 }\n"
+                      "workers: { a: 1 }\n"
+                      "queue: 5\n"
+                      "log: { level: [debug] }\n"
+                      "templates: [a, b]\n"
+                      "channels:\n"
+                      "  sms:\n"
+                      "    sender:\n"
+                      "      x: y\n",
+                      "@:1:40: creditor.address: expected a list of strings, got a scalar\n"
+                      "@:2:10: workers: expected an integer, got a mapping\n"
+                      "@:3:8: queue: expected a mapping, got a scalar\n"
+                      "@:4:15: log.level: expected a string, got a list\n"
+                      "@:5:12: templates: expected a string, got a list\n"
+                      "@:9:7: channels.sms.sender: expected a string, got a mapping");
+}
+END_TEST
+
+START_TEST(test_wrong_type_nested_list)
+{
+        expect_errors("creditor:\n"
+                      "  name: A\n"
+                      "  iban: B\n"
+                      "  address: [a, [b], { c: d }]\n",
+                      "@:4:12: creditor.address: expected a list of strings, "
+                      "got a list of lists or mappings");
+}
+END_TEST
+
+START_TEST(test_not_an_integer)
+{
+        expect_errors(MINIMAL "workers: abc\n"
+                              "queue: { batch: 1.5, block_ms: 10x, claim_idle_ms: \"\" }\n"
+                              "channels: { sms: { max_segments: \" 3\" } }\n",
+                      "@:2:10: workers: \"abc\" is not an integer\n"
+                      "@:3:17: queue.batch: \"1.5\" is not an integer\n"
+                      "@:3:32: queue.block_ms: \"10x\" is not an integer\n"
+                      "@:3:52: queue.claim_idle_ms: \"\" is not an integer\n"
+                      "@:4:34: channels.sms.max_segments: \" 3\" is not an integer");
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+        /* problems of the YAML itself (duplicates) come first */
+        expect_errors(MINIMAL "workers: 2\n"
+                              "queue:\n"
+                              "  batch: 0\n"
+                              "  events_maxlen: 999\n"
+                              "  retry_max_ms: 604800001\n"
+                              "  claim_idle_ms: 99999999999999999999999\n"
+                              "  drain_timeout_ms: -1\n"
+                              "workers: 257\n",
+                      "@:9:1: workers: duplicate key (first at 2:1)\n"
+                      "@:4:10: queue.batch: 0 is out of range (1..10000)\n"
+                      "@:5:18: queue.events_maxlen: 999 is out of range (1000..100000000)\n"
+                      "@:6:17: queue.retry_max_ms: 604800001 is out of range (10..604800000)\n"
+                      "@:7:18: queue.claim_idle_ms: 99999999999999999999999 is out of range "
+                      "(100..86400000)\n"
+                      "@:8:21: queue.drain_timeout_ms: -1 is out of range (0..600000)");
+}
+END_TEST
+
+START_TEST(test_bounds_accepted)
+{
+        struct config *cfg = load_ok(MINIMAL "workers: 256\n"
+                                             "queue: { batch: 1, drain_timeout_ms: 0,"
+                                             " retry_base_ms: 10, retry_max_ms: 10 }\n");
+
+        ck_assert_int_eq(cfg->workers, 256);
+        ck_assert_int_eq(cfg->queue.batch, 1);
+        ck_assert_int_eq(cfg->queue.drain_timeout_ms, 0);
+        ck_assert_int_eq(cfg->queue.retry_max_ms, 10);
+        config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_bad_enum)
+{
+        expect_errors(MINIMAL "channels:\n"
+                              "  email: { transport: smtpx }\n"
+                              "  sms: { transport: smtp }\n"
+                              "  letter: { transport: \"\" }\n"
+                              "log: { level: verbose }\n",
+                      "@:3:23: channels.email.transport: unknown value \"smtpx\" "
+                      "(expected one of: outbox, smtp)\n"
+                      "@:4:21: channels.sms.transport: unknown value \"smtp\" "
+                      "(expected one of: outbox, http)\n"
+                      "@:5:24: channels.letter.transport: must not be empty\n"
+                      "@:6:15: log.level: unknown value \"verbose\" "
+                      "(expected one of: debug, info, warning, error)");
+}
+END_TEST
+
+START_TEST(test_missing_required_in_parent)
+{
+        expect_errors("workers: 1\n"
+                      "creditor:\n"
+                      "  name: Acme\n",
+                      "@:2:1: creditor.iban: required key missing");
+}
+END_TEST
+
+START_TEST(test_missing_required_no_parent)
+{
+        expect_errors("workers: 1\n",
+                      "@:1:1: creditor.name: required key missing\n"
+                      "@:1:1: creditor.iban: required key missing");
+}
+END_TEST
+
+START_TEST(test_empty_file)
+{
+        expect_errors("", "@:1:1: creditor.name: required key missing\n"
+                          "@:1:1: creditor.iban: required key missing");
+        expect_errors("# only a comment\n---\n",
+                      "@:1:1: creditor.name: required key missing\n"
+                      "@:1:1: creditor.iban: required key missing");
+}
+END_TEST
+
+START_TEST(test_required_empty)
+{
+        expect_errors("creditor:\n"
+                      "  name: Acme\n"
+                      "  iban:\n",
+                      "@:3:8: creditor.iban: must not be empty");
+}
+END_TEST
+
+START_TEST(test_secret_unreadable)
+{
+        expect_errors(MINIMAL "redis: { password_file: /nonexistent/dunningd/x }\n",
+                      "@:2:25: redis.password_file: cannot read /nonexistent/dunningd/x: "
+                      "No such file or directory");
+}
+END_TEST
+
+START_TEST(test_secret_empty)
+{
+        char *secret = write_file("secret", "\n");
+        struct buf yaml = BUF_INIT;
+        struct buf want = BUF_INIT;
+
+        buf_printf(&yaml, MINIMAL "redis:\n  password_file: %s\n", secret);
+        buf_printf(&want, "@:3:18: redis.password_file: %s is empty", secret);
+        expect_errors(yaml.data, want.data);
+        buf_free(&yaml);
+        buf_free(&want);
+        free(secret);
+}
+END_TEST
+
+START_TEST(test_secret_too_large)
+{
+        char *big = xmalloc(64 * 1024 + 3);
+        struct buf yaml = BUF_INIT;
+        struct buf want = BUF_INIT;
+        char *secret;
+
+        memset(big, 'a', 64 * 1024 + 1);
+        big[64 * 1024 + 1] = '\0';
+        secret = write_file("secret", big);
+        buf_printf(&yaml, MINIMAL "redis:\n  password_file: %s\n", secret);
+        buf_printf(&want, "@:3:18: redis.password_file: %s is larger than 64 KiB", secret);
+        expect_errors(yaml.data, want.data);
+
+        /* exactly 64 KiB plus "\r\n" is fine */
+        big[64 * 1024] = '\r';
+        big[64 * 1024 + 1] = '\n';
+        big[64 * 1024 + 2] = '\0';
+        free(write_file("secret", big));
+        struct config *cfg = load_ok(yaml.data);
+        ck_assert_uint_eq(strlen(cfg->redis.password), 64 * 1024);
+        config_free(cfg);
+
+        buf_free(&yaml);
+        buf_free(&want);
+        free(secret);
+        free(big);
+}
+END_TEST
+
+START_TEST(test_secret_read_and_stripped)
+{
+        static const struct {
+                const char *content, *want;
+        } cases[] = {
+                { "s3cret\n", "s3cret" },
+                { "s3cret\r\n", "s3cret" },
+                { "s3cret", "s3cret" },
+                { "s3cret\n\n", "s3cret\n" },
+                { " two words ", " two words " },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *secret = write_file("secret", cases[i].content);
+                struct buf yaml = BUF_INIT;
+                struct config *cfg;
+
+                buf_printf(&yaml, MINIMAL "redis: { password_file: \"%s\" }\n", secret);
+                cfg = load_ok(yaml.data);
+                ck_assert_str_eq(cfg->redis.password, cases[i].want);
+                config_free(cfg);
+                buf_free(&yaml);
+                free(secret);
+        }
+}
+END_TEST
+
+START_TEST(test_secret_not_in_messages)
+{
+        char *secret = write_file("secret", "hunter2\n");
+        struct buf yaml = BUF_INIT;
+        struct config *cfg = NULL;
+        struct error err;
+        char *path;
+
+        buf_printf(&yaml, MINIMAL "redis: { password_file: \"%s\" }\nworkers: 0\n", secret);
+        path = write_file("dunningd.yaml", yaml.data);
+        ck_assert_int_eq(config_load(&cfg, path, &err), -EINVAL);
+        ck_assert_ptr_null(strstr(err.msg, "hunter2"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "workers: 0 is out of range"));
+        free(path);
+        buf_free(&yaml);
+        free(secret);
+}
+END_TEST
+
+START_TEST(test_yaml_syntax_error)
+{
+        expect_errors(MINIMAL "queue: { batch: 1\n",
+                      "@:3:1: yaml: did not find expected ',' or '}'");
+        expect_errors(MINIMAL "workers: 1\n  bad: 2\n",
+                      "@:3:6: yaml: mapping values are not allowed in this context");
+        expect_errors("\tworkers: 1\n",
+                      "@:1:1: yaml: found character that cannot start any token");
+}
+END_TEST
+
+START_TEST(test_yaml_structure)
+{
+        expect_errors("- a\n- b\n", "@:1:1: yaml: the top level must be a mapping");
+        expect_errors(MINIMAL "---\nworkers: 1\n", "@:2:1: yaml: only one document is allowed");
+        expect_errors(MINIMAL "templates: &t /x\noutbox: *t\n",
+                      "@:2:12: yaml: anchors are not supported");
+        expect_errors(MINIMAL "? [a]\n: 1\n", "@:2:3: yaml: mapping keys must be scalars");
+        expect_errors(MINIMAL "queue.batch: 5\nqueue: { \"\": 1 }\n",
+                      "@:2:1: queue.batch: not a valid key name\n"
+                      "@:3:10: queue.\"\": not a valid key name");
+        expect_errors(MINIMAL "x: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+                      "@:2:36: yaml: nesting too deep");
+        expect_errors(MINIMAL "bic: \xff\n", "@:2:6: yaml: invalid leading UTF-8 octet");
+        expect_errors(MINIMAL "workers: *x\n", "@:2:10: yaml: aliases are not supported");
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+        expect_errors(MINIMAL "queue:\n"
+                              "  batch: 5\n"
+                              "  batch: 6\n"
+                              "queue: { batch: 7 }\n",
+                      "@:4:3: queue.batch: duplicate key (first at 3:3)\n"
+                      "@:5:1: queue: duplicate key (first at 2:1)");
+}
+END_TEST
+
+START_TEST(test_flow_mapping)
+{
+        struct config *cfg = load_ok(
+                "queue: { batch: 250, block_ms: 500, claim_idle_ms: 30000,\n"
+                "         max_deliveries: 3, drain_timeout_ms: 2000 }\n"
+                "creditor: { name: \"Acme, Inc.\", iban: NL91ABNA0417164300,\n"
+                "            address: [\"Postbus 123\", 3500 AA Utrecht] }\n"
+                "channels: { email: { transport: smtp }, sms: { max_segments: 2 } }\n");
+
+        ck_assert_int_eq(cfg->queue.batch, 250);
+        ck_assert_int_eq(cfg->queue.block_ms, 500);
+        ck_assert_int_eq(cfg->queue.claim_idle_ms, 30000);
+        ck_assert_int_eq(cfg->queue.max_deliveries, 3);
+        ck_assert_int_eq(cfg->queue.drain_timeout_ms, 2000);
+        ck_assert_int_eq(cfg->queue.max_attempts, 8);
+        ck_assert_str_eq(cfg->creditor.name, "Acme, Inc.");
+        ck_assert_uint_eq(cfg->creditor.n_address, 2);
+        ck_assert_str_eq(cfg->creditor.address[0], "Postbus 123");
+        ck_assert_str_eq(cfg->creditor.address[1], "3500 AA Utrecht");
+        ck_assert_ptr_null(cfg->creditor.address[2]);
+        ck_assert_str_eq(cfg->channels.email.transport, "smtp");
+        ck_assert_int_eq(cfg->channels.sms.max_segments, 2);
+        config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_full_config)
+{
+        char *secret = write_file("redis-password", "pw\n");
+        struct buf yaml = BUF_INIT;
+        struct config *cfg;
+
+        buf_printf(&yaml,
+                   "redis:\n"
+                   "  url: redis://10.0.0.1:6380/2\n"
+                   "  password_file: %s\n"
+                   "  prefix: acme.dunning-1_a\n"
+                   "workers: 16\n"
+                   "queue:\n"
+                   "  batch: 10\n"
+                   "  block_ms: 20\n"
+                   "  claim_idle_ms: 3000\n"
+                   "  max_deliveries: 4\n"
+                   "  drain_timeout_ms: 5000\n"
+                   "  max_attempts: 6\n"
+                   "  retry_base_ms: 700\n"
+                   "  retry_max_ms: 80000\n"
+                   "  sent_ttl_days: 30\n"
+                   "  events_maxlen: 5000\n"
+                   "listen: \"[::1]:9000\"\n"
+                   "templates: /etc/dunningd/templates\n"
+                   "outbox: /tmp/outbox\n"
+                   "creditor:\n"
+                   "  name: Acme Energie B.V.\n"
+                   "  iban: NL91ABNA0417164300\n"
+                   "  bic: ABNANL2A\n"
+                   "  address:\n"
+                   "    - Postbus 123\n"
+                   "    - 3500 AA Utrecht\n"
+                   "channels:\n"
+                   "  email:\n"
+                   "    transport: smtp\n"
+                   "    from: \"Acme <debiteuren@acme.example>\"\n"
+                   "  sms:\n"
+                   "    transport: http\n"
+                   "    sender: Acme\n"
+                   "    max_segments: 10\n"
+                   "  letter:\n"
+                   "    transport: outbox\n"
+                   "log:\n"
+                   "  level: debug\n",
+                   secret);
+        cfg = load_ok(yaml.data);
+        ck_assert_str_eq(cfg->redis.url, "redis://10.0.0.1:6380/2");
+        ck_assert_str_eq(cfg->redis.password, "pw");
+        ck_assert_str_eq(cfg->redis.prefix, "acme.dunning-1_a");
+        ck_assert_int_eq(cfg->workers, 16);
+        ck_assert_int_eq(cfg->queue.batch, 10);
+        ck_assert_int_eq(cfg->queue.block_ms, 20);
+        ck_assert_int_eq(cfg->queue.claim_idle_ms, 3000);
+        ck_assert_int_eq(cfg->queue.max_deliveries, 4);
+        ck_assert_int_eq(cfg->queue.drain_timeout_ms, 5000);
+        ck_assert_int_eq(cfg->queue.max_attempts, 6);
+        ck_assert_int_eq(cfg->queue.retry_base_ms, 700);
+        ck_assert_int_eq(cfg->queue.retry_max_ms, 80000);
+        ck_assert_int_eq(cfg->queue.sent_ttl_days, 30);
+        ck_assert_int_eq(cfg->queue.events_maxlen, 5000);
+        ck_assert_str_eq(cfg->listen, "[::1]:9000");
+        ck_assert_str_eq(cfg->templates, "/etc/dunningd/templates");
+        ck_assert_str_eq(cfg->outbox, "/tmp/outbox");
+        ck_assert_str_eq(cfg->creditor.name, "Acme Energie B.V.");
+        ck_assert_str_eq(cfg->creditor.iban, "NL91ABNA0417164300");
+        ck_assert_str_eq(cfg->creditor.bic, "ABNANL2A");
+        ck_assert_uint_eq(cfg->creditor.n_address, 2);
+        ck_assert_str_eq(cfg->creditor.address[0], "Postbus 123");
+        ck_assert_str_eq(cfg->creditor.address[1], "3500 AA Utrecht");
+        ck_assert_ptr_null(cfg->creditor.address[2]);
+        ck_assert_str_eq(cfg->channels.email.transport, "smtp");
+        ck_assert_str_eq(cfg->channels.email.from, "Acme <debiteuren@acme.example>");
+        ck_assert_str_eq(cfg->channels.sms.transport, "http");
+        ck_assert_str_eq(cfg->channels.sms.sender, "Acme");
+        ck_assert_int_eq(cfg->channels.sms.max_segments, 10);
+        ck_assert_str_eq(cfg->channels.letter.transport, "outbox");
+        ck_assert_str_eq(cfg->log.level, "debug");
+        config_free(cfg);
+        buf_free(&yaml);
+        free(secret);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+        struct config *cfg = load_ok("creditor:\n  name: Acme\n  iban: NL91ABNA0417164300\n");
+
+        ck_assert_str_eq(cfg->redis.url, "unix:///run/redis/redis.sock");
+        ck_assert_ptr_null(cfg->redis.password);
+        ck_assert_str_eq(cfg->redis.prefix, "dunning");
+        ck_assert_int_eq(cfg->workers, 8);
+        ck_assert_int_eq(cfg->queue.batch, 100);
+        ck_assert_int_eq(cfg->queue.block_ms, 1000);
+        ck_assert_int_eq(cfg->queue.claim_idle_ms, 60000);
+        ck_assert_int_eq(cfg->queue.max_deliveries, 5);
+        ck_assert_int_eq(cfg->queue.drain_timeout_ms, 10000);
+        ck_assert_int_eq(cfg->queue.max_attempts, 8);
+        ck_assert_int_eq(cfg->queue.retry_base_ms, 30000);
+        ck_assert_int_eq(cfg->queue.retry_max_ms, 21600000);
+        ck_assert_int_eq(cfg->queue.sent_ttl_days, 90);
+        ck_assert_int_eq(cfg->queue.events_maxlen, 1000000);
+        ck_assert_str_eq(cfg->listen, "127.0.0.1:9464");
+        ck_assert_str_eq(cfg->templates, "/usr/share/dunningd/templates");
+        ck_assert_str_eq(cfg->outbox, "/var/spool/dunningd/outbox");
+        ck_assert_ptr_null(cfg->creditor.bic);
+        ck_assert_ptr_null(cfg->creditor.address);
+        ck_assert_uint_eq(cfg->creditor.n_address, 0);
+        ck_assert_str_eq(cfg->channels.email.transport, "outbox");
+        ck_assert_str_eq(cfg->channels.email.from, "dunningd <dunningd@localhost>");
+        ck_assert_str_eq(cfg->channels.sms.transport, "outbox");
+        ck_assert_str_eq(cfg->channels.sms.sender, "dunningd");
+        ck_assert_int_eq(cfg->channels.sms.max_segments, 3);
+        ck_assert_str_eq(cfg->channels.letter.transport, "outbox");
+        ck_assert_str_eq(cfg->log.level, "info");
+        config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_example_config)
+{
+        const char *root = getenv("DUNNINGD_SOURCE_ROOT");
+        struct config *cfg = NULL;
+        struct error err = { .msg = "" };
+        struct buf path = BUF_INIT;
+        int r;
+
+        ck_assert_msg(root && *root, "DUNNINGD_SOURCE_ROOT is not set");
+        buf_printf(&path, "%s/config/dunningd.yaml", root);
+        r = config_load(&cfg, path.data, &err);
+        ck_assert_msg(r == 0, "%s", err.msg);
+        ck_assert_str_eq(cfg->creditor.name, "Acme Energie B.V.");
+        ck_assert_str_eq(cfg->channels.email.transport, "outbox");
+        ck_assert_str_eq(cfg->channels.sms.transport, "outbox");
+        ck_assert_str_eq(cfg->channels.letter.transport, "outbox");
+        config_free(cfg);
+        buf_free(&path);
+}
+END_TEST
+
+START_TEST(test_multiple_errors)
+{
+        expect_errors("workers: 0\n"
+                      "queue:\n"
+                      "  batch: x\n"
+                      "  bacth: 1\n"
+                      "creditor: { name: A }\n"
+                      "log: { level: loud }\n"
+                      "listen: localhost\n",
+                      "@:1:10: workers: 0 is out of range (1..256)\n"
+                      "@:3:10: queue.batch: \"x\" is not an integer\n"
+                      "@:4:3: queue.bacth: unknown key\n"
+                      "@:6:15: log.level: unknown value \"loud\" "
+                      "(expected one of: debug, info, warning, error)\n"
+                      "@:7:9: listen: \"localhost\" must be HOST:PORT with PORT 1..65535 "
+                      "([ADDR]:PORT for IPv6)\n"
+                      "@:5:1: creditor.iban: required key missing");
+}
+END_TEST
+
+START_TEST(test_many_errors_truncated)
+{
+        struct buf yaml = BUF_INIT;
+        struct config *cfg = NULL;
+        struct error err;
+        char *path;
+        size_t len;
+
+        buf_puts(&yaml, MINIMAL);
+        for (int i = 0; i < 200; i++)
+                buf_printf(&yaml, "unknown_key_%03d: 1\n", i);
+        path = write_file("dunningd.yaml", yaml.data);
+        ck_assert_int_eq(config_load(&cfg, path, &err), -EINVAL);
+        len = strlen(err.msg);
+        ck_assert_uint_lt(len, sizeof(err.msg));
+        ck_assert_str_eq(err.msg + len - 4, "\n...");
+        ck_assert_ptr_nonnull(strstr(err.msg, ":2:1: unknown_key_000: unknown key\n"));
+        ck_assert_ptr_null(strstr(err.msg, "unknown_key_199"));
+        free(path);
+        buf_free(&yaml);
+}
+END_TEST
+
+START_TEST(test_file_unreadable)
+{
+        struct config *cfg = (struct config *)&cfg;
+        struct error err;
+        struct buf path = BUF_INIT;
+        struct buf want = BUF_INIT;
+
+        buf_printf(&path, "%s/missing.yaml", dir);
+        buf_printf(&want, "%s: cannot read: No such file or directory", path.data);
+        ck_assert_int_eq(config_load(&cfg, path.data, &err), -ENOENT);
+        ck_assert_str_eq(err.msg, want.data);
+        ck_assert_ptr_eq(cfg, (struct config *)&cfg);
+
+        buf_reset(&want);
+        buf_printf(&want, "%s: cannot read: Is a directory", dir);
+        ck_assert_int_eq(config_load(&cfg, dir, &err), -EISDIR);
+        ck_assert_str_eq(err.msg, want.data);
+        buf_free(&path);
+        buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_retry_max_below_base)
+{
+        expect_errors(MINIMAL "queue:\n  retry_base_ms: 5000\n  retry_max_ms: 4000\n",
+                      "@:4:17: queue.retry_max_ms: 4000 is less than queue.retry_base_ms (5000)");
+        expect_errors(MINIMAL "queue: { retry_base_ms: 30000000 }\n",
+                      "@:2:25: queue.retry_max_ms: 21600000 is less than "
+                      "queue.retry_base_ms (30000000)");
+}
+END_TEST
+
+START_TEST(test_string_checks)
+{
+        expect_errors(MINIMAL "redis: { url: \"http://x\", prefix: \"a b\" }\n"
+                              "listen: \"[::1]9000\"\n",
+                      "@:2:15: redis.url: \"http://x\" must start with unix:// or redis://\n"
+                      "@:2:35: redis.prefix: \"a b\" may only contain A-Z a-z 0-9 _ . -\n"
+                      "@:3:9: listen: \"[::1]9000\" must be HOST:PORT with PORT 1..65535 "
+                      "([ADDR]:PORT for IPv6)");
+        expect_errors(MINIMAL "listen: \"0.0.0.0:65536\"\n",
+                      "@:2:9: listen: \"0.0.0.0:65536\" must be HOST:PORT with PORT 1..65535 "
+                      "([ADDR]:PORT for IPv6)");
+        expect_errors(MINIMAL "listen: \":80\"\n",
+                      "@:2:9: listen: \":80\" must be HOST:PORT with PORT 1..65535 "
+                      "([ADDR]:PORT for IPv6)");
+
+        struct config *cfg = load_ok(MINIMAL "listen: \"0.0.0.0:65535\"\n"
+                                             "redis: { url: \"unix:///tmp/r.sock\" }\n");
+        ck_assert_str_eq(cfg->listen, "0.0.0.0:65535");
+        config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+        config_free(NULL);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+        Suite *s = suite_create("config");
+        TCase *tc = tcase_create("load");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_unknown_key_top_level);
+        tcase_add_test(tc, test_unknown_key_nested);
+        tcase_add_test(tc, test_wrong_type);
+        tcase_add_test(tc, test_wrong_type_nested_list);
+        tcase_add_test(tc, test_not_an_integer);
+        tcase_add_test(tc, test_out_of_range);
+        tcase_add_test(tc, test_bounds_accepted);
+        tcase_add_test(tc, test_bad_enum);
+        tcase_add_test(tc, test_missing_required_in_parent);
+        tcase_add_test(tc, test_missing_required_no_parent);
+        tcase_add_test(tc, test_empty_file);
+        tcase_add_test(tc, test_required_empty);
+        tcase_add_test(tc, test_secret_unreadable);
+        tcase_add_test(tc, test_secret_empty);
+        tcase_add_test(tc, test_secret_too_large);
+        tcase_add_test(tc, test_secret_read_and_stripped);
+        tcase_add_test(tc, test_secret_not_in_messages);
+        tcase_add_test(tc, test_yaml_syntax_error);
+        tcase_add_test(tc, test_yaml_structure);
+        tcase_add_test(tc, test_duplicate_key);
+        tcase_add_test(tc, test_flow_mapping);
+        tcase_add_test(tc, test_full_config);
+        tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_example_config);
+        tcase_add_test(tc, test_multiple_errors);
+        tcase_add_test(tc, test_many_errors_truncated);
+        tcase_add_test(tc, test_file_unreadable);
+        tcase_add_test(tc, test_retry_max_below_base);
+        tcase_add_test(tc, test_string_checks);
+        tcase_add_test(tc, test_free_null);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return unit_run(config_suite());
+}
