@@ -30,6 +30,8 @@
 struct outbox {
         enum job_channel channel;
         char dir[PATH_MAX - 256];
+        int dirfd;            /* names are resolved relative to it: no path walks */
+        char tmp_prefix[64];  /* ".<pid>.<tid>.": unique per session */
         struct buf data;
 };
 
@@ -57,11 +59,14 @@ static int outbox_open(void **session, enum job_channel channel, const struct co
         o->channel = channel;
         snprintf(o->dir, sizeof(o->dir), "%s/%s", cfg->outbox, job_channel_name(channel));
         int rc = mkdir_p(o->dir);
+        if (rc == 0 && (o->dirfd = open(o->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+                rc = -errno;
         if (rc < 0) {
                 error_set(err, rc, "outbox: cannot create %.150s: %s", o->dir, strerror(-rc));
                 free(o);
                 return rc;
         }
+        snprintf(o->tmp_prefix, sizeof(o->tmp_prefix), ".%d.%d.", (int)getpid(), (int)gettid());
         *session = o;
         return 0;
 }
@@ -72,21 +77,20 @@ static void outbox_close(void *session)
         if (!o)
                 return;
         buf_free(&o->data);
+        close(o->dirfd);
         free(o);
 }
 
 /* Writes data to dir/name exactly once (see the top of the file). */
 static void write_once(struct outbox *o, const char *name, struct send_result *res)
 {
-        char tmp[PATH_MAX], final[PATH_MAX];
-        snprintf(final, sizeof(final), "%s/%s", o->dir, name);
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%d.%lx", o->dir, name, (int)getpid(),
-                 (unsigned long)gettid());
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        char tmp[128];
+        snprintf(tmp, sizeof(tmp), "%s%s", o->tmp_prefix, name);
+        int fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         if (fd < 0) {
                 res->outcome = CHANNEL_TEMPFAIL;
-                snprintf(res->reason, sizeof(res->reason), "outbox: cannot create %.150s: %s", tmp,
-                         strerror(errno));
+                snprintf(res->reason, sizeof(res->reason), "outbox: cannot create %.150s/%s: %s",
+                         o->dir, tmp, strerror(errno));
                 return;
         }
         const char *p = buf_str(&o->data);
@@ -97,23 +101,23 @@ static void write_once(struct outbox *o, const char *name, struct send_result *r
                         continue;
                 if (w <= 0) {
                         res->outcome = CHANNEL_TEMPFAIL;
-                        snprintf(res->reason, sizeof(res->reason), "outbox: write %.150s: %s", tmp,
-                                 strerror(errno));
+                        snprintf(res->reason, sizeof(res->reason), "outbox: write %.150s/%s: %s",
+                                 o->dir, tmp, strerror(errno));
                         close(fd);
-                        unlink(tmp);
+                        unlinkat(o->dirfd, tmp, 0);
                         return;
                 }
                 p += w;
                 left -= (size_t)w;
         }
         close(fd);
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+        if (renameat2(o->dirfd, tmp, o->dirfd, name, RENAME_NOREPLACE) < 0) {
                 int e = errno;
-                unlink(tmp);
+                unlinkat(o->dirfd, tmp, 0);
                 if (e != EEXIST) {
                         res->outcome = CHANNEL_TEMPFAIL;
-                        snprintf(res->reason, sizeof(res->reason), "outbox: rename to %.150s: %s",
-                                 final, strerror(e));
+                        snprintf(res->reason, sizeof(res->reason), "outbox: rename to %.150s/%s: %s",
+                                 o->dir, name, strerror(e));
                         return;
                 }
                 snprintf(res->reason, sizeof(res->reason), "already in outbox");

@@ -121,25 +121,57 @@ static const char *where_str(char out[32], struct where w)
 }
 
 /* Takes a valid job over into res, unless the file already had it. */
+/* FNV-1a of a job id: the ids are already hashes, any spread will do. */
+static size_t id_hash(const char *id)
+{
+        size_t h = 1469598103934665603ULL;
+        for (; *id; id++)
+                h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+        return h;
+}
+
+/* The slot of id in the index: where it is, or the empty one it would take. */
+static size_t id_slot(const struct import_result *res, const char *id)
+{
+        size_t mask = res->id_slots - 1, s = id_hash(id) & mask;
+        while (res->id_index[s] && strcmp(res->jobs[res->id_index[s] - 1].job_id, id) != 0)
+                s = (s + 1) & mask;
+        return s;
+}
+
+static void id_index_grow(struct import_result *res)
+{
+        free(res->id_index);
+        res->id_slots = res->id_slots ? res->id_slots * 2 : 1024;
+        res->id_index = xcalloc(res->id_slots, sizeof(*res->id_index));
+        for (size_t i = 0; i < res->n_jobs; i++)
+                res->id_index[id_slot(res, res->jobs[i].job_id)] = i + 1;
+}
+
 static void add_job(struct import_result *res, const char *name, struct where w,
                     struct job *job)
 {
         char at[32];
 
-        for (size_t i = 0; i < res->n_jobs; i++) {
-                if (strcmp(res->jobs[i].job_id, job->job_id) == 0) {
-                        char first[32];
-                        if (w.index)
-                                where_str(first, (struct where){ res->jobs[i].line, true });
-                        else
-                                snprintf(first, sizeof(first), "line %d", res->jobs[i].line);
-                        add_error(res, "%s:%s: job: duplicate of %s (job id %s)", name,
-                                  where_str(at, w), first, job->job_id);
-                        job_free(job);
-                        return;
-                }
+        if ((res->n_jobs + 1) * 2 > res->id_slots)
+                id_index_grow(res);
+        size_t slot = id_slot(res, job->job_id);
+        if (res->id_index[slot]) {
+                size_t i = res->id_index[slot] - 1;
+                char first[32];
+                if (w.index)
+                        where_str(first, (struct where){ res->jobs[i].line, true });
+                else
+                        snprintf(first, sizeof(first), "line %d", res->jobs[i].line);
+                add_error(res, "%s:%s: job: duplicate of %s (job id %s)", name, where_str(at, w),
+                          first, job->job_id);
+                job_free(job);
+                return;
         }
-        res->jobs = xrealloc(res->jobs, (res->n_jobs + 1) * sizeof(*res->jobs));
+        if (res->n_jobs == res->cap_jobs) {
+                res->cap_jobs = res->cap_jobs ? res->cap_jobs * 2 : 64;
+                res->jobs = xrealloc(res->jobs, res->cap_jobs * sizeof(*res->jobs));
+        }
         struct import_job *ij = &res->jobs[res->n_jobs++];
         ij->json = job->json;
         job->json = NULL;
@@ -147,6 +179,7 @@ static void add_job(struct import_result *res, const char *name, struct where w,
         memcpy(ij->reminder_id, job->reminder_id, sizeof(ij->reminder_id));
         ij->not_before_ms = job->not_before_ms;
         ij->line = w.n;
+        res->id_index[slot] = res->n_jobs;
         job_free(job);
 }
 
@@ -160,6 +193,7 @@ void import_result_free(struct import_result *res)
                 free(res->errors[i]);
         free(res->jobs);
         free(res->errors);
+        free(res->id_index);
         memset(res, 0, sizeof(*res));
 }
 
@@ -755,7 +789,7 @@ out:
 int import_buffer(struct import_result *res, const char *name, const char *data,
                   size_t len, const char *format, int64_t at_ms, struct error *err)
 {
-        struct import_result local = { NULL, 0, NULL, 0 };
+        struct import_result local = { 0 };
         int r = 0;
 
         memset(res, 0, sizeof(*res));

@@ -39,6 +39,11 @@ struct import_result {
         size_t n_jobs;
         char **errors;                  /* one message per bad row/line, owned */
         size_t n_errors;
+        /* private: capacity of jobs and a hash index of their job ids
+         * (slot -> job index + 1), so duplicate checks stay O(1) */
+        size_t cap_jobs;
+        size_t *id_index;
+        size_t id_slots;
 };
 
 /* Reads path and imports it; the format comes from the extension (.csv,

@@ -81,14 +81,22 @@ void buf_putc(struct buf *b, char c)
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+        /* Format into the free space first; only a result that does not
+         * fit is formatted a second time, into a grown buffer. */
         va_list ap2;
         va_copy(ap2, ap);
-        int n = vsnprintf(NULL, 0, fmt, ap2);
+        reserve(b, 64);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->data + b->len, room, fmt, ap2);
         va_end(ap2);
-        if (n < 0)
+        if (n < 0) {
+                b->data[b->len] = '\0';
                 return;
-        reserve(b, (size_t)n);
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        }
+        if ((size_t)n >= room) {
+                reserve(b, (size_t)n);
+                vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        }
         b->len += (size_t)n;
 }
 

@@ -40,12 +40,6 @@ const char queue_enqueue_lua[] =
         "redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])\n"
         "return 1\n";
 
-struct cmd {
-        int argc;
-        char **argv;
-        size_t *lens;
-};
-
 struct queue {
         redisContext *ctx;
         char *url, *password, *prefix, *consumer;
@@ -53,8 +47,7 @@ struct queue {
         char k_jobs[160], k_sched[160], k_dead[160], k_events[160];
         char sha_promote[41], sha_enqueue[41];
         char claim_cursor[48];
-        struct cmd *txn;
-        size_t n_txn, cap_txn;
+        size_t n_txn;              /* commands queued after MULTI */
 };
 
 static int64_t now_ms(void)
@@ -207,8 +200,6 @@ void queue_free(struct queue *q)
 {
         if (!q)
                 return;
-        queue_txn_discard(q);
-        free(q->txn);
         if (q->ctx)
                 redisFree(q->ctx);
         if (q->password) {
@@ -223,7 +214,7 @@ void queue_free(struct queue *q)
 
 int queue_reconnect(struct queue *q, struct error *err)
 {
-        queue_txn_discard(q);
+        q->n_txn = 0;   /* they die with the connection */
         if (q->ctx) {
                 redisFree(q->ctx);
                 q->ctx = NULL;
@@ -424,122 +415,126 @@ int queue_sent_markers(struct queue *q, const char *const *ids, size_t n,
 
 /* --- the batch transaction --- */
 
-static struct cmd *txn_push(struct queue *q, int argc)
+/* One command's arguments, on the stack: appended straight into hiredis's
+ * output buffer, so recording a job costs no allocation of ours. */
+struct cmd {
+        int argc;
+        const char *argv[80];
+        size_t lens[80];
+        char nums[4][32];
+        int n_nums;
+        char key[256];
+};
+
+static void arg(struct cmd *c, const char *s)
 {
-        if (q->n_txn == q->cap_txn) {
-                q->cap_txn = q->cap_txn ? q->cap_txn * 2 : 256;
-                q->txn = xrealloc(q->txn, q->cap_txn * sizeof(*q->txn));
+        if (c->argc < 80) {
+                c->argv[c->argc] = s;
+                c->lens[c->argc++] = strlen(s);
         }
-        struct cmd *c = &q->txn[q->n_txn++];
-        c->argc = 0;
-        c->argv = xcalloc((size_t)argc, sizeof(char *));
-        c->lens = xcalloc((size_t)argc, sizeof(size_t));
-        return c;
 }
 
-static void cmd_arg(struct cmd *c, const char *s)
+static void arg_num(struct cmd *c, long long v)
 {
-        c->lens[c->argc] = strlen(s);
-        c->argv[c->argc++] = xstrdup(s);
+        char *out = c->nums[c->n_nums++];
+        snprintf(out, sizeof(c->nums[0]), "%lld", v);
+        arg(c, out);
 }
 
-static void cmd_argf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cmd_argf(struct cmd *c, const char *fmt, ...)
+/* MULTI goes out with the first command of a transaction. */
+static void txn_append(struct queue *q, struct cmd *c)
 {
-        struct buf b = BUF_INIT;
-        va_list ap;
-        va_start(ap, fmt);
-        buf_vprintf(&b, fmt, ap);
-        va_end(ap);
-        c->lens[c->argc] = b.len;
-        c->argv[c->argc++] = buf_steal(&b);
+        if (q->n_txn == 0)
+                redisAppendCommand(q->ctx, "MULTI");
+        redisAppendCommandArgv(q->ctx, c->argc, c->argv, c->lens);
+        q->n_txn++;
 }
 
 void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channel, int ttl_s)
 {
-        struct cmd *c = txn_push(q, 5);
-        cmd_arg(c, "SET");
-        cmd_argf(c, "%s:sent:%s:%s", q->prefix, reminder_id, channel);
-        cmd_argf(c, "%lld", (long long)now_ms());
-        cmd_arg(c, "EX");
-        cmd_argf(c, "%d", ttl_s);
+        struct cmd c = { 0 };
+        snprintf(c.key, sizeof(c.key), "%s:sent:%s:%s", q->prefix, reminder_id, channel);
+        arg(&c, "SET");
+        arg(&c, c.key);
+        arg_num(&c, (long long)now_ms());
+        arg(&c, "EX");
+        arg_num(&c, ttl_s);
+        txn_append(q, &c);
 }
 
 void queue_txn_event(struct queue *q, int64_t maxlen, const char *type, ...)
 {
-        const char *kv[64];
-        int n = 0;
+        struct cmd c = { 0 };
         va_list ap;
 
+        arg(&c, "XADD");
+        arg(&c, q->k_events);
+        arg(&c, "MAXLEN");
+        arg(&c, "~");
+        arg_num(&c, (long long)maxlen);
+        arg(&c, "*");
+        arg(&c, "type");
+        arg(&c, type);
         va_start(ap, type);
         for (;;) {
                 const char *k = va_arg(ap, const char *);
                 if (!k)
                         break;
                 const char *v = va_arg(ap, const char *);
-                if (v && n + 2 <= 64) {
-                        kv[n++] = k;
-                        kv[n++] = v;
+                if (v && c.argc + 2 <= 80) {
+                        arg(&c, k);
+                        arg(&c, v);
                 }
         }
         va_end(ap);
-
-        struct cmd *c = txn_push(q, 8 + n);
-        cmd_arg(c, "XADD");
-        cmd_arg(c, q->k_events);
-        cmd_arg(c, "MAXLEN");
-        cmd_arg(c, "~");
-        cmd_argf(c, "%lld", (long long)maxlen);
-        cmd_arg(c, "*");
-        cmd_arg(c, "type");
-        cmd_arg(c, type);
-        for (int i = 0; i < n; i++)
-                cmd_arg(c, kv[i]);
+        txn_append(q, &c);
 }
 
 void queue_txn_dead(struct queue *q, const char *job, const char *reason, const char *error,
                     int attempts, const char *entry_id)
 {
-        char when[32];
+        struct cmd c = { 0 };
         time_t t = time(NULL);
         struct tm tm;
         gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        strftime(c.key, sizeof(c.key), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-        struct cmd *c = txn_push(q, 15);
-        cmd_arg(c, "XADD");
-        cmd_arg(c, q->k_dead);
-        cmd_arg(c, "*");
-        cmd_arg(c, "job");
-        cmd_arg(c, job ? job : "");
-        cmd_arg(c, "reason");
-        cmd_arg(c, reason);
-        cmd_arg(c, "error");
-        cmd_arg(c, error ? error : "");
-        cmd_arg(c, "attempts");
-        cmd_argf(c, "%d", attempts);
-        cmd_arg(c, "time");
-        cmd_arg(c, when);
-        cmd_arg(c, "entry");
-        cmd_arg(c, entry_id ? entry_id : "");
+        arg(&c, "XADD");
+        arg(&c, q->k_dead);
+        arg(&c, "*");
+        arg(&c, "job");
+        arg(&c, job ? job : "");
+        arg(&c, "reason");
+        arg(&c, reason);
+        arg(&c, "error");
+        arg(&c, error ? error : "");
+        arg(&c, "attempts");
+        arg_num(&c, attempts);
+        arg(&c, "time");
+        arg(&c, c.key);
+        arg(&c, "entry");
+        arg(&c, entry_id ? entry_id : "");
+        txn_append(q, &c);
 }
 
 void queue_txn_schedule(struct queue *q, const char *job, int64_t due_ms)
 {
-        struct cmd *c = txn_push(q, 4);
-        cmd_arg(c, "ZADD");
-        cmd_arg(c, q->k_sched);
-        cmd_argf(c, "%lld", (long long)due_ms);
-        cmd_arg(c, job);
+        struct cmd c = { 0 };
+        arg(&c, "ZADD");
+        arg(&c, q->k_sched);
+        arg_num(&c, (long long)due_ms);
+        arg(&c, job);
+        txn_append(q, &c);
 }
 
 void queue_txn_ack(struct queue *q, const char *entry_id)
 {
-        struct cmd *c = txn_push(q, 4);
-        cmd_arg(c, "XACK");
-        cmd_arg(c, q->k_jobs);
-        cmd_arg(c, QUEUE_GROUP);
-        cmd_arg(c, entry_id);
+        struct cmd c = { 0 };
+        arg(&c, "XACK");
+        arg(&c, q->k_jobs);
+        arg(&c, QUEUE_GROUP);
+        arg(&c, entry_id);
+        txn_append(q, &c);
 }
 
 size_t queue_txn_size(const struct queue *q)
@@ -547,42 +542,55 @@ size_t queue_txn_size(const struct queue *q)
         return q->n_txn;
 }
 
+/* Reads the replies of MULTI, n queued commands and the closing EXEC or
+ * DISCARD; returns the last one (the caller frees it) or NULL. */
+static redisReply *txn_replies(struct queue *q, size_t n, struct error *err, int *rc)
+{
+        redisReply *last = NULL;
+        *rc = 0;
+        for (size_t i = 0; i < n + 2; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK) {
+                        freeReplyObject(last);
+                        *rc = error_set(err, -EIO, "redis EXEC: %s", q->ctx->errstr);
+                        return NULL;
+                }
+                if (r->type == REDIS_REPLY_ERROR && !*rc)
+                        *rc = error_set(err, -EPROTO, "redis transaction: %s", r->str);
+                if (i == n + 1)
+                        last = r;
+                else
+                        freeReplyObject(r);
+        }
+        return last;
+}
+
 void queue_txn_discard(struct queue *q)
 {
-        for (size_t i = 0; i < q->n_txn; i++) {
-                for (int j = 0; j < q->txn[i].argc; j++)
-                        free(q->txn[i].argv[j]);
-                free(q->txn[i].argv);
-                free(q->txn[i].lens);
-        }
+        struct error err;
+        int rc;
+        size_t n = q->n_txn;
+
+        if (n == 0 || !q->ctx)
+                return;
         q->n_txn = 0;
+        redisAppendCommand(q->ctx, "DISCARD");
+        freeReplyObject(txn_replies(q, n, &err, &rc));
 }
 
 int queue_txn_commit(struct queue *q, struct error *err)
 {
-        int rc = 0;
+        int rc;
         size_t n = q->n_txn;
 
         if (n == 0)
                 return 0;
-        redisAppendCommand(q->ctx, "MULTI");
-        for (size_t i = 0; i < n; i++)
-                redisAppendCommandArgv(q->ctx, q->txn[i].argc, (const char **)q->txn[i].argv,
-                                       q->txn[i].lens);
+        q->n_txn = 0;
         redisAppendCommand(q->ctx, "EXEC");
-        queue_txn_discard(q);
-
-        /* MULTI, n QUEUED, then EXEC with the n results. */
-        for (size_t i = 0; i < n + 2; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        return error_set(err, -EIO, "redis EXEC: %s", q->ctx->errstr);
-                if (r->type == REDIS_REPLY_ERROR && !rc)
-                        rc = error_set(err, -EPROTO, "redis transaction: %s", r->str);
-                if (i == n + 1 && r->type != REDIS_REPLY_ARRAY && !rc)
-                        rc = error_set(err, -EPROTO, "redis transaction aborted");
-                freeReplyObject(r);
-        }
+        redisReply *r = txn_replies(q, n, err, &rc);
+        if (r && r->type != REDIS_REPLY_ARRAY && !rc)
+                rc = error_set(err, -EPROTO, "redis transaction aborted");
+        freeReplyObject(r);
         return rc;
 }
 
@@ -725,16 +733,17 @@ int queue_dead_get(struct queue *q, const char *id, char **job, struct error *er
 
 int queue_dead_requeue(struct queue *q, const char *id, const char *job, struct error *err)
 {
-        struct cmd *c = txn_push(q, 5);
-        cmd_arg(c, "XADD");
-        cmd_arg(c, q->k_jobs);
-        cmd_arg(c, "*");
-        cmd_arg(c, "job");
-        cmd_arg(c, job);
-        c = txn_push(q, 3);
-        cmd_arg(c, "XDEL");
-        cmd_arg(c, q->k_dead);
-        cmd_arg(c, id);
+        struct cmd add = { 0 }, del = { 0 };
+        arg(&add, "XADD");
+        arg(&add, q->k_jobs);
+        arg(&add, "*");
+        arg(&add, "job");
+        arg(&add, job);
+        txn_append(q, &add);
+        arg(&del, "XDEL");
+        arg(&del, q->k_dead);
+        arg(&del, id);
+        txn_append(q, &del);
         return queue_txn_commit(q, err);
 }
 

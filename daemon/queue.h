@@ -69,9 +69,12 @@ int queue_promote(struct queue *q, int64_t now_ms, int limit, int *moved, struct
 int queue_sent_markers(struct queue *q, const char *const *ids, size_t n,
                        const char *const *channels, size_t nch, bool *sent, struct error *err);
 
-/* The transaction recording a batch's outcomes: commands are collected and
- * sent at commit in one MULTI/EXEC pipeline, so either all of a batch's
- * markers, events and acks are written or none. */
+/* The transaction recording a batch's outcomes: the first queue_txn_*
+ * call opens a MULTI and every command is appended to the connection's
+ * output buffer (nothing is sent yet); commit adds EXEC and sends it all in
+ * one pipeline, so either all of a batch's markers, events and acks are
+ * written or none. No other queue_* call may run while a transaction is
+ * open: finish it with queue_txn_commit or queue_txn_discard. */
 void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channel, int ttl_s);
 /* type and then key/value string pairs ending with NULL (NULL values skip). */
 void queue_txn_event(struct queue *q, int64_t maxlen, const char *type, ...)
@@ -84,6 +87,7 @@ size_t queue_txn_size(const struct queue *q);
 /* Sends everything collected. On failure nothing may be assumed written
  * and the collected commands are dropped: redo the unit of work. */
 int queue_txn_commit(struct queue *q, struct error *err);
+/* Abandons an open transaction (DISCARD); nothing of it is written. */
 void queue_txn_discard(struct queue *q);
 
 /* Enqueues n jobs, deduplicated by job id (a marker with ttl_s): result[i]

@@ -180,43 +180,50 @@ static void process_batch(struct worker *w)
 {
         size_t n = w->batch.n;
         struct job **jobs = xcalloc(n, sizeof(*jobs));
+        char **invalid = xcalloc(n, sizeof(*invalid));   /* why entry i is dead */
         const char **ids = xcalloc(n, sizeof(*ids));
         size_t *idx = xcalloc(n, sizeof(*idx));
         bool *sent = xcalloc(n * JOB_CHANNEL__N, sizeof(*sent));
         const char *chans[JOB_CHANNEL__N];
         size_t nv = 0;
         struct error err;
-        char dmsg[64];
 
         for (int c = 0; c < JOB_CHANNEL__N; c++)
                 chans[c] = job_channel_name((enum job_channel)c);
 
+        /* 1. Parse: nothing is written yet. */
         for (size_t i = 0; i < n; i++) {
                 struct queue_entry *e = &w->batch.entries[i];
+                if (e->deliveries > w->cfg->queue.max_deliveries)
+                        continue;
+                if (!e->job)
+                        invalid[i] = xstrdup("job: stream entry has no job field");
+                else if (job_parse(&jobs[i], e->job, strlen(e->job), &err) < 0)
+                        invalid[i] = xstrdup(err.msg);
+                else {
+                        idx[nv] = i;
+                        ids[nv++] = jobs[i]->reminder_id;
+                }
+        }
+
+        /* 2. Which reminders went out before (one round trip). */
+        int rc = nv ? queue_sent_markers(w->q, ids, nv, chans, JOB_CHANNEL__N, sent, &err) : 0;
+        if (rc < 0)
+                goto fail;
+
+        /* 3. Send, and collect every outcome in one transaction. */
+        for (size_t i = 0; i < n; i++) {
+                struct queue_entry *e = &w->batch.entries[i];
+                char dmsg[64];
                 if (e->deliveries > w->cfg->queue.max_deliveries) {
                         snprintf(dmsg, sizeof(dmsg), "delivered %lld times without an outcome",
                                  e->deliveries);
                         record_dead(w, e->job, NULL, "max-deliveries", dmsg, (int)e->deliveries,
                                     e->id);
-                        continue;
+                } else if (invalid[i]) {
+                        record_dead(w, e->job, NULL, "invalid", invalid[i], 0, e->id);
                 }
-                if (!e->job) {
-                        record_dead(w, NULL, NULL, "invalid", "job: stream entry has no job field",
-                                    0, e->id);
-                        continue;
-                }
-                if (job_parse(&jobs[i], e->job, strlen(e->job), &err) < 0) {
-                        record_dead(w, e->job, NULL, "invalid", err.msg, 0, e->id);
-                        continue;
-                }
-                idx[nv] = i;
-                ids[nv++] = jobs[i]->reminder_id;
         }
-
-        int rc = nv ? queue_sent_markers(w->q, ids, nv, chans, JOB_CHANNEL__N, sent, &err) : 0;
-        if (rc < 0)
-                goto fail;
-
         int64_t now = now_ms();
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
@@ -241,9 +248,12 @@ fail:
         else
                 nap(w, 1000);
 out:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 job_free(jobs[i]);
+                free(invalid[i]);
+        }
         free(jobs);
+        free(invalid);
         free(ids);
         free(idx);
         free(sent);

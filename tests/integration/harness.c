@@ -921,7 +921,7 @@ size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
 
 /* ---- dunningctl ---- */
 
-void harness_ctl(struct harness *h, struct harness_ctl *r, ...)
+void harness_ctl_run(struct harness *h, struct harness_ctl *r, ...)
 {
         const char *argv[64];
         char bin[512], out_path[512], err_path[512], cmdline[2048] = "";

@@ -192,7 +192,7 @@ size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
 
 /* Runs `dunningctl --config DIR/dunningd.yaml ARG...` (NULL-terminated),
  * fills r and traces the run on stderr; a run over 60 s fails the test. */
-void harness_ctl(struct harness *h, struct harness_ctl *r, ...) __attribute__((sentinel));
+void harness_ctl_run(struct harness *h, struct harness_ctl *r, ...) __attribute__((sentinel));
 void harness_ctl_free(struct harness_ctl *r);
 /* Parses "enqueued A, scheduled B, duplicates C, rejected D" from the last
  * line of out that has it. Returns false when there is none. */

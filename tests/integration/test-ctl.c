@@ -32,7 +32,7 @@ static void assert_status(long jobs, long pending, long scheduled, long dead)
         struct harness_ctl r;
         struct counts c;
 
-        harness_ctl(h, &r, "status", NULL);
+        harness_ctl_run(h, &r, "status", NULL);
         ck_assert_msg(r.status == 0, "dunningctl status: exit %d: %s", r.status, r.err);
         c.jobs = harness_status_value(r.out, "jobs");
         c.pending = harness_status_value(r.out, "pending");
@@ -52,9 +52,9 @@ static void enqueue(const char *name, int first, int n, const char *at)
         struct harness_ctl r;
 
         if (at)
-                harness_ctl(h, &r, "enqueue", path, "--at", at, NULL);
+                harness_ctl_run(h, &r, "enqueue", path, "--at", at, NULL);
         else
-                harness_ctl(h, &r, "enqueue", path, NULL);
+                harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_msg(r.status == 0, "dunningctl enqueue: exit %d: %s", r.status, r.err);
         harness_ctl_free(&r);
         free(path);
@@ -120,7 +120,7 @@ START_TEST(test_dead_list_retry_drop)
         char *line;
         size_t n;
 
-        harness_ctl(h, &r, "dead", "list", NULL);
+        harness_ctl_run(h, &r, "dead", "list", NULL);
         ck_assert_msg(r.status == 0, "dead list: exit %d", r.status);
         line = line_starting(r.out, id_a);
         ck_assert_msg(line && strstr(line, "max_deliveries"),
@@ -132,7 +132,7 @@ START_TEST(test_dead_list_retry_drop)
         free(line);
         harness_ctl_free(&r);
 
-        harness_ctl(h, &r, "dead", "retry", id_a, NULL);
+        harness_ctl_run(h, &r, "dead", "retry", id_a, NULL);
         ck_assert_msg(r.status == 0, "dead retry %s: exit %d", id_a, r.status);
         harness_ctl_free(&r);
         ck_assert_int_eq(harness_xlen(h, "dead"), 1);
@@ -149,7 +149,7 @@ START_TEST(test_dead_list_retry_drop)
         json_decref(now);
         harness_entries_free(e, n);
 
-        harness_ctl(h, &r, "dead", "list", NULL);
+        harness_ctl_run(h, &r, "dead", "list", NULL);
         ck_assert_int_eq(r.status, 0);
         ck_assert_msg(!strstr(r.out, id_a), "retried entry %s still listed:\n%s", id_a, r.out);
         line = line_starting(r.out, id_b);
@@ -157,17 +157,17 @@ START_TEST(test_dead_list_retry_drop)
         free(line);
         harness_ctl_free(&r);
 
-        harness_ctl(h, &r, "dead", "drop", id_b, NULL);
+        harness_ctl_run(h, &r, "dead", "drop", id_b, NULL);
         ck_assert_msg(r.status == 0, "dead drop %s: exit %d", id_b, r.status);
         harness_ctl_free(&r);
         ck_assert_int_eq(harness_xlen(h, "dead"), 0);
         ck_assert_int_eq(harness_xlen(h, "jobs"), 1);
 
         /* unknown ids: exit 1, nothing changes */
-        harness_ctl(h, &r, "dead", "retry", id_b, NULL);
+        harness_ctl_run(h, &r, "dead", "retry", id_b, NULL);
         ck_assert_int_eq(r.status, 1);
         harness_ctl_free(&r);
-        harness_ctl(h, &r, "dead", "drop", "1-1", NULL);
+        harness_ctl_run(h, &r, "dead", "drop", "1-1", NULL);
         ck_assert_int_eq(r.status, 1);
         harness_ctl_free(&r);
         ck_assert_int_eq(harness_xlen(h, "jobs"), 1);
@@ -206,7 +206,7 @@ START_TEST(test_dead_letter_from_daemon_is_listed)
         reason = harness_entry_get(&e[0], "reason");
         ck_assert_msg(reason && *reason, "dead entry has no reason");
         assert_status(-1, 0, 0, 1);
-        harness_ctl(h, &r, "dead", "list", NULL);
+        harness_ctl_run(h, &r, "dead", "list", NULL);
         ck_assert_int_eq(r.status, 0);
         line = line_starting(r.out, e[0].id);
         ck_assert_msg(line && strstr(line, reason), "dead list has no line \"%s ... %s ...\":\n%s",
@@ -260,7 +260,7 @@ START_TEST(test_csv_rows_of_one_customer_make_one_job)
         json_t *job, *invoices;
         size_t n;
 
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_msg(r.status == 0, "enqueue campaign.csv: exit %d: %s", r.status, r.err);
         ck_assert_msg(harness_parse_summary(r.out, &s), "no summary line in: %s", r.out);
         ck_assert_int_eq(s.enqueued, 1);
@@ -304,7 +304,7 @@ START_TEST(test_csv_rows_of_one_customer_make_one_job)
         harness_entries_free(e, n);
 
         /* the same file again: the job is a duplicate */
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 0);
         ck_assert(harness_parse_summary(r.out, &s));
         ck_assert_int_eq(s.duplicates, 1);

@@ -39,7 +39,7 @@ static void enqueue(int first, int n)
 
         snprintf(name, sizeof(name), "jobs-%d-%d.jsonl", first, n);
         path = harness_write_jobs(h, name, first, n, NULL);
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_msg(r.status == 0, "dunningctl enqueue: exit %d: %s", r.status, r.err);
         ck_assert_msg(harness_parse_summary(r.out, &s), "no summary line in: %s", r.out);
         ck_assert_int_eq(s.enqueued, n);
@@ -315,6 +315,7 @@ START_TEST(test_survives_redis_restart)
         sent = harness_count_events(h, "sent");
         ck_assert_msg(sent < BIG, "all %d jobs were done before Redis stopped: the test proves nothing",
                       BIG);
+        fprintf(stderr, "test: stopping Redis after %zu sent\n", sent);
         harness_redis_stop(h);
         /* An outage of a known length, not a wait for a condition. */
         harness_sleep_ms(1000);
@@ -350,7 +351,7 @@ START_TEST(test_scheduled_job_waits_for_its_time)
         not_before = t0 + 2000;
         harness_rfc3339(not_before, at);
         path = harness_write_jobs(h, "later.jsonl", 0, 1, at);
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_msg(r.status == 0, "dunningctl enqueue: exit %d", r.status);
         ck_assert_msg(harness_parse_summary(r.out, &s), "no summary line in: %s", r.out);
         ck_assert_int_eq(s.scheduled, 1);

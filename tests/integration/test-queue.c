@@ -108,13 +108,13 @@ START_TEST(test_reenqueue_adds_nothing_twice)
         char *path = harness_write_jobs(h, "jobs.jsonl", 0, 10, NULL), *ids;
         struct harness_ctl r;
 
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 10, 0, 0, 0);
         harness_ctl_free(&r);
         ck_assert_int_eq(harness_xlen(h, "jobs"), 10);
 
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 0, 0, 10, 0);
         harness_ctl_free(&r);
@@ -133,10 +133,10 @@ START_TEST(test_overlapping_file_adds_only_new_jobs)
         char *b = harness_write_jobs(h, "b.jsonl", 5, 10, NULL);
         struct harness_ctl r;
 
-        harness_ctl(h, &r, "enqueue", a, NULL);
+        harness_ctl_run(h, &r, "enqueue", a, NULL);
         ck_assert_int_eq(r.status, 0);
         harness_ctl_free(&r);
-        harness_ctl(h, &r, "enqueue", b, NULL);
+        harness_ctl_run(h, &r, "enqueue", b, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 5, 0, 5, 0);
         harness_ctl_free(&r);
@@ -151,13 +151,13 @@ START_TEST(test_dry_run_adds_nothing)
         char *path = harness_write_jobs(h, "jobs.jsonl", 0, 10, NULL);
         struct harness_ctl r;
 
-        harness_ctl(h, &r, "enqueue", path, "--dry-run", NULL);
+        harness_ctl_run(h, &r, "enqueue", path, "--dry-run", NULL);
         ck_assert_int_eq(r.status, 0);
         harness_ctl_free(&r);
         ck_assert_int_eq(harness_redis_int(h, "DBSIZE"), 0);
 
         /* and it did not remember the job ids either */
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 10, 0, 0, 0);
         harness_ctl_free(&r);
@@ -174,7 +174,7 @@ START_TEST(test_at_in_future_goes_to_scheduled)
         char at[32];
 
         harness_rfc3339(at_ms, at);
-        harness_ctl(h, &r, "enqueue", path, "--at", at, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, "--at", at, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 0, 10, 0, 0);
         harness_ctl_free(&r);
@@ -185,7 +185,7 @@ START_TEST(test_at_in_future_goes_to_scheduled)
                                            (long long)at_ms - 1000, (long long)at_ms + 1000), 10);
 
         /* scheduled jobs are deduplicated as well */
-        harness_ctl(h, &r, "enqueue", path, "--at", at, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, "--at", at, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 0, 0, 10, 0);
         harness_ctl_free(&r);
@@ -205,11 +205,11 @@ START_TEST(test_not_before_decides_stream_or_scheduled)
         harness_rfc3339(now - 3600 * 1000, past);
         a = harness_write_jobs(h, "future.jsonl", 0, 4, future);
         b = harness_write_jobs(h, "past.jsonl", 4, 6, past);
-        harness_ctl(h, &r, "enqueue", a, NULL);
+        harness_ctl_run(h, &r, "enqueue", a, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 0, 4, 0, 0);
         harness_ctl_free(&r);
-        harness_ctl(h, &r, "enqueue", b, NULL);
+        harness_ctl_run(h, &r, "enqueue", b, NULL);
         ck_assert_int_eq(r.status, 0);
         assert_summary(&r, 6, 0, 0, 0);
         harness_ctl_free(&r);
@@ -225,7 +225,7 @@ START_TEST(test_strict_with_bad_row_adds_nothing)
         char *path = write_mixed();
         struct harness_ctl r;
 
-        harness_ctl(h, &r, "enqueue", path, "--strict", NULL);
+        harness_ctl_run(h, &r, "enqueue", path, "--strict", NULL);
         ck_assert_int_eq(r.status, 2);
         ck_assert_msg(strstr(r.err, "mixed.jsonl:4: customer.email"),
                       "stderr does not name line 4 and customer.email: %s", r.err);
@@ -234,7 +234,7 @@ START_TEST(test_strict_with_bad_row_adds_nothing)
         ck_assert_int_eq(scheduled_count(), 0);
 
         /* --strict did not record the good rows as enqueued */
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 2);
         assert_summary(&r, 5, 0, 0, 1);
         harness_ctl_free(&r);
@@ -247,7 +247,7 @@ START_TEST(test_bad_row_reported_good_rows_added)
         char *path = write_mixed(), *ids;
         struct harness_ctl r;
 
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 2);
         assert_summary(&r, 5, 0, 0, 1);
         ck_assert_msg(strstr(r.err, "mixed.jsonl:4: customer.email: "),
@@ -272,7 +272,7 @@ START_TEST(test_unparsable_line_reported)
 
         ck_assert(asprintf(&text, "%s\n{\"v\":1,\"campaign\":\n%s\n", j0, j2) > 0);
         path = harness_write_file(h, "broken.jsonl", text);
-        harness_ctl(h, &r, "enqueue", path, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 2);
         assert_summary(&r, 2, 0, 0, 1);
         ck_assert_msg(strstr(r.err, "broken.jsonl:2: "), "stderr does not name line 2: %s", r.err);

@@ -202,7 +202,7 @@ END_TEST
 
 START_TEST(test_csv_whole_file_errors)
 {
-        struct import_result res = { (struct import_job *)1, 1, NULL, 0 };
+        struct import_result res = { .jobs = (struct import_job *)1, .n_jobs = 1 };
         struct error err = { "" };
         const char *unknown = "campaign,step,customer.id,customer.name,customer.locale,customer.fax,"
                               "invoice.number,invoice.amount_cents,invoice.currency,invoice.due\n";
