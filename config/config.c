@@ -81,6 +81,8 @@ static const struct key keys[] = {
         INT("queue.retry_max_ms", queue.retry_max_ms, 10, 604800000, 21600000),
         INT("queue.sent_ttl_days", queue.sent_ttl_days, 1, 3650, 90),
         INT("queue.events_maxlen", queue.events_maxlen, 1000, 100000000, 1000000),
+        INT("queue.housekeep_interval_ms", queue.housekeep_interval_ms, 100, 86400000, 30000),
+        INT("queue.consumer_expire_ms", queue.consumer_expire_ms, 1000, 604800000, 3600000),
         STRING("listen", listen, "127.0.0.1:9464", check_listen),
         STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
         STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),

@@ -40,6 +40,8 @@ struct config {
                 int retry_max_ms;      /* cap of the retry delay */
                 int sent_ttl_days;     /* lifetime of idempotency markers */
                 int events_maxlen;     /* approximate cap of <prefix>:events */
+                int housekeep_interval_ms;  /* trim acked entries, drop dead consumers */
+                int consumer_expire_ms;     /* idle consumers holding nothing are dropped */
         } queue;
 
         char *listen;      /* host:port */

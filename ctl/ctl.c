@@ -24,7 +24,8 @@ static void usage(FILE *f)
               "Commands:\n"
               "  enqueue FILE.{csv,jsonl,json} [--at TIME] [--dry-run] [--strict]\n"
               "                         validate a campaign and add its jobs to the queue\n"
-              "  status                 stream length, pending per consumer, scheduled, dead\n"
+              "  status                 stream length, backlog, pending per consumer,\n"
+              "                         scheduled, dead letters, events\n"
               "  dead list              dead-lettered jobs with their reasons\n"
               "  dead retry ID          put a dead job back on the queue\n"
               "  dead drop ID           delete a dead job\n",
@@ -45,6 +46,8 @@ static int open_queue(const struct config *cfg, struct queue **q)
                 fprintf(stderr, "dunningctl: %s\n", err.msg);
                 return -1;
         }
+        /* An operator's command must not hang on a stuck Redis. */
+        queue_set_timeout(*q, 30000);
         return 0;
 }
 
@@ -145,6 +148,10 @@ static int cmd_status(const struct config *cfg)
                 return 1;
         }
         printf("jobs       %lld\n", st.jobs);
+        if (st.backlog >= 0)
+                printf("backlog    %lld\n", st.backlog);
+        else
+                printf("backlog    %s\n", st.backlog == -1 ? "- (no consumer group yet)" : "unknown");
         printf("pending    %lld\n", st.pending);
         for (size_t i = 0; i < st.n_consumers; i++)
                 printf("  %-40s %lld pending, idle %.1fs\n", st.consumers[i].name,

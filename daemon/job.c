@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "buf.h"
 
@@ -413,8 +413,8 @@ static void hash_id(char out[19], char prefix, const char *head, size_t head_len
                     const char *const *numbers, size_t n)
 {
         const char **sorted = xcalloc(n ? n : 1, sizeof(*sorted));
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int md_len = 0;
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        static const char hex[] = "0123456789abcdef";
         struct buf b = BUF_INIT;
 
         if (n)
@@ -426,12 +426,16 @@ static void hash_id(char out[19], char prefix, const char *head, size_t head_len
                         buf_putc(&b, '\0');
                 buf_puts(&b, sorted[i]);
         }
-        if (!EVP_Digest(b.data, b.len, md, &md_len, EVP_sha256(), NULL) || md_len < 8)
-                memset(md, 0, 8);
+        /* The one-shot SHA256() skips the provider fetch that EVP_Digest
+         * does on every call (a tenth of job_parse's time). */
+        SHA256((const unsigned char *)b.data, b.len, md);
         out[0] = prefix;
         out[1] = '-';
-        for (int i = 0; i < 8; i++)
-                snprintf(out + 2 + 2 * i, 3, "%02x", md[i]);
+        for (int i = 0; i < 8; i++) {
+                out[2 + 2 * i] = hex[md[i] >> 4];
+                out[3 + 2 * i] = hex[md[i] & 15];
+        }
+        out[18] = '\0';
         buf_free(&b);
         free(sorted);
 }

@@ -641,6 +641,120 @@ static long long int_reply(struct queue *q, const char *cmd, const char *key, st
         return v;
 }
 
+/* Stream ids "ms-seq" compare as two numbers. */
+static int id_cmp(const char *a, const char *b)
+{
+        unsigned long long ams = strtoull(a, NULL, 10), bms = strtoull(b, NULL, 10);
+        const char *ad = strchr(a, '-'), *bd = strchr(b, '-');
+        unsigned long long aseq = ad ? strtoull(ad + 1, NULL, 10) : 0;
+        unsigned long long bseq = bd ? strtoull(bd + 1, NULL, 10) : 0;
+        if (ams != bms)
+                return ams < bms ? -1 : 1;
+        return aseq < bseq ? -1 : aseq > bseq;
+}
+
+/* The value of name in a flat [name, value, ...] reply, or NULL. */
+static const redisReply *map_get(const redisReply *r, const char *name)
+{
+        for (size_t j = 0; r && r->type == REDIS_REPLY_ARRAY && j + 1 < r->elements; j += 2)
+                if (r->element[j]->str && strcmp(r->element[j]->str, name) == 0)
+                        return r->element[j + 1];
+        return NULL;
+}
+
+/* Our group's entry of XINFO GROUPS (the reply r stays the caller's). */
+static const redisReply *our_group(const redisReply *r)
+{
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+                const redisReply *name = map_get(r->element[i], "name");
+                if (name && name->str && strcmp(name->str, QUEUE_GROUP) == 0)
+                        return r->element[i];
+        }
+        return NULL;
+}
+
+/* XTRIM below what every consumer has acked. */
+static int trim_acked(struct queue *q, long long *trimmed, struct error *err)
+{
+        int rc;
+        char minid[48] = "";
+
+        redisReply *r = command(q, err, &rc, "XINFO GROUPS", "XINFO GROUPS %s", q->k_jobs);
+        if (rc)
+                return rc == -EPROTO ? 0 : rc;   /* no stream yet */
+        const redisReply *g = our_group(r);
+        const redisReply *last = g ? map_get(g, "last-delivered-id") : NULL;
+        if (last && last->str)
+                snprintf(minid, sizeof(minid), "%s", last->str);
+        freeReplyObject(r);
+        if (!minid[0] || strcmp(minid, "0-0") == 0)
+                return 0;
+
+        /* [count, smallest id, greatest id, [[consumer, count], ...]] */
+        r = command(q, err, &rc, "XPENDING", "XPENDING %s %s", q->k_jobs, QUEUE_GROUP);
+        if (rc)
+                return rc;
+        /* MINID keeps ids >= the bound: the oldest pending entry, or the
+         * last delivered one when nothing older is pending. */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+            r->element[1]->type == REDIS_REPLY_STRING && id_cmp(r->element[1]->str, minid) < 0)
+                snprintf(minid, sizeof(minid), "%s", r->element[1]->str);
+        freeReplyObject(r);
+
+        r = command(q, err, &rc, "XTRIM", "XTRIM %s MINID ~ %s", q->k_jobs, minid);
+        if (rc)
+                return rc;
+        *trimmed = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        return 0;
+}
+
+/* XGROUP DELCONSUMER for consumers of other processes that hold nothing
+ * and were idle longer than idle_ms. */
+static int forget_consumers(struct queue *q, int64_t idle_ms, int *removed, struct error *err)
+{
+        int rc;
+        /* Our own process's consumers ("<host>-<pid>-<n>") are alive by
+         * definition, however long they waited for work. */
+        size_t own = 0;
+        if (q->consumer && strrchr(q->consumer, '-'))
+                own = (size_t)(strrchr(q->consumer, '-') - q->consumer) + 1;
+        redisReply *r = command(q, err, &rc, "XINFO CONSUMERS", "XINFO CONSUMERS %s %s",
+                                q->k_jobs, QUEUE_GROUP);
+        if (rc)
+                return rc == -EPROTO ? 0 : rc;   /* no group yet */
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+                const redisReply *name = map_get(r->element[i], "name");
+                const redisReply *pending = map_get(r->element[i], "pending");
+                const redisReply *idle = map_get(r->element[i], "idle");
+                if (!name || !name->str || !pending || !idle || pending->integer != 0 ||
+                    idle->integer < idle_ms || (own && strncmp(name->str, q->consumer, own) == 0))
+                        continue;
+                redisReply *d = redisCommand(q->ctx, "XGROUP DELCONSUMER %s %s %s", q->k_jobs,
+                                             QUEUE_GROUP, name->str);
+                if (!d) {
+                        freeReplyObject(r);
+                        return reply_check(q, d, "XGROUP DELCONSUMER", err);
+                }
+                if (d->type == REDIS_REPLY_INTEGER)
+                        (*removed)++;
+                freeReplyObject(d);
+        }
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_housekeep(struct queue *q, int64_t consumer_idle_ms, long long *trimmed,
+                    int *consumers_removed, struct error *err)
+{
+        *trimmed = 0;
+        *consumers_removed = 0;
+        int rc = trim_acked(q, trimmed, err);
+        if (rc == 0)
+                rc = forget_consumers(q, consumer_idle_ms, consumers_removed, err);
+        return rc;
+}
+
 int queue_status(struct queue *q, struct queue_status *st, struct error *err)
 {
         int rc;
@@ -655,7 +769,19 @@ int queue_status(struct queue *q, struct queue_status *st, struct error *err)
         if (rc)
                 return rc;
 
-        redisReply *r = redisCommand(q->ctx, "XINFO CONSUMERS %s %s", q->k_jobs, QUEUE_GROUP);
+        st->backlog = -1;
+        redisReply *r = redisCommand(q->ctx, "XINFO GROUPS %s", q->k_jobs);
+        if (!r)
+                return reply_check(q, r, "XINFO GROUPS", err);
+        const redisReply *g = our_group(r);
+        const redisReply *lag = g ? map_get(g, "lag") : NULL;
+        if (lag && lag->type == REDIS_REPLY_INTEGER)
+                st->backlog = lag->integer;
+        else if (g)
+                st->backlog = -2;   /* Redis cannot tell (after deletions) */
+        freeReplyObject(r);
+
+        r = redisCommand(q->ctx, "XINFO CONSUMERS %s %s", q->k_jobs, QUEUE_GROUP);
         if (!r)
                 return reply_check(q, r, "XINFO CONSUMERS", err);
         /* No group yet (nothing ever ran): zero pending, no consumers. */
@@ -684,10 +810,8 @@ int queue_status(struct queue *q, struct queue_status *st, struct error *err)
 
 static const char *field(const redisReply *f, const char *name)
 {
-        for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
-                if (f->element[j]->str && strcmp(f->element[j]->str, name) == 0)
-                        return f->element[j + 1]->str;
-        return NULL;
+        const redisReply *v = map_get(f, name);
+        return v ? v->str : NULL;
 }
 
 int queue_dead_list(struct queue *q, size_t max, void (*fn)(const struct queue_dead *, void *),

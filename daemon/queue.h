@@ -97,9 +97,18 @@ int queue_enqueue(struct queue *q, const char *const *job_ids, const char *const
                   const int64_t *due_ms, size_t n, int64_t now_ms, int ttl_s, int *result,
                   struct error *err);
 
-/* Counts for `dunningctl status`. */
+/* Housekeeping, safe from any instance at any time: trims the stream of
+ * entries every consumer has acked (below both the group's last delivered
+ * id and its oldest pending id) and deletes consumers that hold nothing
+ * and were idle for more than consumer_idle_ms (those of exited
+ * processes). Fills the counts of what it removed. */
+int queue_housekeep(struct queue *q, int64_t consumer_idle_ms, long long *trimmed,
+                    int *consumers_removed, struct error *err);
+
+/* Counts for `dunningctl status`. backlog: entries not yet delivered to
+ * any consumer (-1 when the group does not exist yet). */
 struct queue_status {
-        long long jobs, pending, scheduled, dead, events;
+        long long jobs, backlog, pending, scheduled, dead, events;
         size_t n_consumers;
         struct {
                 char name[128];

@@ -259,6 +259,20 @@ out:
         free(sent);
 }
 
+static int housekeep(struct worker *w, struct error *err)
+{
+        long long trimmed;
+        int removed;
+        int rc = queue_housekeep(w->q, w->cfg->queue.consumer_expire_ms, &trimmed, &removed, err);
+        if (rc == 0 && (trimmed > 0 || removed > 0)) {
+                char t[24], r[16];
+                snprintf(t, sizeof(t), "%lld", trimmed);
+                snprintf(r, sizeof(r), "%d", removed);
+                log_event(LOG_DEBUG, "housekeeping", "trimmed", t, "consumers_removed", r, NULL);
+        }
+        return rc;
+}
+
 /* Picks up a new config snapshot; returns 0 when a dispatch is ready. */
 static int refresh_config(struct worker *w)
 {
@@ -282,7 +296,7 @@ static int refresh_config(struct worker *w)
 static void *worker_main(void *arg)
 {
         struct worker *w = arg;
-        int64_t next_promote = 0, next_claim = 0;
+        int64_t next_promote = 0, next_claim = 0, next_housekeep = 0;
         struct error err;
 
         while (!atomic_load(&w->sh->stopping)) {
@@ -303,6 +317,12 @@ static void *worker_main(void *arg)
                                          &w->batch, &err);
                         int64_t every = cfg->queue.claim_idle_ms / 4;
                         next_claim = now + (every < 250 ? 250 : every);
+                }
+                /* One worker per process is enough; every instance may do
+                 * it, the commands are safe to repeat. */
+                if (rc == 0 && w->index == 0 && now >= next_housekeep) {
+                        rc = housekeep(w, &err);
+                        next_housekeep = now + cfg->queue.housekeep_interval_ms;
                 }
                 if (rc == 0 && w->batch.n == 0 && w->own_pending) {
                         rc = queue_read(w->q, true, cfg->queue.batch, 0, &w->batch, &err);

@@ -729,6 +729,9 @@ void harness_config_defaults(struct harness_config *c)
         c->drain_timeout_ms = 5000;
         c->retry_base_ms = 200;
         c->retry_max_ms = 1000;
+        c->max_attempts = 8;
+        c->housekeep_interval_ms = 30000;
+        c->consumer_expire_ms = 3600000;
         c->log_level = "debug";
 }
 
@@ -771,7 +774,8 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "redis: { url: \"unix://%s\", prefix: " HARNESS_PREFIX " }\n"
                 "workers: %d\n"
                 "queue: { batch: %d, block_ms: %d, claim_idle_ms: %d, max_deliveries: %d, "
-                "drain_timeout_ms: %d, retry_base_ms: %d, retry_max_ms: %d }\n"
+                "drain_timeout_ms: %d, retry_base_ms: %d, retry_max_ms: %d, max_attempts: %d, "
+                "housekeep_interval_ms: %d, consumer_expire_ms: %d }\n"
                 "outbox: %s\n"
                 "templates: %s\n"
                 "listen: 127.0.0.1:%d\n"
@@ -781,7 +785,9 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "sms: { transport: outbox, sender: Acme }, letter: { transport: outbox } }\n"
                 "log: { level: %s }\n",
                 h->sock, c->workers, c->batch, c->block_ms, c->claim_idle_ms, c->max_deliveries,
-                c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, h->outbox, h->templates,
+                c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, c->max_attempts,
+                c->housekeep_interval_ms, c->consumer_expire_ms, h->outbox,
+                h->templates,
                 port, c->log_level) >= 0, "out of memory");
         write_atomically(path, text);
         free(text);

@@ -37,6 +37,9 @@ struct harness_config {
         int drain_timeout_ms;
         int retry_base_ms;
         int retry_max_ms;
+        int max_attempts;
+        int housekeep_interval_ms;
+        int consumer_expire_ms;
         const char *log_level;  /* borrowed */
 };
 

@@ -442,6 +442,179 @@ START_TEST(test_logs_mask_contact_data)
 }
 END_TEST
 
+static bool two_consumers(void *arg)
+{
+        const struct harness_daemon *d = arg;
+        return harness_consumers_of(h, d->pid) >= 2;
+}
+
+static bool dead_has_1(void *arg)
+{
+        return harness_xlen(h, "dead") >= 1;
+}
+
+/* The field of the only entry of stream name (a copy), or NULL. */
+static char *only_entry_field(const char *name, const char *field)
+{
+        struct harness_entry *e;
+        char key[64];
+        snprintf(key, sizeof(key), HARNESS_PREFIX ":%s", name);
+        size_t n = harness_xrange(h, key, &e);
+        ck_assert_msg(n == 1, "%zu entries in %s, expected 1", n, key);
+        const char *v = harness_entry_get(&e[0], field);
+        char *copy = v ? strdup(v) : NULL;
+        harness_entries_free(e, n);
+        return copy;
+}
+
+/* A job that crashed its consumers again and again (delivered more often
+ * than max_deliveries) is not tried once more: it goes to the dead-letter
+ * stream with its text, and nothing is sent. */
+START_TEST(test_overdelivered_entry_is_dead_lettered)
+{
+        struct harness_entry *e;
+        char *id;
+
+        xadd_job(5);
+        harness_redis_try(h, "XGROUP CREATE " HARNESS_PREFIX ":jobs dunningd 0 MKSTREAM");
+        harness_redis_cmd(h, "XREADGROUP GROUP dunningd ghost COUNT 1 STREAMS " HARNESS_PREFIX
+                             ":jobs >");
+        size_t n = harness_xrange(h, HARNESS_PREFIX ":jobs", &e);
+        ck_assert_int_eq(n, 1);
+        id = strdup(e[0].id);
+        harness_entries_free(e, n);
+        /* Ten deliveries so far, as if ten workers had died on it. */
+        harness_redis_cmd(h, "XCLAIM " HARNESS_PREFIX ":jobs dunningd ghost 0 %s RETRYCOUNT 10", id);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_msg(harness_wait_until(dead_has_1, NULL, 15000), "not dead-lettered");
+        char *reason = only_entry_field("dead", "reason");
+        char *error = only_entry_field("dead", "error");
+        char *job = only_entry_field("dead", "job");
+        char *good = harness_job_json(5, NULL);
+        ck_assert_str_eq(reason, "max-deliveries");
+        ck_assert_str_eq(error, "delivered 11 times without an outcome");
+        ck_assert_str_eq(job, good);
+        ck_assert_int_eq(harness_count_events(h, "sent"), 0);
+        ck_assert_int_eq(harness_outbox_count(h, NULL), 0);
+        ck_assert_int_eq(harness_wait_no_pending(h, 5000), 0);
+        assert_stops_cleanly(d);
+        free(id);
+        free(reason);
+        free(error);
+        free(job);
+        free(good);
+}
+END_TEST
+
+/* A transport that keeps failing temporarily: the job is retried through
+ * the scheduled set with growing delays, then dead-lettered once its
+ * attempts are used up; after the operator fixes the cause, `dead retry`
+ * sends it. */
+START_TEST(test_temporary_failures_retry_then_dead_letter)
+{
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.retry_base_ms = 100;
+        c.retry_max_ms = 400;
+        c.max_attempts = 4;
+        harness_config_write(h, &c);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        /* Both workers have opened their channels once they read the group:
+         * only then can the directory be swapped without a race. */
+        ck_assert_msg(harness_wait_until(two_consumers, d, 10000), "workers did not start");
+        /* The e-mail outbox directory becomes a file: every write fails. */
+        char path[400], cmd[900];
+        snprintf(path, sizeof(path), "%s/email", h->outbox);
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s && rm -rf %s && touch %s", h->outbox, path, path);
+        ck_assert_int_eq(system(cmd), 0);
+        int64_t t0 = harness_now_ms();
+        xadd_job(3);
+        ck_assert_str_eq(harness_channel_of(3), "email");
+        ck_assert_msg(harness_wait_until(dead_has_1, NULL, 15000), "not dead-lettered");
+        int64_t took = harness_now_ms() - t0;
+
+        char *reason = only_entry_field("dead", "reason");
+        char *attempts = only_entry_field("dead", "attempts");
+        char *error = only_entry_field("dead", "error");
+        ck_assert_str_eq(reason, "attempts-exhausted");
+        ck_assert_str_eq(attempts, "4");
+        ck_assert_msg(strstr(error, "/email/") != NULL, "error: %s", error);
+        ck_assert_int_eq(harness_count_events(h, "failed"), 3);
+        ck_assert_int_eq(harness_count_events(h, "sent"), 0);
+        /* Three retries after at least 50 + 100 + 200 ms (half of each). */
+        ck_assert_msg(took >= 350, "dead after %lld ms: retries did not back off", (long long)took);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " HARNESS_PREFIX ":scheduled"), 0);
+        ck_assert(harness_daemon_running(d));
+
+        /* The operator removes the file and retries the dead letter. */
+        ck_assert_int_eq(unlink(path), 0);
+        struct harness_entry *e;
+        size_t n = harness_xrange(h, HARNESS_PREFIX ":dead", &e);
+        ck_assert_int_eq(n, 1);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "dead", "retry", e[0].id, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        harness_entries_free(e, n);
+        assert_sent_all(1, 15000);
+        harness_assert_sent_once(h, 3, 1);
+        ck_assert_int_eq(harness_xlen(h, "dead"), 0);
+        assert_stops_cleanly(d);
+        free(reason);
+        free(attempts);
+        free(error);
+}
+END_TEST
+
+static bool stream_trimmed(void *arg)
+{
+        return harness_xlen(h, "jobs") <= 200;
+}
+
+static bool ghost_removed(void *arg)
+{
+        return harness_redis_int(h, "EVAL %s 1 %s", "return #redis.call('XINFO', 'CONSUMERS', "
+                                 "KEYS[1], 'dunningd')", HARNESS_PREFIX ":jobs") == 2;
+}
+
+/* Acked entries do not pile up in the stream, and consumers of processes
+ * that are gone (holding nothing) are removed. */
+START_TEST(test_housekeeping_trims_and_forgets)
+{
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.housekeep_interval_ms = 200;
+        c.consumer_expire_ms = 1000;
+        harness_config_write(h, &c);
+
+        char *path = harness_write_jobs(h, "jobs.jsonl", 0, 300, NULL);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        harness_redis_cmd(h, "XGROUP CREATE " HARNESS_PREFIX ":jobs dunningd 0 MKSTREAM");
+        harness_redis_cmd(h, "XGROUP CREATECONSUMER " HARNESS_PREFIX ":jobs dunningd ghost-1-0");
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        assert_sent_all(300, 20000);
+        harness_assert_sent_once(h, 0, 300);
+        ck_assert_msg(harness_wait_until(stream_trimmed, NULL, 10000),
+                      "%lld entries left in the stream", harness_xlen(h, "jobs"));
+        ck_assert_msg(harness_wait_until(ghost_removed, NULL, 10000), "ghost consumer kept: %lld consumers",
+                      harness_redis_int(h, "EVAL %s 1 %s", "return #redis.call('XINFO', 'CONSUMERS', KEYS[1], 'dunningd')", HARNESS_PREFIX ":jobs"));
+
+        harness_ctl_run(h, &r, "status", NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_int_eq(harness_status_value(r.out, "backlog"), 0);
+        ck_assert_int_eq(harness_status_value(r.out, "pending"), 0);
+        harness_ctl_free(&r);
+        assert_stops_cleanly(d);
+        free(path);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -459,6 +632,9 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_sigkill_mid_run_then_restart);
         tcase_add_test(tc, test_two_daemons_share_the_stream);
         tcase_add_test(tc, test_survives_redis_restart);
+        tcase_add_test(tc, test_overdelivered_entry_is_dead_lettered);
+        tcase_add_test(tc, test_temporary_failures_retry_then_dead_letter);
+        tcase_add_test(tc, test_housekeeping_trims_and_forgets);
         suite_add_tcase(s, tc);
         return s;
 }
