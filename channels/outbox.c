@@ -35,6 +35,7 @@ struct outbox {
         int dirfd;            /* names are resolved relative to it: no path walks */
         char tmp_prefix[64];  /* ".<pid>.<tid>.": unique per session */
         bool no_tmpfile;      /* O_TMPFILE failed here once: rename instead */
+        bool no_empty_path;   /* linkat(AT_EMPTY_PATH) refused: go through /proc */
         struct buf data;
 };
 
@@ -106,10 +107,15 @@ static int write_all(int fd, const struct buf *data)
  * -ENOTSUP when neither way is open here. */
 static int link_tmpfile(struct outbox *o, int fd, const char *name)
 {
-        if (linkat(fd, "", o->dirfd, name, AT_EMPTY_PATH) == 0)
-                return 0;
-        if (errno != ENOENT && errno != EPERM)
-                return -errno;
+        if (!o->no_empty_path) {
+                if (linkat(fd, "", o->dirfd, name, AT_EMPTY_PATH) == 0)
+                        return 0;
+                if (errno != ENOENT && errno != EPERM)
+                        return -errno;
+                /* Not allowed here (no CAP_DAC_READ_SEARCH): do not ask
+                 * again for every file. */
+                o->no_empty_path = true;
+        }
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
         if (linkat(AT_FDCWD, proc, o->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
