@@ -85,6 +85,7 @@ static const struct key keys[] = {
         INT("queue.consumer_expire_ms", queue.consumer_expire_ms, 1000, 604800000, 3600000),
         STRING("listen", listen, "127.0.0.1:9464", check_listen),
         STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
+        STRING("default_locale", default_locale, "en", NULL),
         STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),
         REQUIRED_STRING("creditor.name", creditor.name, NULL),
         REQUIRED_STRING("creditor.iban", creditor.iban, NULL),
@@ -96,6 +97,7 @@ static const struct key keys[] = {
         ENUM("channels.sms.transport", channels.sms.transport, "outbox|http", "outbox"),
         STRING("channels.sms.sender", channels.sms.sender, "dunningd", NULL),
         INT("channels.sms.max_segments", channels.sms.max_segments, 1, 10, 3),
+        INT("channels.letter.postal_lag_days", channels.letter.postal_lag_days, 0, 30, 2),
         ENUM("channels.letter.transport", channels.letter.transport, "outbox", "outbox"),
         ENUM("log.level", log.level, "debug|info|warning|error", "info"),
 };

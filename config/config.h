@@ -16,6 +16,7 @@ struct config_channel {
         char *from;        /* email: "Name <addr>" */
         char *sender;      /* sms: alphanumeric sender id or number */
         int max_segments;  /* sms */
+        int postal_lag_days;  /* letter: days until assumed delivery (WIK term) */
 };
 
 struct config {
@@ -45,7 +46,8 @@ struct config {
         } queue;
 
         char *listen;      /* host:port */
-        char *templates;
+        char *templates;   /* directory laid out like templates/default */
+        char *default_locale;  /* the last locale templates fall back to */
         char *outbox;
 
         struct {

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "import.h"
 #include "job.h"
+#include "preview.h"
 #include "queue.h"
 
 #define ENQUEUE_CHUNK 1000
@@ -28,7 +29,13 @@ static void usage(FILE *f)
               "                         scheduled, dead letters, events\n"
               "  dead list              dead-lettered jobs with their reasons\n"
               "  dead retry ID          put a dead job back on the queue\n"
-              "  dead drop ID           delete a dead job\n",
+              "  dead drop ID           delete a dead job\n"
+              "  preview JOB.json [--channel C] [--out DIR] [--strict]\n"
+              "                         render what a job would send (no Redis); --out\n"
+              "                         writes the outbox files, --strict fails on\n"
+              "                         variables the templates use but the job lacks\n"
+              "  render TEMPLATE.mustache DATA.json [--partials DIR] [--strict]\n"
+              "                         render one template with JSON data (no config)\n",
               f);
 }
 
@@ -251,6 +258,8 @@ int ctl_main(int argc, char **argv)
                 usage(stderr);
                 return 2;
         }
+        if (strcmp(argv[i], "render") == 0)
+                return preview_render_cmd(argc - i, argv + i);
         if (!path)
                 path = "/etc/dunningd/dunningd.yaml";
 
@@ -268,6 +277,8 @@ int ctl_main(int argc, char **argv)
                 rc = cmd_status(cfg);
         else if (strcmp(cmd, "dead") == 0)
                 rc = cmd_dead(cfg, argc - i, argv + i);
+        else if (strcmp(cmd, "preview") == 0)
+                rc = preview_job_cmd(cfg, argc - i, argv + i);
         else {
                 usage(stderr);
                 rc = 2;

@@ -1,6 +1,10 @@
 /* buf.c: growable string buffer and aborting allocators. */
 #include "buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +137,35 @@ void buf_free(struct buf *b)
 const char *buf_str(const struct buf *b)
 {
         return b->data ? b->data : "";
+}
+
+int buf_read_file(struct buf *b, const char *path, size_t max)
+{
+        size_t start = b->len;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        char chunk[8192];
+        ssize_t n;
+        int rc = 0;
+        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        rc = -errno;
+                        break;
+                }
+                if (b->len - start + (size_t)n > max) {
+                        rc = -E2BIG;
+                        break;
+                }
+                buf_append(b, chunk, (size_t)n);
+        }
+        close(fd);
+        if (rc < 0) {
+                b->len = start;
+                if (b->data)
+                        b->data[start] = '\0';
+        }
+        return rc;
 }

@@ -31,6 +31,11 @@ void buf_free(struct buf *b);
 /* The contents as a string: "" when nothing was appended. Borrowed. */
 const char *buf_str(const struct buf *b);
 
+/* Appends the contents of the file at path. Returns 0, -errno when it
+ * cannot be read, or -E2BIG when it is larger than max bytes (b is then
+ * left as it was). */
+int buf_read_file(struct buf *b, const char *path, size_t max);
+
 /* Allocation helpers that abort on failure (see above). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

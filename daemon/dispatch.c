@@ -8,21 +8,29 @@
 #include <time.h>
 
 #include "buf.h"
+#include "l10n.h"
+#include "mustache.h"
 #include "policy.h"
+#include "render.h"
 
 struct dispatch {
         const struct config *cfg;
+        const struct render *render;
         const struct channel_ops *ops[JOB_CHANNEL__N];
         void *session[JOB_CHANNEL__N];
-        struct buf subject, text;
+        struct l10n_cache *l10n;   /* this worker's ICU formatters */
+        struct render_parts parts;
 };
 
-int dispatch_new(struct dispatch **out, const struct config *cfg, struct error *err)
+int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
+                 struct error *err)
 {
         struct dispatch *d = xcalloc(1, sizeof(*d));
         int rc = 0;
 
         d->cfg = cfg;
+        d->render = r;
+        d->l10n = l10n_cache_new();
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
                 const char *t = channel_transport(cfg, (enum job_channel)ch);
                 d->ops[ch] = channel_lookup(t);
@@ -49,8 +57,8 @@ void dispatch_free(struct dispatch *d)
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++)
                 if (d->ops[ch] && d->session[ch])
                         d->ops[ch]->close(d->session[ch]);
-        buf_free(&d->subject);
-        buf_free(&d->text);
+        render_parts_free(&d->parts);
+        l10n_cache_free(d->l10n);
         free(d);
 }
 
@@ -59,80 +67,6 @@ void dispatch_flush(struct dispatch *d)
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++)
                 if (d->ops[ch] && d->ops[ch]->flush)
                         d->ops[ch]->flush(d->session[ch]);
-}
-
-static bool dutch(const struct job *job)
-{
-        return strncmp(job->customer.locale, "nl", 2) == 0;
-}
-
-/* Minor units as "1.234,56" (nl) or "1,234.56"; the locale module
- * replaces this with ICU formatting. */
-static void money(struct buf *b, int64_t cents, const char *currency, bool nl)
-{
-        char digits[32];
-        snprintf(digits, sizeof(digits), "%lld", (long long)(cents / 100));
-        size_t n = strlen(digits);
-        buf_printf(b, "%s ", currency);
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0 && (n - i) % 3 == 0)
-                        buf_putc(b, nl ? '.' : ',');
-                buf_putc(b, digits[i]);
-        }
-        buf_printf(b, "%c%02lld", nl ? ',' : '.', (long long)(cents % 100));
-}
-
-void dispatch_build_text(const struct job *job, const struct config *cfg, enum job_channel ch,
-                         struct buf *subject, struct buf *text)
-{
-        bool nl = dutch(job);
-        int64_t total = 0;
-        for (size_t i = 0; i < job->n_invoices; i++)
-                total += job->invoices[i].amount_cents;
-
-        buf_reset(subject);
-        buf_reset(text);
-        buf_printf(subject, nl ? "Betalingsherinnering %s" : "Payment reminder %s",
-                   job->invoices[0].number);
-        if (job->n_invoices > 1)
-                buf_printf(subject, nl ? " en %zu andere" : " and %zu more", job->n_invoices - 1);
-
-        if (ch == JOB_CHANNEL_SMS) {
-                buf_printf(text, nl ? "%s: %zu openstaande factuur/facturen, totaal "
-                                    : "%s: %zu open invoice(s), total ",
-                           cfg->creditor.name, job->n_invoices);
-                money(text, total, job->invoices[0].currency, nl);
-                buf_puts(text, nl ? ". Betaal vandaag nog." : ". Please pay today.");
-                return;
-        }
-        if (ch == JOB_CHANNEL_LETTER) {
-                buf_printf(text, "%s\n", cfg->creditor.name);
-                for (size_t i = 0; i < cfg->creditor.n_address; i++)
-                        buf_printf(text, "%s\n", cfg->creditor.address[i]);
-                buf_printf(text, "\n%s\n", job->customer.name);
-                for (size_t i = 0; job->customer.has_address && i < job->customer.address.n_lines; i++)
-                        buf_printf(text, "%s\n", job->customer.address.lines[i]);
-                if (job->customer.has_address)
-                        buf_printf(text, "%s %s\n", job->customer.address.postal_code
-                                                            ? job->customer.address.postal_code : "",
-                                   job->customer.address.city ? job->customer.address.city : "");
-                buf_printf(text, "\n%s\n", buf_str(subject));
-        }
-        buf_printf(text, nl ? "Beste %s,\n\n" : "Dear %s,\n\n", job->customer.name);
-        buf_puts(text, nl ? "Volgens onze administratie staan de volgende facturen nog open:\n\n"
-                          : "According to our records the following invoices are still open:\n\n");
-        for (size_t i = 0; i < job->n_invoices; i++) {
-                buf_printf(text, "  %s  %s  ", job->invoices[i].number, job->invoices[i].due);
-                money(text, job->invoices[i].amount_cents, job->invoices[i].currency, nl);
-                buf_putc(text, '\n');
-        }
-        buf_puts(text, nl ? "\nTotaal: " : "\nTotal: ");
-        money(text, total, job->invoices[0].currency, nl);
-        buf_printf(text, nl ? "\n\nWilt u dit bedrag vandaag overmaken naar %s t.n.v. %s?\n"
-                            : "\n\nPlease transfer this amount today to %s, %s.\n",
-                   cfg->creditor.iban, cfg->creditor.name);
-        buf_printf(text, nl ? "\nMet vriendelijke groet,\n%s\n" : "\nKind regards,\n%s\n",
-                   cfg->creditor.name);
 }
 
 static int64_t mono_us(void)
@@ -165,12 +99,30 @@ void dispatch_job(struct dispatch *d, const struct job *job,
         if (pd.n == 0) {
                 r->status = DISPATCH_DEAD;
                 snprintf(r->reason, sizeof(r->reason), "no-channel");
+                snprintf(r->error, sizeof(r->error), "%s", pd.reason);
                 return;
+        }
+        struct mustache_value *ctx = NULL;
+        struct render_extra extra = { .now_ms = now_ms };
+        struct error err;
+        if (render_context(&ctx, job, d->cfg, &extra, d->l10n, &err) < 0) {
+                r->status = DISPATCH_DEAD;
+                snprintf(r->reason, sizeof(r->reason), "render");
+                snprintf(r->error, sizeof(r->error), "%s", err.msg);
+                goto out;
         }
         for (size_t i = 0; i < pd.n; i++) {
                 enum job_channel ch = pd.order[i];
                 struct send_result sr;
-                dispatch_build_text(job, d->cfg, ch, &d->subject, &d->text);
+                /* A template problem is the operator's to fix (then dead
+                 * retry), not a reason to try another channel. */
+                if (render_message(d->render, job, ch, ctx, false, &d->parts, &err) < 0) {
+                        r->status = DISPATCH_DEAD;
+                        r->channel = ch;
+                        snprintf(r->reason, sizeof(r->reason), "render");
+                        snprintf(r->error, sizeof(r->error), "%s", err.msg);
+                        goto out;
+                }
                 struct message m = {
                         .channel = ch,
                         .job = job,
@@ -182,8 +134,9 @@ void dispatch_job(struct dispatch *d, const struct job *job,
                         .from = ch == JOB_CHANNEL_EMAIL ? d->cfg->channels.email.from
                                 : ch == JOB_CHANNEL_SMS ? d->cfg->channels.sms.sender
                                                         : d->cfg->creditor.name,
-                        .subject = buf_str(&d->subject),
-                        .text = buf_str(&d->text),
+                        .subject = buf_str(&d->parts.subject),
+                        .text = buf_str(&d->parts.text),
+                        .html = d->parts.html.len ? buf_str(&d->parts.html) : NULL,
                 };
                 d->ops[ch]->send(d->session[ch], &m, &sr);
                 r->channel = ch;
@@ -199,9 +152,11 @@ void dispatch_job(struct dispatch *d, const struct job *job,
                 }
                 r->failed[r->n_failed++] = ch;
         }
+        /* Every channel failed for good: the last one says why. */
         r->status = DISPATCH_DEAD;
-        if (!r->reason[0])
-                snprintf(r->reason, sizeof(r->reason), "permanent failure on every channel");
+        snprintf(r->error, sizeof(r->error), "%s", r->reason[0] ? r->reason : "permanent failure");
+        snprintf(r->reason, sizeof(r->reason), "permanent");
 out:
+        mustache_value_free(ctx);
         r->duration_us = mono_us() - t0;
 }

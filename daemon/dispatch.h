@@ -29,13 +29,17 @@ struct dispatch_result {
         size_t n_failed;
         char reason[256];               /* one line, no personal data */
         char policy[256];               /* the policy's reason */
+        char error[512];                /* what went wrong (DISPATCH_DEAD), no personal data */
         char provider_id[128];
         int64_t duration_us;
 };
 
-/* Opens a session for each channel's configured transport (borrowing cfg
- * for the lifetime of the dispatch). */
-int dispatch_new(struct dispatch **out, const struct config *cfg, struct error *err);
+struct render;
+
+/* Opens a session for each channel's configured transport, borrowing cfg
+ * and the templates r for the lifetime of the dispatch. */
+int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
+                 struct error *err);
 void dispatch_free(struct dispatch *d);
 /* Ends the batch on every channel session (e.g. closes an SMTP session). */
 void dispatch_flush(struct dispatch *d);
@@ -45,8 +49,3 @@ void dispatch_flush(struct dispatch *d);
 void dispatch_job(struct dispatch *d, const struct job *job,
                   const bool already_sent[JOB_CHANNEL__N], int64_t now_ms,
                   struct dispatch_result *r);
-
-/* Builds the message text for job on channel into the given buffers
- * (until the template issue lands this is a built-in text per locale). */
-void dispatch_build_text(const struct job *job, const struct config *cfg, enum job_channel ch,
-                         struct buf *subject, struct buf *text);

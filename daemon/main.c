@@ -36,30 +36,43 @@ static int64_t now_ms(void)
 }
 
 struct retired {
-        struct config **cfgs;
+        struct snapshot **snaps;
         size_t n;
 };
 
-/* SIGHUP: load the new file; keep the old config when it is invalid. */
-static void reload(struct worker_shared *sh, const char *path, struct retired *old)
+/* The config file and the templates it names, both valid, or an error. */
+static int load(struct snapshot **out, const char *path, struct error *err)
 {
         struct config *cfg = NULL;
+        int rc = config_load(&cfg, path, err);
+        if (rc == 0 && (rc = snapshot_new(out, cfg, err)) < 0)
+                config_free(cfg);
+        return rc;
+}
+
+/* SIGHUP: load the new file and templates; keep the old ones when either
+ * is invalid. */
+static void reload(struct worker_shared *sh, const char *path, struct retired *old)
+{
+        struct snapshot *snap = NULL;
         struct error err;
 
-        if (config_load(&cfg, path, &err) < 0) {
+        if (load(&snap, path, &err) < 0) {
                 log_event(LOG_ERR, "config reload refused, keeping the running config", "file",
                           path, "error", err.msg, NULL);
                 return;
         }
-        struct config *cur = atomic_load(&sh->cfg);
+        struct config *cfg = snap->cfg;
+        struct snapshot *cur_snap = atomic_load(&sh->snap);
+        struct config *cur = cur_snap->cfg;
         if (strcmp(cur->redis.url, cfg->redis.url) != 0 ||
             strcmp(cur->redis.prefix, cfg->redis.prefix) != 0 || cur->workers != cfg->workers)
                 log_event(LOG_WARNING, "redis and workers settings change only on restart", NULL);
         /* Workers may still read the old snapshot: it lives until exit. */
-        old->cfgs = xrealloc(old->cfgs, (old->n + 1) * sizeof(*old->cfgs));
-        old->cfgs[old->n++] = cur;
+        old->snaps = xrealloc(old->snaps, (old->n + 1) * sizeof(*old->snaps));
+        old->snaps[old->n++] = cur_snap;
         log_init(log_level_from_name(cfg->log.level));
-        atomic_store(&sh->cfg, cfg);
+        atomic_store(&sh->snap, snap);
         log_event(LOG_INFO, "config reloaded", "file", path, NULL);
 }
 
@@ -90,15 +103,16 @@ int main(int argc, char **argv)
                 return 2;
         }
 
-        struct config *cfg = NULL;
+        struct snapshot *snap = NULL;
         struct error err;
-        if (config_load(&cfg, path, &err) < 0) {
+        if (load(&snap, path, &err) < 0) {
                 fprintf(stderr, "%s\n", err.msg);
                 return 1;
         }
+        struct config *cfg = snap->cfg;
         if (check) {
-                printf("%s: configuration is valid\n", path);
-                config_free(cfg);
+                printf("%s: configuration and templates are valid\n", path);
+                snapshot_free(snap);
                 return 0;
         }
         log_init(log_level_from_name(cfg->log.level));
@@ -113,7 +127,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
 
         static struct worker_shared sh;
-        atomic_store(&sh.cfg, cfg);
+        atomic_store(&sh.snap, snap);
         int n = cfg->workers;
         struct worker **workers = xcalloc((size_t)n, sizeof(*workers));
         int started = 0;
@@ -143,7 +157,8 @@ int main(int argc, char **argv)
                 }
         }
 
-        cfg = atomic_load(&sh.cfg);
+        snap = atomic_load(&sh.snap);
+        cfg = snap->cfg;
         sd_notify(0, "STOPPING=1\nSTATUS=draining");
         log_event(LOG_INFO, "draining", NULL);
         int64_t deadline = now_ms() + cfg->queue.drain_timeout_ms;
@@ -168,8 +183,8 @@ int main(int argc, char **argv)
         log_event(LOG_INFO, "dunningd stopped", "sent", stats[0], "skipped", stats[1], "retried",
                   stats[2], "dead", stats[3], NULL);
         for (size_t i = 0; i < old.n; i++)
-                config_free(old.cfgs[i]);
-        free(old.cfgs);
-        config_free(cfg);
+                snapshot_free(old.snaps[i]);
+        free(old.snaps);
+        snapshot_free(snap);
         return status;
 }

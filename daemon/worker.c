@@ -16,6 +16,7 @@
 #include "job.h"
 #include "log.h"
 #include "queue.h"
+#include "render.h"
 
 struct worker {
         pthread_t thread;
@@ -23,7 +24,8 @@ struct worker {
         int index;
         char consumer[128];
         struct worker_shared *sh;
-        struct config *cfg;        /* the snapshot this worker works with */
+        struct snapshot *snap;     /* the snapshot this worker works with */
+        struct config *cfg;        /* snap->cfg */
         struct queue *q;
         struct dispatch *d;
         struct queue_batch batch;
@@ -171,7 +173,8 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 break;
         }
         case DISPATCH_DEAD:
-                record_dead(w, job->json, job, r->reason, r->policy, job->attempt + 1, e->id);
+                record_dead(w, job->json, job, r->reason, r->error[0] ? r->error : r->reason,
+                            job->attempt + 1, e->id);
                 break;
         }
 }
@@ -273,18 +276,41 @@ static int housekeep(struct worker *w, struct error *err)
         return rc;
 }
 
+int snapshot_new(struct snapshot **out, struct config *cfg, struct error *err)
+{
+        struct render *r = NULL;
+        int rc = render_load(&r, cfg->templates, cfg->default_locale, err);
+        if (rc < 0)
+                return rc;
+        struct snapshot *s = xcalloc(1, sizeof(*s));
+        s->cfg = cfg;
+        s->render = r;
+        *out = s;
+        return 0;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+        if (!s)
+                return;
+        render_free(s->render);
+        config_free(s->cfg);
+        free(s);
+}
+
 /* Picks up a new config snapshot; returns 0 when a dispatch is ready. */
 static int refresh_config(struct worker *w)
 {
-        struct config *cfg = atomic_load(&w->sh->cfg);
+        struct snapshot *snap = atomic_load(&w->sh->snap);
         struct error err;
 
-        if (cfg == w->cfg && w->d)
+        if (snap == w->snap && w->d)
                 return 0;
         dispatch_free(w->d);
         w->d = NULL;
-        w->cfg = cfg;
-        if (dispatch_new(&w->d, cfg, &err) < 0) {
+        w->snap = snap;
+        w->cfg = snap->cfg;
+        if (dispatch_new(&w->d, snap->cfg, snap->render, &err) < 0) {
                 log_event(LOG_ERR, "cannot open channels", "worker", w->consumer, "error", err.msg,
                           NULL);
                 nap(w, 1000);

@@ -3,8 +3,8 @@
  * a batch, dispatch each job, record the batch in one transaction, ack.
  *
  * Workers share nothing mutable but the atomics in struct worker_shared
- * and the config snapshot, which main swaps on SIGHUP (old snapshots stay
- * alive until exit, so a worker never holds a freed config). */
+ * and the snapshot (config + templates), which main swaps on SIGHUP (old
+ * snapshots stay alive until exit, so a worker never holds a freed one). */
 #pragma once
 
 #include <stdatomic.h>
@@ -13,8 +13,22 @@
 #include "config.h"
 #include "error.h"
 
+struct render;
+
+/* What a SIGHUP replaces as one: the config and the templates it names. */
+struct snapshot {
+        struct config *cfg;
+        struct render *render;
+};
+
+/* Loads cfg's templates into a new snapshot that owns cfg (taken over on
+ * success only). */
+int snapshot_new(struct snapshot **out, struct config *cfg, struct error *err);
+/* Frees the snapshot, its config and templates; NULL is a no-op. */
+void snapshot_free(struct snapshot *s);
+
 struct worker_shared {
-        _Atomic(struct config *) cfg;
+        _Atomic(struct snapshot *) snap;
         atomic_bool stopping;
         atomic_ullong sent, skipped, retried, dead, reconnects;
 };

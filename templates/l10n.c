@@ -22,6 +22,8 @@
 
 #include "l10n.h"
 
+#include "civil.h"
+
 /* Longest locale tag we accept; real ones are under 20 bytes. */
 #define TAG_MAX 64
 /* Formatters kept per cache: a worker sees a handful of (locale, currency)
@@ -362,37 +364,12 @@ int l10n_money(struct l10n_cache *c, struct buf *out, const char *locale,
         return r;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        unsigned yoe = (unsigned)(y - era * 400);
-        unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Parses "YYYY-MM-DD" into days since 1970-01-01. Years before 1583 are
  * refused: ICU's Gregorian calendar is Julian before the 1582 reform. */
 static int parse_ymd(const char *s, int64_t *days)
 {
-        static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        if (civil_parse(s, days) < 0 || civil_year(*days) < 1583)
                 return -EINVAL;
-        for (int i = 0; i < 10; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                        return -EINVAL;
-        unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                                (s[3] - '0'));
-        unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-        unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        if (y < 1583 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-                return -EINVAL;
-        *days = days_from_civil(y, m, d);
         return 0;
 }
 

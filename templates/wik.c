@@ -12,6 +12,8 @@
 
 #include "wik.h"
 
+#include "civil.h"
+
 /* The brackets of the decree: width in cents (0 = the rest) and rate in
  * per mille. */
 static const struct {
@@ -52,62 +54,13 @@ int64_t wik_costs_cents(int64_t principal_cents)
         return cents;
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        unsigned yoe = (unsigned)(y - era * 400);
-        unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-        unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-        z += 719468;
-        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        unsigned doe = (unsigned)(z - era * 146097);
-        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        unsigned mp = (5 * doy + 2) / 153;
-        *d = doy - (153 * mp + 2) / 5 + 1;
-        *m = mp < 10 ? mp + 3 : mp - 9;
-        *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* Parses exactly "YYYY-MM-DD" (years 0001-9999) into days since 1970-01-01. */
-static int parse_ymd(const char *s, int64_t *days)
-{
-        static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-        if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-                return -EINVAL;
-        for (int i = 0; i < 10; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                        return -EINVAL;
-        unsigned y = (unsigned)((s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-                                (s[3] - '0'));
-        unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
-        unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
-        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
-                return -EINVAL;
-        *days = days_from_civil(y, m, d);
-        return 0;
-}
-
 int wik_term_end(const char *sent_ymd, int postal_lag_days, char out[11])
 {
-        int64_t sent, y;
-        unsigned m, d;
+        int64_t sent;
 
         out[0] = '\0';
-        if (postal_lag_days < 0 || postal_lag_days > 365 || parse_ymd(sent_ymd, &sent) < 0)
+        if (postal_lag_days < 0 || postal_lag_days > 365 || civil_parse(sent_ymd, &sent) < 0)
                 return -EINVAL;
         /* delivered = sent + lag; the term is days delivered+1 .. delivered+14 */
-        civil_from_days(sent + postal_lag_days + 14, &y, &m, &d);
-        if (y > 9999)
-                return -ERANGE;
-        snprintf(out, 11, "%04d-%02u-%02u", (int)y, m, d);
-        return 0;
+        return civil_format(sent + postal_lag_days + 14, out);
 }

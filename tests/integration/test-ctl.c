@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -314,6 +315,92 @@ START_TEST(test_csv_rows_of_one_customer_make_one_job)
 }
 END_TEST
 
+/* dunningctl render: one template with JSON data, escaping by file type,
+ * located errors, --strict. */
+START_TEST(test_render_template)
+{
+        struct harness_ctl r;
+        char *tpl = harness_write_file(h, "card.html.mustache",
+                                       "<p>{{name}}</p>{{#items}}<i>{{.}}</i>{{/items}}{{>foot}}\n");
+        char *txt = harness_write_file(h, "card.txt.mustache", "{{name}} {{missing}}\n");
+        char *bad = harness_write_file(h, "bad.txt.mustache", "line\n{{#open}}x\n");
+        char *data = harness_write_file(h, "data.json",
+                                        "{\"name\": \"Jan & Zn <script>{{x}}\", \"items\": [1, 2]}");
+        char partials[512];
+        snprintf(partials, sizeof(partials), "%s/partials", h->dir);
+        ck_assert_int_eq(mkdir(partials, 0755), 0);
+        char *foot = harness_write_file(h, "partials/foot.mustache", "<footer/>");
+
+        harness_ctl_run(h, &r, "render", tpl, data, "--partials", partials, NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_str_eq(r.out, "<p>Jan &amp; Zn &lt;script&gt;{{x}}</p><i>1</i><i>2</i><footer/>\n");
+        harness_ctl_free(&r);
+
+        harness_ctl_run(h, &r, "render", txt, data, NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_str_eq(r.out, "Jan & Zn <script>{{x}} \n");
+        harness_ctl_free(&r);
+
+        harness_ctl_run(h, &r, "render", txt, data, "--strict", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "card.txt:1:10: missing: no such variable"), "%s", r.err);
+        harness_ctl_free(&r);
+
+        harness_ctl_run(h, &r, "render", bad, data, NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "bad.txt:2:1: unclosed section \"open\""), "%s", r.err);
+        harness_ctl_free(&r);
+        free(tpl);
+        free(txt);
+        free(bad);
+        free(data);
+        free(foot);
+}
+END_TEST
+
+/* dunningctl preview: what a job would send, on screen or as outbox files,
+ * without Redis. */
+START_TEST(test_preview_job)
+{
+        struct harness_ctl r;
+        char *job = harness_job_json(4, NULL);
+        char *path = harness_write_file(h, "job.json", job);
+        char out[512];
+        snprintf(out, sizeof(out), "%s/preview", h->dir);
+
+        harness_ctl_run(h, &r, "preview", path, "--channel", "sms", NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_msg(strstr(r.out, "=== sms\n"), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "Acme"), "%s", r.out);
+        harness_ctl_free(&r);
+
+        harness_ctl_run(h, &r, "preview", path, "--out", out, "--strict", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        char rid[19], file[700];
+        harness_reminder_id(4, rid);
+        static const char *const files[] = { "email/%s.eml", "sms/%s.json", "letter/%s.pdf" };
+        for (int i = 0; i < 3; i++) {
+                char rel[64];
+                snprintf(rel, sizeof(rel), files[i], rid);
+                snprintf(file, sizeof(file), "%s/%s", out, rel);
+                char *content = harness_read_file(file);
+                ck_assert_msg(content && strlen(content) > 100, "%s missing", file);
+                free(content);
+        }
+        ck_assert_int_eq(harness_xlen(h, "jobs"), 0);   /* nothing enqueued */
+
+        char *broken = harness_write_file(h, "broken.json", "{\"v\":1}");
+        harness_ctl_run(h, &r, "preview", broken, NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "campaign"), "%s", r.err);
+        harness_ctl_free(&r);
+        free(broken);
+        free(job);
+        free(path);
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
         Suite *s = suite_create("ctl");
@@ -325,6 +412,8 @@ static Suite *ctl_suite(void)
         tcase_add_test(tc, test_dead_list_retry_drop);
         tcase_add_test(tc, test_dead_letter_from_daemon_is_listed);
         tcase_add_test(tc, test_csv_rows_of_one_customer_make_one_job);
+        tcase_add_test(tc, test_render_template);
+        tcase_add_test(tc, test_preview_job);
         suite_add_tcase(s, tc);
         return s;
 }
