@@ -52,7 +52,7 @@ char *xstrndup(const char *s, size_t n)
         return p;
 }
 
-static void reserve(struct buf *b, size_t extra)
+void buf_grow(struct buf *b, size_t extra)
 {
         size_t need = b->len + extra + 1;
         if (need <= b->cap)
@@ -64,23 +64,9 @@ static void reserve(struct buf *b, size_t extra)
         b->cap = cap;
 }
 
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-        reserve(b, n);
-        if (n)
-                memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-}
-
 void buf_puts(struct buf *b, const char *s)
 {
         buf_append(b, s, strlen(s));
-}
-
-void buf_putc(struct buf *b, char c)
-{
-        buf_append(b, &c, 1);
 }
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
@@ -89,7 +75,7 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
          * fit is formatted a second time, into a grown buffer. */
         va_list ap2;
         va_copy(ap2, ap);
-        reserve(b, 64);
+        buf_grow(b, 64);
         size_t room = b->cap - b->len;
         int n = vsnprintf(b->data + b->len, room, fmt, ap2);
         va_end(ap2);
@@ -98,7 +84,7 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
                 return;
         }
         if ((size_t)n >= room) {
-                reserve(b, (size_t)n);
+                buf_grow(b, (size_t)n);
                 vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
         }
         b->len += (size_t)n;

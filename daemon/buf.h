@@ -17,9 +17,30 @@ struct buf {
 
 #define BUF_INIT { NULL, 0, 0 }
 
-void buf_append(struct buf *b, const void *p, size_t n);
+/* Makes room for extra more bytes and the NUL (the slow path of the
+ * appenders below, which are inline: templates and MIME append a few bytes
+ * at a time, millions of times). */
+void buf_grow(struct buf *b, size_t extra);
+
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+        if (b->len + n + 1 > b->cap)
+                buf_grow(b, n);
+        if (n)
+                __builtin_memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+        if (b->len + 2 > b->cap)
+                buf_grow(b, 1);
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+}
+
 void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Empties the buffer but keeps its memory for reuse. */

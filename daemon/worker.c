@@ -367,6 +367,12 @@ static void *worker_main(void *arg)
                                 nap(w, 1000);
                         continue;
                 }
+                /* A SIGHUP while we waited in XREADGROUP applies to this
+                 * batch already. */
+                if (w->batch.n > 0 && refresh_config(w) < 0) {
+                        w->own_pending = true;   /* read them again later */
+                        continue;
+                }
                 if (w->batch.n > 0)
                         process_batch(w);
         }

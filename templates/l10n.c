@@ -44,6 +44,11 @@ struct slot {
         enum l10n_date_style style;   /* SLOT_DATE */
         void *fmt;                      /* UNumberFormat or UDateFormat */
         uint64_t used;                  /* tick of the last use, for eviction */
+        /* SLOT_DATE: the last date formatted and its text. A campaign's
+         * invoices share due dates, and "today" is the same all day, so
+         * this saves most udat_format calls. */
+        int64_t last_days;
+        char last_text[96];
 };
 
 struct l10n_cache {
@@ -394,6 +399,7 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                 if (c && cacheable(locale)) {
                         s = cache_victim(c);
                         s->kind = SLOT_DATE;
+                        s->last_text[0] = '\0';
                         snprintf(s->tag, sizeof(s->tag), "%s", locale);
                         s->style = style;
                         s->fmt = f;
@@ -401,8 +407,13 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                 }
         }
 
+        if (s && s->last_text[0] && s->last_days == days) {
+                buf_puts(out, s->last_text);
+                return 0;
+        }
         UChar res[128];
         UErrorCode st = U_ZERO_ERROR;
+        size_t start = out->len;
         /* Exact in a double: |days| < 2^22, times 86400000 < 2^49. */
         int32_t n = udat_format(f, (UDate)days * 86400000.0, res,
                                 (int32_t)(sizeof(res) / sizeof(res[0])), NULL, &st);
@@ -411,6 +422,11 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                               u_errorName(st));
         else
                 r = append_utf8(out, res, n, err);
+        if (s && r == 0 && out->len - start < sizeof(s->last_text)) {
+                memcpy(s->last_text, out->data + start, out->len - start);
+                s->last_text[out->len - start] = '\0';
+                s->last_days = days;
+        }
         if (!s)
                 udat_close(f);
         return r;

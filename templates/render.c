@@ -302,12 +302,15 @@ int render_context(struct mustache_value **out, const struct job *job, const str
                 mustache_map_set_str(c, "segment", job->customer.segment);
 
         struct mustache_value *list = mustache_map_set_list(root, "invoices");
+        const struct mustache_value *first_amount = NULL;
         for (size_t i = 0; i < job->n_invoices; i++) {
                 const struct job_invoice *inv = &job->invoices[i];
                 struct mustache_value *m = mustache_list_push_map(list);
                 int64_t due;
                 mustache_map_set_str(m, "number", inv->number);
                 money(m, "amount", cache, job, cfg, inv->currency, inv->amount_cents);
+                if (i == 0)
+                        first_amount = mustache_map_get(m, "amount");
                 if (inv->issued[0])
                         date(m, "issued", cache, job, cfg, inv->issued);
                 date(m, "due", cache, job, cfg, inv->due);
@@ -319,7 +322,14 @@ int render_context(struct mustache_value **out, const struct job *job, const str
         }
         mustache_map_set_bool(root, "multiple", job->n_invoices > 1);
         mustache_map_set_int(root, "invoice_count", (long long)job->n_invoices);
-        money(root, "total", cache, job, cfg, currency, total);
+        if (job->n_invoices == 1 && first_amount) {
+                /* One invoice: the total is its amount, already formatted. */
+                size_t len;
+                const char *text = mustache_value_text(first_amount, &len);
+                mustache_map_set(root, "total", mustache_string_len(text, len));
+        } else {
+                money(root, "total", cache, job, cfg, currency, total);
+        }
         mustache_map_set_int(root, "days_overdue", max_overdue);
         date(root, "today", cache, job, cfg, today_ymd);
 
@@ -353,11 +363,14 @@ int render_context(struct mustache_value **out, const struct job *job, const str
         mustache_map_set_str(root, "reminder_id", job->reminder_id);
 
         /* The Dutch statutory costs: stated on a final notice to a Dutch
-         * customer in euro, charged only after the 14-day term. */
+         * customer in euro, charged only after the 14-day term. Only a
+         * final notice gets the figures (formatting them costs). */
         struct mustache_value *wik = mustache_map_set_map(root, "wik");
-        bool applies = strcmp(job->step, "final-notice") == 0 && is_dutch(job) &&
-                       strcmp(currency, "EUR") == 0;
+        bool final = strcmp(job->step, "final-notice") == 0;
+        bool applies = final && is_dutch(job) && strcmp(currency, "EUR") == 0;
         mustache_map_set_bool(wik, "applies", applies);
+        if (!final)
+                goto done;
         int64_t costs = wik_costs_cents(total);
         money(wik, "costs", cache, job, cfg, currency, costs);
         money(wik, "total", cache, job, cfg, currency, total + costs);
@@ -365,7 +378,7 @@ int render_context(struct mustache_value **out, const struct job *job, const str
         if (wik_term_end(today_ymd, cfg->channels.letter.postal_lag_days, term_end) == 0)
                 date(wik, "term_end", cache, job, cfg, term_end);
         mustache_map_set_int(wik, "term_days", 14);
-
+done:
         (void)err;
         *out = root;
         return 0;

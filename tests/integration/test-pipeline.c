@@ -418,6 +418,70 @@ START_TEST(test_sighup_with_broken_config_is_refused)
 }
 END_TEST
 
+/* The e-mail of customer i as written to the outbox (owned), or NULL. */
+static char *email_of(int i)
+{
+        char rid[19], path[600];
+        harness_reminder_id(i, rid);
+        snprintf(path, sizeof(path), "%s/email/%s.eml", h->outbox, rid);
+        return harness_read_file(path);
+}
+
+/* SIGHUP reloads the templates with the config; a template with a syntax
+ * error is refused, naming the file, and the running set stays. */
+START_TEST(test_sighup_reloads_templates)
+{
+        char cmd[1200], subject[600];
+        const char *src = getenv("DUNNINGD_SOURCE_ROOT");
+        ck_assert_ptr_nonnull(src);
+        /* A private copy of the shipped templates this test may edit. */
+        snprintf(cmd, sizeof(cmd), "rm -f %s && cp -r %s/templates/default %s", h->templates, src,
+                 h->templates);
+        ck_assert_int_eq(system(cmd), 0);
+        snprintf(subject, sizeof(subject), "%s/nl/reminder-1/email.subject.mustache", h->templates);
+        ck_assert_str_eq(harness_channel_of(0), "email");   /* customers 0, 3, 6 get e-mail */
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        xadd_job(0);
+        assert_sent_all(1, 20000);
+        char *mail = email_of(0);
+        ck_assert_ptr_nonnull(mail);
+        ck_assert_ptr_null(strstr(mail, "Subject: Changed"));
+        free(mail);
+
+        FILE *f = fopen(subject, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("Changed {{reminder_id}}", f);
+        fclose(f);
+        harness_daemon_signal(d, SIGHUP);
+        struct log_wait w = { .d = d, .needle = "config reloaded" };
+        ck_assert_msg(harness_wait_until(log_has, &w, 10000), "no reload logged");
+        xadd_job(3);
+        assert_sent_all(2, 20000);
+        mail = email_of(3);
+        ck_assert_ptr_nonnull(mail);
+        ck_assert_msg(strstr(mail, "Subject: Changed r-"), "%s", mail);
+        free(mail);
+
+        f = fopen(subject, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("Broken {{#open}}", f);
+        fclose(f);
+        harness_daemon_signal(d, SIGHUP);
+        w.needle = "config reload refused";
+        ck_assert_msg(harness_wait_until(log_has, &w, 10000), "broken template not refused");
+        ck_assert(harness_daemon_log_lines(d, "config reload refused",
+                                           "nl/reminder-1/email.subject.mustache", NULL) > 0);
+        xadd_job(6);
+        assert_sent_all(3, 20000);
+        mail = email_of(6);
+        ck_assert_ptr_nonnull(mail);
+        ck_assert_msg(strstr(mail, "Subject: Changed r-"), "%s", mail);
+        free(mail);
+        assert_stops_cleanly(d);
+}
+END_TEST
+
 START_TEST(test_logs_mask_contact_data)
 {
         struct harness_daemon *d;
@@ -627,6 +691,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_invalid_jobs_are_dead_lettered);
         tcase_add_test(tc, test_scheduled_job_waits_for_its_time);
         tcase_add_test(tc, test_sighup_with_broken_config_is_refused);
+        tcase_add_test(tc, test_sighup_reloads_templates);
         tcase_add_test(tc, test_claims_entries_of_dead_consumer);
         tcase_add_test(tc, test_sigterm_mid_run_finishes_in_flight);
         tcase_add_test(tc, test_sigkill_mid_run_then_restart);
