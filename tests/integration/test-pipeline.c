@@ -679,6 +679,55 @@ START_TEST(test_housekeeping_trims_and_forgets)
 }
 END_TEST
 
+/* Redis with a password: read from password_file, used by dunningd and
+ * dunningctl, and never written to a log, even when it is wrong. */
+START_TEST(test_redis_password_never_logged)
+{
+        const char *pw = "s3cr3t-Pa55word-xyz";
+        char *good = harness_write_file(h, "redis.pw", "s3cr3t-Pa55word-xyz\n");
+        char *bad = harness_write_file(h, "wrong.pw", "not-the-Pa55word-abc\n");
+        harness_redis_cmd(h, "CONFIG SET requirepass %s", pw);
+        harness_redis_cmd(h, "AUTH %s", pw);
+
+        char *text = harness_read_file(h->config_path);
+        ck_assert_ptr_nonnull(text);
+        const char *anchor = "prefix: " HARNESS_PREFIX " }";
+        char *at = strstr(text, anchor);
+        ck_assert_ptr_nonnull(at);
+        char *with_pw;
+        ck_assert(asprintf(&with_pw, "%.*sprefix: " HARNESS_PREFIX ", password_file: %s }%s",
+                           (int)(at - text), text, good, at + strlen(anchor)) > 0);
+        harness_config_write_text(h, with_pw);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        enqueue(0, 20);
+        assert_sent_all(20, 20000);
+        harness_assert_sent_once(h, 0, 20);
+        assert_stops_cleanly(d);
+        ck_assert(!harness_daemon_log_has(d, pw));
+
+        /* The wrong password: the daemon keeps trying, says why, and the
+         * attempt is not in the log either. */
+        char *wrong;
+        ck_assert(asprintf(&wrong, "%.*sprefix: " HARNESS_PREFIX ", password_file: %s }%s",
+                           (int)(at - text), text, bad, at + strlen(anchor)) > 0);
+        harness_config_write_text(h, wrong);
+        d = harness_daemon_start(h);
+        struct log_wait w = { .d = d, .needle = "redis unavailable" };
+        ck_assert_msg(harness_wait_until(log_has, &w, 10000), "no redis error logged");
+        ck_assert(harness_daemon_log_has(d, "AUTH"));
+        ck_assert(!harness_daemon_log_has(d, "not-the-Pa55word"));
+        ck_assert(!harness_daemon_log_has(d, pw));
+        ck_assert(harness_daemon_running(d));
+        assert_stops_cleanly(d);
+        free(good);
+        free(bad);
+        free(text);
+        free(with_pw);
+        free(wrong);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -700,6 +749,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_overdelivered_entry_is_dead_lettered);
         tcase_add_test(tc, test_temporary_failures_retry_then_dead_letter);
         tcase_add_test(tc, test_housekeeping_trims_and_forgets);
+        tcase_add_test(tc, test_redis_password_never_logged);
         suite_add_tcase(s, tc);
         return s;
 }
