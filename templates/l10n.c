@@ -44,11 +44,14 @@ struct slot {
         enum l10n_date_style style;   /* SLOT_DATE */
         void *fmt;                      /* UNumberFormat or UDateFormat */
         uint64_t used;                  /* tick of the last use, for eviction */
-        /* SLOT_DATE: the last date formatted and its text. A campaign's
-         * invoices share due dates, and "today" is the same all day, so
-         * this saves most udat_format calls. */
-        int64_t last_days;
-        char last_text[96];
+        /* SLOT_DATE: the last dates formatted and their texts. A
+         * campaign's invoices share issue and due dates, and "today" is
+         * the same all day, so this saves most udat_format calls. */
+        struct {
+                int64_t days;
+                char text[96];
+        } memo[4];
+        unsigned memo_next;
 };
 
 struct l10n_cache {
@@ -399,7 +402,7 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                 if (c && cacheable(locale)) {
                         s = cache_victim(c);
                         s->kind = SLOT_DATE;
-                        s->last_text[0] = '\0';
+                        memset(s->memo, 0, sizeof(s->memo));
                         snprintf(s->tag, sizeof(s->tag), "%s", locale);
                         s->style = style;
                         s->fmt = f;
@@ -407,9 +410,11 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                 }
         }
 
-        if (s && s->last_text[0] && s->last_days == days) {
-                buf_puts(out, s->last_text);
-                return 0;
+        for (size_t i = 0; s && i < sizeof(s->memo) / sizeof(s->memo[0]); i++) {
+                if (s->memo[i].text[0] && s->memo[i].days == days) {
+                        buf_puts(out, s->memo[i].text);
+                        return 0;
+                }
         }
         UChar res[128];
         UErrorCode st = U_ZERO_ERROR;
@@ -422,10 +427,11 @@ int l10n_date(struct l10n_cache *c, struct buf *out, const char *locale, const c
                               u_errorName(st));
         else
                 r = append_utf8(out, res, n, err);
-        if (s && r == 0 && out->len - start < sizeof(s->last_text)) {
-                memcpy(s->last_text, out->data + start, out->len - start);
-                s->last_text[out->len - start] = '\0';
-                s->last_days = days;
+        if (s && r == 0 && out->len - start < sizeof(s->memo[0].text)) {
+                unsigned k = s->memo_next++ % (sizeof(s->memo) / sizeof(s->memo[0]));
+                memcpy(s->memo[k].text, out->data + start, out->len - start);
+                s->memo[k].text[out->len - start] = '\0';
+                s->memo[k].days = days;
         }
         if (!s)
                 udat_close(f);

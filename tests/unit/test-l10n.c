@@ -237,6 +237,40 @@ START_TEST(test_known)
 }
 END_TEST
 
+/* The per-formatter memo of recent dates must never answer for another
+ * date, style or locale. */
+START_TEST(test_date_memo)
+{
+        struct l10n_cache *c = l10n_cache_new();
+        struct error err;
+        static const struct {
+                const char *locale, *ymd, *want;
+                enum l10n_date_style style;
+        } seq[] = {
+                { "nl-NL", "2026-11-22", "22 november 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-10-31", "31 oktober 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-10-01", "1 oktober 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-11-22", "22-11-2026", L10N_DATE_NUMERIC },
+                { "de-DE", "2026-11-22", "22. November 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-09-30", "30 september 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-08-31", "31 augustus 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-07-01", "1 juli 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-11-22", "22 november 2026", L10N_DATE_LONG },
+                { "nl-NL", "2026-10-31", "31 oktober 2026", L10N_DATE_LONG },
+        };
+        for (int round = 0; round < 3; round++) {
+                for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+                        struct buf b = BUF_INIT;
+                        ck_assert_int_eq(l10n_date(c, &b, seq[i].locale, seq[i].ymd, seq[i].style,
+                                                   &err), 0);
+                        ck_assert_str_eq(buf_str(&b), seq[i].want);
+                        buf_free(&b);
+                }
+        }
+        l10n_cache_free(c);
+}
+END_TEST
+
 START_TEST(test_cache_eviction)
 {
         /* More (locale, currency) pairs and date styles than the cache
@@ -288,6 +322,7 @@ int main(void)
         tcase_add_test(tc, test_date_errors);
         tcase_add_test(tc, test_known);
         tcase_add_test(tc, test_cache_eviction);
+        tcase_add_test(tc, test_date_memo);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
