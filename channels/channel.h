@@ -33,6 +33,11 @@ struct message {
         const char *subject;    /* e-mail */
         const char *text;       /* plain text: e-mail text part, SMS body, letter text */
         const char *html;       /* e-mail HTML part, may be NULL */
+        /* e-mail: an optional attachment (the letter PDF of a final
+         * notice); NULL for none. */
+        const void *attachment;
+        size_t attachment_len;
+        const char *attachment_name;  /* A-Z a-z 0-9 . _ - only */
 };
 
 struct channel_ops {
@@ -44,6 +49,11 @@ struct channel_ops {
                     struct error *err);
         /* Sends one message and says how it went in res. */
         void (*send)(void *session, const struct message *msg, struct send_result *res);
+        /* Sends n messages at once (one SMTP session for all) and says how
+         * each went in res[i]: the same outcomes as n send() calls. May be
+         * NULL; the dispatcher does not use it yet (one send() per job). */
+        void (*send_batch)(void *session, const struct message *const *msgs, size_t n,
+                           struct send_result *res);
         /* Ends a batch: a driver that holds a connection may close it here.
          * May be NULL. */
         void (*flush)(void *session);
@@ -59,3 +69,4 @@ const char *channel_transport(const struct config *cfg, enum job_channel channel
 
 /* The drivers. */
 extern const struct channel_ops channel_outbox;
+extern const struct channel_ops channel_smtp;  /* email.c: e-mail through SMTP */

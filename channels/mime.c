@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static bool has_control(const char *s)
 {
@@ -105,6 +106,16 @@ static void mailbox(struct buf *out, const char *header, const char *name, const
         buf_printf(out, "<%s>\r\n", addr);
 }
 
+void mime_base64_lines(struct buf *out, const void *data, size_t n)
+{
+        const unsigned char *p = data;
+
+        for (size_t i = 0; i < n; i += 57) {
+                base64(out, p + i, n - i < 57 ? n - i : 57);
+                buf_puts(out, "\r\n");
+        }
+}
+
 void mime_qp_encode(struct buf *out, const char *text)
 {
         static const char hex[] = "0123456789ABCDEF";
@@ -142,6 +153,35 @@ void mime_qp_encode(struct buf *out, const char *text)
         }
         if (col > 0)
                 buf_puts(out, "\r\n");
+}
+
+static bool name_ok(const char *s)
+{
+        static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789._-";
+        size_t n = s ? strlen(s) : 0;
+
+        return n > 0 && n <= 100 && s[strspn(s, ok)] == '\0';
+}
+
+/* The text part, or multipart/alternative of text and html, headers first. */
+static void alternative(struct buf *out, const struct mime_message *m, const char *boundary)
+{
+        if (m->html) {
+                buf_printf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n",
+                           boundary);
+                buf_printf(out, "--%s\r\n", boundary);
+        }
+        buf_puts(out, "Content-Type: text/plain; charset=UTF-8\r\n"
+                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        mime_qp_encode(out, m->text);
+        if (m->html) {
+                buf_printf(out, "--%s\r\n", boundary);
+                buf_puts(out, "Content-Type: text/html; charset=UTF-8\r\n"
+                              "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+                mime_qp_encode(out, m->html);
+                buf_printf(out, "--%s--\r\n", boundary);
+        }
 }
 
 static int split_from(const char *from, struct buf *name, struct buf *addr)
@@ -186,6 +226,8 @@ int mime_compose(struct buf *out, const struct mime_message *m, struct error *er
                 { "reply-to", offsetof(struct mime_message, reply_to) },
                 { "subject", offsetof(struct mime_message, subject) },
                 { "message-id", offsetof(struct mime_message, message_id) },
+                { "list-unsubscribe", offsetof(struct mime_message, list_unsubscribe) },
+                { "attachment name", offsetof(struct mime_message, attachment_name) },
         };
         struct buf fname = BUF_INIT, faddr = BUF_INIT;
         int rc = 0;
@@ -218,6 +260,15 @@ int mime_compose(struct buf *out, const struct mime_message *m, struct error *er
                 rc = error_set(err, -EINVAL, "message-id: not of the form id@domain");
                 goto out;
         }
+        if (m->list_unsubscribe &&
+            (!is_ascii(m->list_unsubscribe) || strlen(m->list_unsubscribe) > 900)) {
+                rc = error_set(err, -EINVAL, "list-unsubscribe: not ASCII or too long");
+                goto out;
+        }
+        if (m->attachment && !name_ok(m->attachment_name)) {
+                rc = error_set(err, -EINVAL, "attachment name: not 1-100 of A-Z a-z 0-9 . _ -");
+                goto out;
+        }
 
         char date[64];
         struct tm tm;
@@ -232,27 +283,36 @@ int mime_compose(struct buf *out, const struct mime_message *m, struct error *er
         buf_printf(out, "Date: %s\r\n", date);
         buf_printf(out, "Message-ID: <%s>\r\n", m->message_id);
         buf_puts(out, "Auto-Submitted: auto-generated\r\n");
+        if (m->list_unsubscribe)
+                buf_printf(out, "List-Unsubscribe: %s\r\n", m->list_unsubscribe);
         buf_puts(out, "MIME-Version: 1.0\r\n");
-        /* The boundary: "=_" (never produced by quoted-printable lines
-         * that start a part) and the id's local part ('@' is not allowed). */
-        char boundary[128];
-        snprintf(boundary, sizeof(boundary), "=_dunningd_%.*s", (int)strcspn(m->message_id, "@"),
-                 m->message_id);
-        if (m->html) {
-                buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
-                           boundary);
-                buf_printf(out, "--%s\r\n", boundary);
+        /* The boundaries: "=_" (never produced by quoted-printable or
+         * base64 lines) and the id's local part ('@' is not allowed),
+         * capped so they stay within RFC 2046's 70 characters. */
+        char alt[128], mixed[128];
+        int local = (int)strcspn(m->message_id, "@");
+        if (local > 48)
+                local = 48;
+        snprintf(alt, sizeof(alt), "=_dunningd_%.*s", local, m->message_id);
+        snprintf(mixed, sizeof(mixed), "=_dunningd_mixed_%.*s", local, m->message_id);
+        if (!m->attachment) {
+                alternative(out, m, alt);
+                goto out;
         }
-        buf_puts(out, "Content-Type: text/plain; charset=UTF-8\r\n"
-                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-        mime_qp_encode(out, m->text);
-        if (m->html) {
-                buf_printf(out, "--%s\r\n", boundary);
-                buf_puts(out, "Content-Type: text/html; charset=UTF-8\r\n"
-                              "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-                mime_qp_encode(out, m->html);
-                buf_printf(out, "--%s--\r\n", boundary);
-        }
+        buf_printf(out, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n", mixed);
+        buf_printf(out, "--%s\r\n", mixed);
+        alternative(out, m, alt);
+        size_t n = strlen(m->attachment_name);
+        const char *type = n > 4 && !strcasecmp(m->attachment_name + n - 4, ".pdf")
+                                   ? "application/pdf"
+                                   : "application/octet-stream";
+        buf_printf(out, "--%s\r\n", mixed);
+        buf_printf(out, "Content-Type: %s; name=\"%s\"\r\n", type, m->attachment_name);
+        buf_printf(out, "Content-Disposition: attachment; filename=\"%s\"\r\n",
+                   m->attachment_name);
+        buf_puts(out, "Content-Transfer-Encoding: base64\r\n\r\n");
+        mime_base64_lines(out, m->attachment, m->attachment_len);
+        buf_printf(out, "--%s--\r\n", mixed);
 out:
         buf_free(&fname);
         buf_free(&faddr);

@@ -21,12 +21,23 @@ struct mime_message {
         const char *text;        /* text/plain part (required) */
         const char *html;        /* text/html part or NULL */
         const char *message_id;  /* without the angle brackets */
+        const char *list_unsubscribe; /* List-Unsubscribe value ("<mailto:...>") or NULL */
         time_t date;
+        /* An optional attachment (the letter PDF of a final notice): the
+         * message becomes multipart/mixed with it in base64. Borrowed;
+         * the name may only hold A-Z a-z 0-9 . _ - (application/pdf when
+         * it ends in .pdf, else application/octet-stream). */
+        const void *attachment;
+        size_t attachment_len;
+        const char *attachment_name;
 };
 
 /* Appends the complete message to out. -EINVAL with err naming the header
  * ("subject: contains a control character") when a value is unsafe. */
 int mime_compose(struct buf *out, const struct mime_message *m, struct error *err);
+
+/* Appends n bytes as base64 in lines of 76 columns, each ending in CRLF. */
+void mime_base64_lines(struct buf *out, const void *data, size_t n);
 
 /* Appends text as quoted-printable (76-column lines, CRLF). */
 void mime_qp_encode(struct buf *out, const char *text);

@@ -17,6 +17,17 @@ struct config_channel {
         char *sender;      /* sms: alphanumeric sender id or number */
         int max_segments;  /* sms */
         int postal_lag_days;  /* letter: days until assumed delivery (WIK term) */
+        char *reply_to;          /* email: Reply-To address, or NULL */
+        char *list_unsubscribe;  /* email: List-Unsubscribe value, or NULL */
+        struct {
+                char *host;      /* email transport smtp: server name or address */
+                int port;
+                char *tls;       /* "none" | "starttls" (required) | "tls" */
+                char *ca_file;   /* PEM CA bundle, or NULL: the system's default paths */
+                char *username;  /* NULL: no AUTH */
+                char *password;  /* contents of password_file, or NULL; never logged */
+                int timeout_ms;  /* each protocol wait */
+        } smtp;
 };
 
 struct config {

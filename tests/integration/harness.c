@@ -733,6 +733,7 @@ void harness_config_defaults(struct harness_config *c)
         c->housekeep_interval_ms = 30000;
         c->consumer_expire_ms = 3600000;
         c->log_level = "debug";
+        c->email_yaml = NULL;
 }
 
 static void write_atomically(const char *path, const char *text)
@@ -781,14 +782,15 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "listen: 127.0.0.1:%d\n"
                 "creditor: { name: \"Acme Energie B.V.\", iban: NL91ABNA0417164300, bic: ABNANL2A, "
                 "address: [\"Postbus 123\", \"3500 AA Utrecht\"] }\n"
-                "channels: { email: { transport: outbox, from: \"Acme <debiteuren@acme.example>\" }, "
+                "channels: { email: { from: \"Acme <debiteuren@acme.example>\", %s }, "
                 "sms: { transport: outbox, sender: Acme }, letter: { transport: outbox } }\n"
                 "log: { level: %s }\n",
                 h->sock, c->workers, c->batch, c->block_ms, c->claim_idle_ms, c->max_deliveries,
                 c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, c->max_attempts,
                 c->housekeep_interval_ms, c->consumer_expire_ms, h->outbox,
                 h->templates,
-                port, c->log_level) >= 0, "out of memory");
+                port, c->email_yaml ? c->email_yaml : "transport: outbox",
+                c->log_level) >= 0, "out of memory");
         write_atomically(path, text);
         free(text);
 }

@@ -41,6 +41,10 @@ struct harness_config {
         int housekeep_interval_ms;
         int consumer_expire_ms;
         const char *log_level;  /* borrowed */
+        /* Keys of channels.email in YAML flow style after its from, e.g.
+         * "transport: smtp, smtp: { port: 2525, tls: none }"; NULL (the
+         * default) for "transport: outbox". Borrowed. */
+        const char *email_yaml;
 };
 
 /* One dunningd process started by harness_daemon_start(). */

@@ -422,6 +422,7 @@ END_TEST
 START_TEST(test_full_config)
 {
         char *secret = write_file("redis-password", "pw\n");
+        char *smtp_secret = write_file("smtp-password", "s3cret\n");
         struct buf yaml = BUF_INIT;
         struct config *cfg;
 
@@ -456,6 +457,16 @@ START_TEST(test_full_config)
                    "  email:\n"
                    "    transport: smtp\n"
                    "    from: \"Acme <debiteuren@acme.example>\"\n"
+                   "    reply_to: debiteuren@acme.example\n"
+                   "    list_unsubscribe: \"<mailto:afmelden@acme.example>\"\n"
+                   "    smtp:\n"
+                   "      host: smtp.acme.example\n"
+                   "      port: 465\n"
+                   "      tls: none\n"
+                   "      ca_file: /etc/ssl/ca.pem\n"
+                   "      username: dunningd\n"
+                   "      password_file: %s\n"
+                   "      timeout_ms: 5000\n"
                    "  sms:\n"
                    "    transport: http\n"
                    "    sender: Acme\n"
@@ -464,7 +475,7 @@ START_TEST(test_full_config)
                    "    transport: outbox\n"
                    "log:\n"
                    "  level: debug\n",
-                   secret);
+                   secret, smtp_secret);
         cfg = load_ok(yaml.data);
         ck_assert_str_eq(cfg->redis.url, "redis://10.0.0.1:6380/2");
         ck_assert_str_eq(cfg->redis.password, "pw");
@@ -492,6 +503,15 @@ START_TEST(test_full_config)
         ck_assert_ptr_null(cfg->creditor.address[2]);
         ck_assert_str_eq(cfg->channels.email.transport, "smtp");
         ck_assert_str_eq(cfg->channels.email.from, "Acme <debiteuren@acme.example>");
+        ck_assert_str_eq(cfg->channels.email.reply_to, "debiteuren@acme.example");
+        ck_assert_str_eq(cfg->channels.email.list_unsubscribe, "<mailto:afmelden@acme.example>");
+        ck_assert_str_eq(cfg->channels.email.smtp.host, "smtp.acme.example");
+        ck_assert_int_eq(cfg->channels.email.smtp.port, 465);
+        ck_assert_str_eq(cfg->channels.email.smtp.tls, "none");
+        ck_assert_str_eq(cfg->channels.email.smtp.ca_file, "/etc/ssl/ca.pem");
+        ck_assert_str_eq(cfg->channels.email.smtp.username, "dunningd");
+        ck_assert_str_eq(cfg->channels.email.smtp.password, "s3cret");
+        ck_assert_int_eq(cfg->channels.email.smtp.timeout_ms, 5000);
         ck_assert_str_eq(cfg->channels.sms.transport, "http");
         ck_assert_str_eq(cfg->channels.sms.sender, "Acme");
         ck_assert_int_eq(cfg->channels.sms.max_segments, 10);
@@ -500,6 +520,7 @@ START_TEST(test_full_config)
         config_free(cfg);
         buf_free(&yaml);
         free(secret);
+        free(smtp_secret);
 }
 END_TEST
 
@@ -529,6 +550,15 @@ START_TEST(test_defaults)
         ck_assert_uint_eq(cfg->creditor.n_address, 0);
         ck_assert_str_eq(cfg->channels.email.transport, "outbox");
         ck_assert_str_eq(cfg->channels.email.from, "dunningd <dunningd@localhost>");
+        ck_assert_ptr_null(cfg->channels.email.reply_to);
+        ck_assert_ptr_null(cfg->channels.email.list_unsubscribe);
+        ck_assert_str_eq(cfg->channels.email.smtp.host, "127.0.0.1");
+        ck_assert_int_eq(cfg->channels.email.smtp.port, 587);
+        ck_assert_str_eq(cfg->channels.email.smtp.tls, "starttls");
+        ck_assert_ptr_null(cfg->channels.email.smtp.ca_file);
+        ck_assert_ptr_null(cfg->channels.email.smtp.username);
+        ck_assert_ptr_null(cfg->channels.email.smtp.password);
+        ck_assert_int_eq(cfg->channels.email.smtp.timeout_ms, 30000);
         ck_assert_str_eq(cfg->channels.sms.transport, "outbox");
         ck_assert_str_eq(cfg->channels.sms.sender, "dunningd");
         ck_assert_int_eq(cfg->channels.sms.max_segments, 3);
