@@ -1,8 +1,8 @@
 /* ceiling.c: the Redis ceiling of dunningd's queue pattern.
  *
  * Issues exactly the Redis commands dunningd issues per batch (promote,
- * XREADGROUP, the idempotency MGETs, one MULTI/EXEC with a marker, an event
- * and an XACK per job) through the same queue.c, with N threads, and does
+ * XREADGROUP, the Lua that checks markers and takes sending leases, one
+ * MULTI/EXEC with a marker, a lease release, an event and an XACK per job) through the same queue.c, with N threads, and does
  * nothing else: no JSON, no rendering, no files. bench/run-queue runs it
  * beside dunningd on the same jobs to show how close dunningd comes.
  *
@@ -44,7 +44,7 @@ static void *run(void *arg)
         }
         queue_set_timeout(q, 5000);
         const char **ids = calloc((size_t)batch, sizeof(*ids));
-        bool *sent = calloc((size_t)batch * 3, sizeof(*sent));
+        enum queue_take *take = calloc((size_t)batch, sizeof(*take));
         while (atomic_load(&done) < expected) {
                 int moved;
                 struct timespec ts;
@@ -58,12 +58,13 @@ static void *run(void *arg)
                         continue;
                 for (size_t i = 0; i < b.n; i++)
                         ids[i] = b.entries[i].id;   /* stands in for the reminder id */
-                if (queue_sent_markers(q, ids, b.n, chans, 3, sent, &err) < 0) {
+                if (queue_take_reminders(q, ids, b.n, chans, 3, 120000, take, &err) < 0) {
                         fprintf(stderr, "%s\n", err.msg);
                         exit(1);
                 }
                 for (size_t i = 0; i < b.n; i++) {
                         queue_txn_sent(q, ids[i], "email", 86400);
+                        queue_txn_release(q, ids[i]);
                         queue_txn_event(q, 1000000, "sent", "reminder", ids[i], "channel", "email",
                                         "step", "reminder-1", "campaign", "bench", "customer",
                                         "C-1", "reason", "preferred channel email", NULL);
@@ -77,7 +78,7 @@ static void *run(void *arg)
                 queue_batch_clear(&b);
         }
         free(ids);
-        free(sent);
+        free(take);
         free(b.entries);
         queue_free(q);
         return NULL;

@@ -9,6 +9,8 @@
 #include "error.h"
 #include "job.h"
 
+struct letter_input;
+
 enum channel_outcome {
         CHANNEL_SENT,      /* accepted by the transport */
         CHANNEL_TEMPFAIL,  /* try again later (backoff) */
@@ -33,6 +35,7 @@ struct message {
         const char *subject;    /* e-mail */
         const char *text;       /* plain text: e-mail text part, SMS body, letter text */
         const char *html;       /* e-mail HTML part, may be NULL */
+        const struct letter_input *letter;  /* letters: the layout data (letter.h) */
         /* e-mail: an optional attachment (the letter PDF of a final
          * notice); NULL for none. */
         const void *attachment;

@@ -2,9 +2,8 @@
  *
  * <outbox>/email/<reminder id>.eml   a complete RFC 5322 message
  * <outbox>/sms/<reminder id>.json    to, from, body, segments, encoding
- * <outbox>/letter/<reminder id>.pdf  a PLACEHOLDER one-page text PDF until
- *                                    the letter channel (cairo + pango,
- *                                    EPC QR) lands and replaces it
+ * <outbox>/letter/<reminder id>.pdf  a one-page A4 letter with the EPC QR
+ *                                    code (letter.c)
  *
  * A file appears whole (written unnamed with O_TMPFILE and linked in, or
  * written beside it and renamed) and never twice: neither link nor rename
@@ -27,6 +26,7 @@
 
 #include "buf.h"
 #include "gsm7.h"
+#include "letter.h"
 #include "mime.h"
 
 struct outbox {
@@ -241,72 +241,21 @@ static void build_sms(struct outbox *o, const struct message *m)
         json_decref(j);
 }
 
-/* PLACEHOLDER until the letter channel lands: a one-page A4 PDF with the
- * letter text in Helvetica. Characters outside Latin-1 print as '?'. */
-static void pdf_text_line(struct buf *content, const char *line, int y)
+/* The letter as a one-page A4 PDF (letter.c: cairo + pango, EPC QR). */
+static int build_letter(struct outbox *o, const struct message *m, struct send_result *res)
 {
-        buf_printf(content, "BT /F1 10 Tf 72 %d Td (", y);
-        for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
-                unsigned c = *p;
-                if ((c & 0xE0) == 0xC0 && (p[1] & 0xC0) == 0x80) {
-                        c = ((c & 0x1F) << 6) | (p[1] & 0x3F);
-                        p++;
-                } else if (c >= 0x80) {
-                        while ((p[1] & 0xC0) == 0x80)
-                                p++;
-                        c = '?';
-                }
-                if (c > 0xFF)
-                        c = '?';
-                if (c == '(' || c == ')' || c == '\\')
-                        buf_printf(content, "\\%c", c);
-                else if (c < 0x20 || c >= 0x80)
-                        buf_printf(content, "\\%03o", c);
-                else
-                        buf_putc(content, (char)c);
+        struct error err;
+        if (!m->letter) {
+                res->outcome = CHANNEL_PERMFAIL;
+                snprintf(res->reason, sizeof(res->reason), "letter: no layout data");
+                return -EINVAL;
         }
-        buf_puts(content, ") Tj ET\n");
-}
-
-static void build_letter(struct outbox *o, const struct message *m)
-{
-        struct buf content = BUF_INIT, line = BUF_INIT;
-        int y = 780;
-        for (const char *p = m->text;; p++) {
-                if (*p == '\n' || *p == '\0') {
-                        if (y > 60)
-                                pdf_text_line(&content, buf_str(&line), y);
-                        y -= 14;
-                        buf_reset(&line);
-                        if (!*p)
-                                break;
-                } else {
-                        buf_putc(&line, *p);
-                }
+        int rc = letter_render(&o->data, m->letter, &err);
+        if (rc < 0) {
+                res->outcome = rc == -EIO ? CHANNEL_TEMPFAIL : CHANNEL_PERMFAIL;
+                snprintf(res->reason, sizeof(res->reason), "letter: %s", err.msg);
         }
-        struct buf *pdf = &o->data;
-        size_t off[6];
-        buf_puts(pdf, "%PDF-1.4\n");
-        off[1] = pdf->len;
-        buf_puts(pdf, "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n");
-        off[2] = pdf->len;
-        buf_puts(pdf, "2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n");
-        off[3] = pdf->len;
-        buf_puts(pdf, "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-                      "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >> endobj\n");
-        off[4] = pdf->len;
-        buf_puts(pdf, "4 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
-                      "/Encoding /WinAnsiEncoding >> endobj\n");
-        off[5] = pdf->len;
-        buf_printf(pdf, "5 0 obj << /Length %zu >>\nstream\n%s\nendstream\nendobj\n", content.len,
-                   buf_str(&content));
-        size_t xref = pdf->len;
-        buf_puts(pdf, "xref\n0 6\n0000000000 65535 f \n");
-        for (int i = 1; i <= 5; i++)
-                buf_printf(pdf, "%010zu 00000 n \n", off[i]);
-        buf_printf(pdf, "trailer << /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
-        buf_free(&content);
-        buf_free(&line);
+        return rc;
 }
 
 static void outbox_send(void *session, const struct message *m, struct send_result *res)
@@ -326,7 +275,8 @@ static void outbox_send(void *session, const struct message *m, struct send_resu
                 build_sms(o, m);
                 break;
         case JOB_CHANNEL_LETTER:
-                build_letter(o, m);
+                if (build_letter(o, m, res) < 0)
+                        return;
                 break;
         default:
                 res->outcome = CHANNEL_PERMFAIL;

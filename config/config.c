@@ -9,6 +9,8 @@
  * the file has one, else at 1:1. */
 #include "config.h"
 
+#include "epcqr.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +67,8 @@ struct key {
 static const char *check_redis_url(const char *s);
 static const char *check_prefix(const char *s);
 static const char *check_listen(const char *s);
+static const char *check_iban(const char *s);
+static const char *check_creditor_name(const char *s);
 
 static const struct key keys[] = {
         STRING("redis.url", redis.url, "unix:///run/redis/redis.sock", check_redis_url),
@@ -87,8 +91,8 @@ static const struct key keys[] = {
         STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
         STRING("default_locale", default_locale, "en", NULL),
         STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),
-        REQUIRED_STRING("creditor.name", creditor.name, NULL),
-        REQUIRED_STRING("creditor.iban", creditor.iban, NULL),
+        REQUIRED_STRING("creditor.name", creditor.name, check_creditor_name),
+        REQUIRED_STRING("creditor.iban", creditor.iban, check_iban),
         STRING("creditor.bic", creditor.bic, NULL, NULL),
         STRLIST("creditor.address", creditor.address, creditor.n_address),
         ENUM("channels.email.transport", channels.email.transport, "outbox|smtp", "outbox"),
@@ -130,6 +134,20 @@ static const char *check_redis_url(const char *s)
         if ((!strncmp(s, "unix://", 7) && s[7]) || (!strncmp(s, "redis://", 8) && s[8]))
                 return NULL;
         return "must start with unix:// or redis://";
+}
+
+/* The creditor's IBAN and name go on every letter's QR code: a typo must
+ * stop the start, not produce thousands of unpayable letters. */
+static const char *check_iban(const char *s)
+{
+        static __thread struct error err;
+        return epcqr_iban_check(s, &err) < 0 ? err.msg : NULL;
+}
+
+static const char *check_creditor_name(const char *s)
+{
+        static __thread struct error err;
+        return epcqr_name_check(s, &err) < 0 ? err.msg : NULL;
 }
 
 static const char *check_prefix(const char *s)

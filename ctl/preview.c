@@ -188,6 +188,13 @@ static int preview_channel(const struct config *cfg, const struct render *r,
                 goto out;
         }
         /* The outbox driver writes exactly what would be sent. */
+        struct render_letter letter = { 0 };
+        if (ch == JOB_CHANNEL_LETTER &&
+            render_letter(&letter, job, cfg, ctx, &p, now_ms(), &err) < 0) {
+                fprintf(stderr, "dunningctl: %s: %s\n", name, err.msg);
+                rc = 1;
+                goto out;
+        }
         struct config c = *cfg;
         c.outbox = (char *)out_dir;
         void *session = NULL;
@@ -205,9 +212,11 @@ static int preview_channel(const struct config *cfg, const struct render *r,
                         : ch == JOB_CHANNEL_SMS ? cfg->channels.sms.sender : cfg->creditor.name,
                 .subject = buf_str(&p.subject), .text = buf_str(&p.text),
                 .html = p.html.len ? buf_str(&p.html) : NULL,
+                .letter = ch == JOB_CHANNEL_LETTER ? &letter.in : NULL,
         };
         struct send_result res;
         channel_outbox.send(session, &m, &res);
+        render_letter_free(&letter);
         channel_outbox.close(session);
         if (res.outcome != CHANNEL_SENT) {
                 fprintf(stderr, "dunningctl: %s: %s\n", name, res.reason);

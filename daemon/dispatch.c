@@ -76,8 +76,7 @@ static int64_t mono_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void dispatch_job(struct dispatch *d, const struct job *job,
-                  const bool already_sent[JOB_CHANNEL__N], int64_t now_ms,
+void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
                   struct dispatch_result *r)
 {
         struct policy_decision pd;
@@ -85,14 +84,6 @@ void dispatch_job(struct dispatch *d, const struct job *job,
 
         memset(r, 0, sizeof(*r));
         r->channel = JOB_CHANNEL_NONE;
-        for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
-                if (already_sent[ch]) {
-                        r->status = DISPATCH_SKIPPED;
-                        r->channel = (enum job_channel)ch;
-                        snprintf(r->reason, sizeof(r->reason), "already-sent");
-                        return;
-                }
-        }
 
         policy_choose(job, d->cfg, now_ms, &pd);
         snprintf(r->policy, sizeof(r->policy), "%s", pd.reason);
@@ -123,6 +114,15 @@ void dispatch_job(struct dispatch *d, const struct job *job,
                         snprintf(r->error, sizeof(r->error), "%s", err.msg);
                         goto out;
                 }
+                struct render_letter letter = { 0 };
+                if (ch == JOB_CHANNEL_LETTER &&
+                    render_letter(&letter, job, d->cfg, ctx, &d->parts, now_ms, &err) < 0) {
+                        r->status = DISPATCH_DEAD;
+                        r->channel = ch;
+                        snprintf(r->reason, sizeof(r->reason), "render");
+                        snprintf(r->error, sizeof(r->error), "%s", err.msg);
+                        goto out;
+                }
                 struct message m = {
                         .channel = ch,
                         .job = job,
@@ -137,8 +137,10 @@ void dispatch_job(struct dispatch *d, const struct job *job,
                         .subject = buf_str(&d->parts.subject),
                         .text = buf_str(&d->parts.text),
                         .html = d->parts.html.len ? buf_str(&d->parts.html) : NULL,
+                        .letter = ch == JOB_CHANNEL_LETTER ? &letter.in : NULL,
                 };
                 d->ops[ch]->send(d->session[ch], &m, &sr);
+                render_letter_free(&letter);
                 r->channel = ch;
                 snprintf(r->reason, sizeof(r->reason), "%s", sr.reason);
                 snprintf(r->provider_id, sizeof(r->provider_id), "%s", sr.provider_id);

@@ -17,7 +17,7 @@ struct dispatch;
 
 enum dispatch_status {
         DISPATCH_SENT,
-        DISPATCH_SKIPPED,   /* already sent for this reminder */
+        DISPATCH_SKIPPED,   /* already sent for this reminder (set by the worker) */
         DISPATCH_RETRY,     /* temporary failure: schedule again */
         DISPATCH_DEAD,      /* no channel can take it */
 };
@@ -44,8 +44,8 @@ void dispatch_free(struct dispatch *d);
 /* Ends the batch on every channel session (e.g. closes an SMTP session). */
 void dispatch_flush(struct dispatch *d);
 
-/* Sends job unless already_sent[ch] says the reminder went out on any
- * channel before. */
-void dispatch_job(struct dispatch *d, const struct job *job,
-                  const bool already_sent[JOB_CHANNEL__N], int64_t now_ms,
+/* Sends job: policy, rendering, the channels in the policy's order until
+ * one takes it. The caller has made sure the reminder was not sent before
+ * and holds its sending lease. */
+void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
                   struct dispatch_result *r);

@@ -40,12 +40,33 @@ const char queue_enqueue_lua[] =
         "redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])\n"
         "return 1\n";
 
+/* ARGV: prefix, lease_ms, owner, number of channels, channels..., ids...
+ * Returns one status per id (see enum queue_take). The keys are built
+ * here, so this runs on a standalone Redis (not a cluster). */
+const char queue_take_lua[] =
+        "local p, lease, owner, nch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+        "local out = {}\n"
+        "for i = 5 + nch, #ARGV do\n"
+        "  local id, sent = ARGV[i], 0\n"
+        "  for c = 5, 4 + nch do\n"
+        "    sent = sent + redis.call('EXISTS', p .. ':sent:' .. id .. ':' .. ARGV[c])\n"
+        "  end\n"
+        "  local lock = p .. ':sending:' .. id\n"
+        "  if sent > 0 then out[#out + 1] = 1\n"
+        "  elseif redis.call('SET', lock, owner, 'NX', 'PX', lease) then out[#out + 1] = 0\n"
+        "  elseif redis.call('GET', lock) == owner then\n"
+        "    redis.call('PEXPIRE', lock, lease)\n"
+        "    out[#out + 1] = 0\n"
+        "  else out[#out + 1] = 2 end\n"
+        "end\n"
+        "return out\n";
+
 struct queue {
         redisContext *ctx;
         char *url, *password, *prefix, *consumer;
         int timeout_ms;
         char k_jobs[160], k_sched[160], k_dead[160], k_events[160];
-        char sha_promote[41], sha_enqueue[41];
+        char sha_promote[41], sha_enqueue[41], sha_take[41];
         char claim_cursor[48];
         size_t n_txn;              /* commands queued after MULTI */
 };
@@ -162,6 +183,8 @@ static int connect_now(struct queue *q, struct error *err)
         rc = load_script(q, queue_promote_lua, q->sha_promote, err);
         if (!rc)
                 rc = load_script(q, queue_enqueue_lua, q->sha_enqueue, err);
+        if (!rc)
+                rc = load_script(q, queue_take_lua, q->sha_take, err);
         if (!rc)
                 return 0;
 fail:
@@ -373,44 +396,43 @@ int queue_promote(struct queue *q, int64_t now, int limit, int *moved, struct er
         return 0;
 }
 
-int queue_sent_markers(struct queue *q, const char *const *ids, size_t n,
-                       const char *const *channels, size_t nch, bool *sent, struct error *err)
+int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
+                         const char *const *channels, size_t nch, int64_t lease_ms,
+                         enum queue_take *take, struct error *err)
 {
-        char keys[8][192];
-        const char *argv[9];
-        size_t lens[9];
+        size_t argc = 7 + nch + n;
+        const char **argv = xcalloc(argc, sizeof(*argv));
+        char lease[32], count[16];
         int rc = 0;
 
-        if (nch > 8)
-                return error_set(err, -EINVAL, "too many channels");
-        for (size_t i = 0; i < n; i++) {
-                argv[0] = "MGET";
-                lens[0] = 4;
-                for (size_t c = 0; c < nch; c++) {
-                        snprintf(keys[c], sizeof(keys[c]), "%s:sent:%s:%s", q->prefix, ids[i],
-                                 channels[c]);
-                        argv[c + 1] = keys[c];
-                        lens[c + 1] = strlen(keys[c]);
-                }
-                redisAppendCommandArgv(q->ctx, (int)nch + 1, argv, lens);
-        }
-        for (size_t i = 0; i < n; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "MGET", err);
-                if (c) {
-                        if (c == -EIO)
-                                return c;
-                        rc = rc ? rc : c;
-                        continue;
-                }
-                for (size_t k = 0; k < nch; k++)
-                        sent[i * nch + k] = r->type == REDIS_REPLY_ARRAY && k < r->elements &&
-                                            r->element[k]->type == REDIS_REPLY_STRING;
+        snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
+        snprintf(count, sizeof(count), "%zu", nch);
+        argv[0] = "EVALSHA";
+        argv[1] = q->sha_take;
+        argv[2] = "0";
+        argv[3] = q->prefix;
+        argv[4] = lease;
+        argv[5] = q->consumer ? q->consumer : "-";
+        argv[6] = count;
+        for (size_t c = 0; c < nch; c++)
+                argv[7 + c] = channels[c];
+        for (size_t i = 0; i < n; i++)
+                argv[7 + nch + i] = ids[i];
+        redisReply *r = redisCommandArgv(q->ctx, (int)argc, argv, NULL);
+        free(argv);
+        rc = reply_check(q, r, "take reminders", err);
+        if (rc)
+                return rc;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
                 freeReplyObject(r);
+                return error_set(err, -EPROTO, "redis take reminders: unexpected reply");
         }
-        return rc;
+        for (size_t i = 0; i < n; i++)
+                take[i] = r->element[i]->type == REDIS_REPLY_INTEGER
+                                  ? (enum queue_take)r->element[i]->integer
+                                  : QUEUE_TAKE_BUSY;
+        freeReplyObject(r);
+        return 0;
 }
 
 /* --- the batch transaction --- */
@@ -459,6 +481,15 @@ void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channe
         arg_num(&c, (long long)now_ms());
         arg(&c, "EX");
         arg_num(&c, ttl_s);
+        txn_append(q, &c);
+}
+
+void queue_txn_release(struct queue *q, const char *reminder_id)
+{
+        struct cmd c = { 0 };
+        snprintf(c.key, sizeof(c.key), "%s:sending:%s", q->prefix, reminder_id);
+        arg(&c, "DEL");
+        arg(&c, c.key);
         txn_append(q, &c);
 }
 

@@ -63,11 +63,24 @@ void queue_batch_clear(struct queue_batch *batch);
  * stream, atomically (Lua); safe from any number of instances. */
 int queue_promote(struct queue *q, int64_t now_ms, int limit, int *moved, struct error *err);
 
-/* For n reminder ids and JOB_CHANNEL__N channels: sent[i * nch + c] is true
- * when the idempotency marker of (ids[i], channels[c]) exists. One round
- * trip. */
-int queue_sent_markers(struct queue *q, const char *const *ids, size_t n,
-                       const char *const *channels, size_t nch, bool *sent, struct error *err);
+/* What may be done with a reminder, from queue_take_reminders. */
+enum queue_take {
+        QUEUE_TAKE_GO = 0,       /* ours to send: the sending lease is held */
+        QUEUE_TAKE_SENT = 1,     /* an idempotency marker exists: already sent */
+        QUEUE_TAKE_BUSY = 2,     /* another worker holds the lease right now */
+};
+
+/* For n reminder ids, in one round trip (Lua, atomic per reminder): SENT
+ * when a marker <prefix>:sent:<id>:<channel> exists for any of channels,
+ * else a lease <prefix>:sending:<id> owned by this consumer for lease_ms
+ * (GO), unless another consumer holds it (BUSY). The lease is what keeps
+ * two workers from sending one reminder when an entry is taken over
+ * (XAUTOCLAIM) from a worker that is slow, not dead. */
+int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
+                         const char *const *channels, size_t nch, int64_t lease_ms,
+                         enum queue_take *take, struct error *err);
+/* In the transaction: gives the lease of reminder_id back. */
+void queue_txn_release(struct queue *q, const char *reminder_id);
 
 /* The transaction recording a batch's outcomes: the first queue_txn_*
  * call opens a MULTI and every command is appended to the connection's
@@ -135,3 +148,4 @@ int queue_dead_drop(struct queue *q, const char *id, struct error *err);
  * benchmark's ceiling client. */
 extern const char queue_promote_lua[];
 extern const char queue_enqueue_lua[];
+extern const char queue_take_lua[];

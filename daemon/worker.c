@@ -186,7 +186,7 @@ static void process_batch(struct worker *w)
         char **invalid = xcalloc(n, sizeof(*invalid));   /* why entry i is dead */
         const char **ids = xcalloc(n, sizeof(*ids));
         size_t *idx = xcalloc(n, sizeof(*idx));
-        bool *sent = xcalloc(n * JOB_CHANNEL__N, sizeof(*sent));
+        enum queue_take *take = xcalloc(n, sizeof(*take));
         const char *chans[JOB_CHANNEL__N];
         size_t nv = 0;
         struct error err;
@@ -209,8 +209,14 @@ static void process_batch(struct worker *w)
                 }
         }
 
-        /* 2. Which reminders went out before (one round trip). */
-        int rc = nv ? queue_sent_markers(w->q, ids, nv, chans, JOB_CHANNEL__N, sent, &err) : 0;
+        /* 2. Which reminders went out before, and a sending lease on the
+         * others (one round trip). The lease outlives a take-over by
+         * XAUTOCLAIM, so a slow worker and the one that took its entries
+         * never both send. */
+        int64_t lease = 2 * (int64_t)w->cfg->queue.claim_idle_ms;
+        int rc = nv ? queue_take_reminders(w->q, ids, nv, chans, JOB_CHANNEL__N, lease, take,
+                                           &err)
+                    : 0;
         if (rc < 0)
                 goto fail;
 
@@ -230,8 +236,26 @@ static void process_batch(struct worker *w)
         int64_t now = now_ms();
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
-                struct dispatch_result r;
-                dispatch_job(w->d, jobs[i], &sent[k * JOB_CHANNEL__N], now, &r);
+                struct dispatch_result r = { .channel = JOB_CHANNEL_NONE };
+                if (take[k] == QUEUE_TAKE_BUSY) {
+                        /* Another worker is sending it (we took its entry
+                         * over while it was slow). Look again once its
+                         * lease is over: the job goes back to the scheduled
+                         * set, not counted as an attempt, and will find the
+                         * marker or, if that worker died, the lease gone. */
+                        queue_txn_schedule(w->q, jobs[i]->json, now + lease);
+                        queue_txn_ack(w->q, w->batch.entries[i].id);
+                        log_event(LOG_DEBUG, "busy elsewhere, looking again later", "reminder",
+                                  jobs[i]->reminder_id, "entry", w->batch.entries[i].id, NULL);
+                        continue;
+                }
+                if (take[k] == QUEUE_TAKE_SENT) {
+                        r.status = DISPATCH_SKIPPED;
+                        snprintf(r.reason, sizeof(r.reason), "already-sent");
+                } else {
+                        dispatch_job(w->d, jobs[i], now, &r);
+                        queue_txn_release(w->q, jobs[i]->reminder_id);
+                }
                 record_result(w, &w->batch.entries[i], jobs[i], &r);
         }
         dispatch_flush(w->d);
@@ -259,7 +283,7 @@ out:
         free(invalid);
         free(ids);
         free(idx);
-        free(sent);
+        free(take);
 }
 
 static int housekeep(struct worker *w, struct error *err)

@@ -317,6 +317,13 @@ size_t mustache_value_len(const struct mustache_value *v)
         return 0;
 }
 
+const struct mustache_value *mustache_list_get(const struct mustache_value *list, size_t i)
+{
+        if (!list || list->type != MUSTACHE_LIST || i >= list->u.list.len)
+                return NULL;
+        return list->u.list.items[i];
+}
+
 const char *mustache_value_text(const struct mustache_value *v, size_t *len)
 {
         if (!v || (v->type != MUSTACHE_STRING && v->type != MUSTACHE_NUMBER))

@@ -90,6 +90,8 @@ struct mustache_value *mustache_list_push_map(struct mustache_value *list);
 enum mustache_type mustache_value_type(const struct mustache_value *v);
 const struct mustache_value *mustache_map_get(const struct mustache_value *map, const char *key);
 size_t mustache_value_len(const struct mustache_value *v); /* list items / map keys */
+/* Item i of a list (borrowed), or NULL when v is no list or too short. */
+const struct mustache_value *mustache_list_get(const struct mustache_value *list, size_t i);
 const char *mustache_value_text(const struct mustache_value *v, size_t *len);
 
 /* Builds a value tree from JSON text (mustache_json.c, the only engine file

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "civil.h"
+#include "epcqr.h"
 #include "l10n.h"
 #include "mustache.h"
 #include "wik.h"
@@ -333,9 +334,17 @@ int render_context(struct mustache_value **out, const struct job *job, const str
         mustache_map_set_int(root, "days_overdue", max_overdue);
         date(root, "today", cache, job, cfg, today_ymd);
 
+        /* The reference a transfer should quote: the pay provider's, else
+         * an ISO 11649 RF reference made from a single invoice number
+         * (the letter's QR code carries the same), else the numbers. */
         struct buf ref = BUF_INIT;
+        char rf[EPCQR_RF_MAX + 1];
+        struct error rferr;
         if (extra->pay_reference) {
                 buf_puts(&ref, extra->pay_reference);
+        } else if (job->n_invoices == 1 &&
+                   epcqr_rf_make(rf, job->invoices[0].number, &rferr) == 0) {
+                buf_puts(&ref, rf);
         } else {
                 for (size_t i = 0; i < job->n_invoices; i++)
                         buf_printf(&ref, "%s%s", i ? ", " : "", job->invoices[i].number);
@@ -489,4 +498,97 @@ void render_parts_free(struct render_parts *parts)
         buf_free(&parts->subject);
         buf_free(&parts->text);
         buf_free(&parts->html);
+}
+
+/* --- the letter's layout data --- */
+
+static const char *ctx_text(const struct mustache_value *map, const char *key)
+{
+        size_t len;
+        const struct mustache_value *v = mustache_map_get(map, key);
+        const char *t = v ? mustache_value_text(v, &len) : NULL;
+        return t ? t : "";
+}
+
+int render_letter(struct render_letter *l, const struct job *job, const struct config *cfg,
+                  const struct mustache_value *ctx, const struct render_parts *parts,
+                  int64_t now_ms, struct error *err)
+{
+        struct letter_input *in = &l->in;
+        const struct mustache_value *pay = mustache_map_get(ctx, "pay");
+        const struct mustache_value *list = mustache_map_get(ctx, "invoices");
+        size_t n = 0, k = 0;
+        int64_t total = 0;
+        bool euro = true;
+
+        memset(l, 0, sizeof(*l));
+        for (size_t i = 0; i < cfg->creditor.n_address && k < 7; i++)
+                l->creditor[k++] = cfg->creditor.address[i];
+        in->creditor_name = cfg->creditor.name;
+        in->creditor_address = l->creditor;
+        in->creditor_iban = cfg->creditor.iban;
+        in->creditor_bic = cfg->creditor.bic;
+
+        const struct job_address *a = &job->customer.address;
+        for (size_t i = 0; job->customer.has_address && i < a->n_lines && n < 5; i++)
+                l->recipient[n++] = a->lines[i];
+        if (job->customer.has_address) {
+                buf_printf(&l->postal, "%s  %s", a->postal_code ? a->postal_code : "",
+                           a->city ? a->city : "");
+                l->recipient[n++] = buf_str(&l->postal);
+        }
+        in->recipient_name = job->customer.name;
+        in->recipient_lines = l->recipient;
+
+        l->invoices = xcalloc(job->n_invoices, sizeof(*l->invoices));
+        for (size_t i = 0; i < job->n_invoices; i++) {
+                /* The list in ctx holds the invoices in job order. */
+                const struct mustache_value *m = mustache_list_get(list, i);
+                l->invoices[i].number = job->invoices[i].number;
+                l->invoices[i].due = ctx_text(m, "due");
+                l->invoices[i].amount = ctx_text(m, "amount");
+                total += job->invoices[i].amount_cents;
+                euro = euro && strcmp(job->invoices[i].currency, "EUR") == 0;
+        }
+        in->invoices = l->invoices;
+        in->n_invoices = job->n_invoices;
+        in->date_text = ctx_text(ctx, "today");
+        in->total_text = ctx_text(ctx, "total");
+        in->reference = ctx_text(pay, "reference");
+        const char *link = ctx_text(pay, "link");
+        in->pay_link = link[0] ? link : NULL;
+        in->body_text = buf_str(&parts->text);
+        in->lang = job->customer.locale;
+        in->created_ms = now_ms;
+        buf_puts(&l->title, parts->subject.len ? buf_str(&parts->subject) : job->invoices[0].number);
+        in->title = buf_str(&l->title);
+
+        /* EPC QR: euro only, with the same reference the text quotes. */
+        if (euro) {
+                struct epcqr_input q = {
+                        .bic = cfg->creditor.bic, .name = cfg->creditor.name,
+                        .iban = cfg->creditor.iban, .currency = "EUR", .amount_cents = total,
+                };
+                if (strncmp(in->reference, "RF", 2) == 0)
+                        q.reference = in->reference;
+                else
+                        q.text = in->reference;
+                int rc = epcqr_payload(&l->epc, &q, err);
+                if (rc < 0 && rc != EPCQR_ERR_TOO_LONG) {
+                        error_prefix(err, "letter: EPC QR");
+                        render_letter_free(l);
+                        return rc;
+                }
+                in->epc_payload = rc == 0 ? buf_str(&l->epc) : NULL;
+        }
+        return 0;
+}
+
+void render_letter_free(struct render_letter *l)
+{
+        free(l->invoices);
+        buf_free(&l->postal);
+        buf_free(&l->epc);
+        buf_free(&l->title);
+        memset(l, 0, sizeof(*l));
 }

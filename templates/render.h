@@ -61,3 +61,26 @@ int render_message(const struct render *r, const struct job *job, enum job_chann
                    struct error *err);
 
 void render_parts_free(struct render_parts *parts);
+
+#include "letter.h"
+
+/* What the letter channel lays out besides the text: creditor and
+ * recipient blocks, the invoice table with formatted amounts and dates,
+ * the EPC QR payload (EUR only), the reference. Built from the job, its
+ * context and the rendered parts; the strings live in this struct. */
+struct render_letter {
+        struct letter_input in;
+        struct letter_invoice *invoices;
+        const char *recipient[8];
+        const char *creditor[8];
+        struct buf postal, epc, title;
+};
+
+/* Fills l for job (ctx from render_context, parts from render_message on
+ * the letter channel). Returns 0, or -EINVAL with err when the EPC payload
+ * cannot be made (e.g. a creditor IBAN that fails its check). */
+int render_letter(struct render_letter *l, const struct job *job, const struct config *cfg,
+                  const struct mustache_value *ctx, const struct render_parts *parts,
+                  int64_t now_ms, struct error *err);
+/* Frees what render_letter allocated; l may be zeroed. */
+void render_letter_free(struct render_letter *l);

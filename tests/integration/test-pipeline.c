@@ -728,6 +728,32 @@ START_TEST(test_redis_password_never_logged)
 }
 END_TEST
 
+/* A reminder whose sending lease another worker holds (a slow one whose
+ * entry was taken over) is not sent until that lease is given back or
+ * runs out, and then exactly once. */
+START_TEST(test_sending_lease_blocks_a_second_sender)
+{
+        char rid[19];
+        harness_reminder_id(2, rid);
+        harness_redis_cmd(h, "SET " HARNESS_PREFIX ":sending:%s slow-worker PX 3000", rid);
+        struct harness_daemon *d = harness_daemon_start(h);
+        int64_t t0 = harness_now_ms();
+        xadd_job(2);
+        xadd_job(3);
+        assert_sent_all(1, 10000);      /* customer 3 goes at once */
+        harness_sleep_ms(1000);         /* proving customer 2 waits */
+        ck_assert_msg(!harness_outbox_has(h, 2) || harness_now_ms() - t0 >= 3000,
+                      "sent while another worker held the lease");
+        size_t sent = harness_wait_sent(h, 2, 15000);
+        ck_assert_int_eq(sent, 2);
+        ck_assert_msg(harness_now_ms() - t0 >= 2900, "sent before the lease ran out");
+        ck_assert_int_eq(harness_wait_no_pending(h, 15000), 0);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " HARNESS_PREFIX ":scheduled"), 0);
+        harness_assert_sent_once(h, 2, 2);
+        assert_stops_cleanly(d);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -750,6 +776,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_temporary_failures_retry_then_dead_letter);
         tcase_add_test(tc, test_housekeeping_trims_and_forgets);
         tcase_add_test(tc, test_redis_password_never_logged);
+        tcase_add_test(tc, test_sending_lease_blocks_a_second_sender);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -123,9 +123,17 @@ START_TEST(test_unknown_key_nested)
 }
 END_TEST
 
+START_TEST(test_bad_creditor_iban)
+{
+        expect_errors("creditor: { name: Acme, iban: NL91ABNA0417164301 }\n",
+                      "@:1:31: creditor.iban: \"NL91ABNA0417164301\" IBAN NL91ABNA0417164301: "
+                      "wrong check digits (mod 97)");
+}
+END_TEST
+
 START_TEST(test_wrong_type)
 {
-        expect_errors("creditor: { name: A, iban: B, address: Postbus 1 }\n"
+        expect_errors("creditor: { name: A, iban: NL91ABNA0417164300, address: Postbus 1 }\n"
                       "workers: { a: 1 }\n"
                       "queue: 5\n"
                       "log: { level: [debug] }\n"
@@ -134,7 +142,7 @@ START_TEST(test_wrong_type)
                       "  sms:\n"
                       "    sender:\n"
                       "      x: y\n",
-                      "@:1:40: creditor.address: expected a list of strings, got a scalar\n"
+                      "@:1:57: creditor.address: expected a list of strings, got a scalar\n"
                       "@:2:10: workers: expected an integer, got a mapping\n"
                       "@:3:8: queue: expected a mapping, got a scalar\n"
                       "@:4:15: log.level: expected a string, got a list\n"
@@ -147,7 +155,7 @@ START_TEST(test_wrong_type_nested_list)
 {
         expect_errors("creditor:\n"
                       "  name: A\n"
-                      "  iban: B\n"
+                      "  iban: NL91ABNA0417164300\n"
                       "  address: [a, [b], { c: d }]\n",
                       "@:4:12: creditor.address: expected a list of strings, "
                       "got a list of lists or mappings");
@@ -701,6 +709,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_unknown_key_top_level);
         tcase_add_test(tc, test_unknown_key_nested);
         tcase_add_test(tc, test_wrong_type);
+        tcase_add_test(tc, test_bad_creditor_iban);
         tcase_add_test(tc, test_wrong_type_nested_list);
         tcase_add_test(tc, test_not_an_integer);
         tcase_add_test(tc, test_out_of_range);
