@@ -44,7 +44,7 @@
 #define FOOTER_Y MM(284.0)
 #define PAY_BOTTOM (FOOTER_Y - MM(6.0))
 
-static const double body_sizes[] = { 10.0, 9.5, 9.0, 8.5, 8.0 };
+static const double body_sizes[] = { 10.0, 9.5, 9.0, 8.5, 8.0, 7.5 };
 
 struct labels {
         const char *lang;

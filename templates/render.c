@@ -486,6 +486,15 @@ int render_message(const struct render *r, const struct job *job, enum job_chann
                                          &parts->html, err);
                 one_line(&parts->subject);
         }
+        /* A letter's heading: its own subject part, else the e-mail's. */
+        if (rc == 0 && ch == JOB_CHANNEL_LETTER) {
+                rc = render_part(ls, job, "letter", "subject", false, ctx, &plain,
+                                 &parts->subject, err);
+                if (rc == 0 && parts->subject.len == 0)
+                        rc = render_part(ls, job, "email", "subject", false, ctx, &plain,
+                                         &parts->subject, err);
+                one_line(&parts->subject);
+        }
         if (ch == JOB_CHANNEL_SMS) {
                 trim_trailing_space(&parts->text);
                 plain_spaces(&parts->text);
@@ -501,6 +510,24 @@ void render_parts_free(struct render_parts *parts)
 }
 
 /* --- the letter's layout data --- */
+
+/* The templates wrap plain text at 78 columns for e-mail; on paper pango
+ * wraps to the column, so lines of a paragraph are joined again (a blank
+ * line still separates paragraphs, and a line that starts with spaces or
+ * a list mark keeps its break). */
+static void unwrap(struct buf *out, const char *text)
+{
+        for (const char *p = text; *p; p++) {
+                if (*p != '\n') {
+                        buf_putc(out, *p);
+                        continue;
+                }
+                char next = p[1];
+                bool keep = next == '\n' || next == '\0' || next == ' ' || next == '-' ||
+                            next == '*' || (p > text && p[-1] == '\n');
+                buf_putc(out, keep ? '\n' : ' ');
+        }
+}
 
 static const char *ctx_text(const struct mustache_value *map, const char *key)
 {
@@ -526,7 +553,15 @@ int render_letter(struct render_letter *l, const struct job *job, const struct c
                 l->creditor[k++] = cfg->creditor.address[i];
         in->creditor_name = cfg->creditor.name;
         in->creditor_address = l->creditor;
-        in->creditor_iban = cfg->creditor.iban;
+        /* On paper an IBAN is read in groups of four. */
+        for (const char *p = cfg->creditor.iban; *p; p++) {
+                if (*p == ' ')
+                        continue;
+                if (l->iban.len && (l->iban.len + 1) % 5 == 0)
+                        buf_putc(&l->iban, ' ');
+                buf_putc(&l->iban, *p);
+        }
+        in->creditor_iban = buf_str(&l->iban);
         in->creditor_bic = cfg->creditor.bic;
 
         const struct job_address *a = &job->customer.address;
@@ -557,7 +592,8 @@ int render_letter(struct render_letter *l, const struct job *job, const struct c
         in->reference = ctx_text(pay, "reference");
         const char *link = ctx_text(pay, "link");
         in->pay_link = link[0] ? link : NULL;
-        in->body_text = buf_str(&parts->text);
+        unwrap(&l->body, buf_str(&parts->text));
+        in->body_text = buf_str(&l->body);
         in->lang = job->customer.locale;
         in->created_ms = now_ms;
         buf_puts(&l->title, parts->subject.len ? buf_str(&parts->subject) : job->invoices[0].number);
@@ -590,5 +626,7 @@ void render_letter_free(struct render_letter *l)
         buf_free(&l->postal);
         buf_free(&l->epc);
         buf_free(&l->title);
+        buf_free(&l->body);
+        buf_free(&l->iban);
         memset(l, 0, sizeof(*l));
 }

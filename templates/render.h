@@ -73,7 +73,7 @@ struct render_letter {
         struct letter_invoice *invoices;
         const char *recipient[8];
         const char *creditor[8];
-        struct buf postal, epc, title;
+        struct buf postal, epc, title, body, iban;
 };
 
 /* Fills l for job (ctx from render_context, parts from render_message on

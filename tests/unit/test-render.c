@@ -61,7 +61,9 @@ static struct job *make_job(const char *locale, const char *step, const char *se
         snprintf(json, sizeof(json),
                  "{\"v\":1,\"campaign\":\"c\",\"step\":\"%s\",\"customer\":{\"id\":\"C-1\","
                  "\"name\":\"%s\",\"locale\":\"%s\"%s%s%s,\"email\":\"jan@example.nl\","
-                 "\"phone\":\"+31612345678\"},\"invoices\":[{\"number\":\"INV-1\","
+                 "\"phone\":\"+31612345678\",\"address\":{\"lines\":[\"Dorpsstraat 1\"],"
+                 "\"postal_code\":\"1234 AB\",\"city\":\"Utrecht\",\"country\":\"NL\"}},"
+                 "\"invoices\":[{\"number\":\"INV-1\","
                  "\"amount_cents\":100000,\"currency\":\"EUR\",\"issued\":\"2026-10-01\","
                  "\"due\":\"2026-10-31\"},{\"number\":\"INV-2\",\"amount_cents\":23456,"
                  "\"currency\":\"EUR\",\"due\":\"2026-11-12\"}]}",
@@ -319,6 +321,41 @@ START_TEST(test_dutch_final_notice_states_costs_and_term)
 }
 END_TEST
 
+/* Every shipped letter, the longest (a Dutch final notice with the
+ * statutory costs) included, fits its one page with an EPC QR code. */
+START_TEST(test_shipped_letters_fit_one_page)
+{
+        struct render *r = load_shipped();
+        static const char *locales[] = { "nl-NL", "nl-BE", "en-GB", "de-DE", "fr-FR" };
+        static const char *steps[] = { "reminder-1", "reminder-2", "final-notice" };
+        struct render_parts p = { 0 };
+        for (size_t l = 0; l < 5; l++) {
+                for (size_t s = 0; s < 3; s++) {
+                        struct job *job = make_job(locales[l], steps[s], NULL,
+                                                   "Élodie Çelik-van den Heuvel");
+                        struct mustache_value *ctx = context(job);
+                        struct error err;
+                        render_ok(r, job, JOB_CHANNEL_LETTER, &p);
+                        ck_assert_msg(p.subject.len > 0, "%s %s: no heading", locales[l], steps[s]);
+                        struct render_letter letter;
+                        ck_assert_int_eq(render_letter(&letter, job, &cfg, ctx, &p, NOW_MS, &err), 0);
+                        ck_assert_ptr_nonnull(letter.in.epc_payload);
+                        ck_assert_str_eq(letter.in.creditor_iban, "NL91 ABNA 0417 1643 00");
+                        struct buf pdf = BUF_INIT;
+                        int rc = letter_render(&pdf, &letter.in, &err);
+                        ck_assert_msg(rc == 0, "%s %s: %s", locales[l], steps[s], err.msg);
+                        ck_assert(strncmp(buf_str(&pdf), "%PDF-", 5) == 0);
+                        buf_free(&pdf);
+                        render_letter_free(&letter);
+                        mustache_value_free(ctx);
+                        job_free(job);
+                }
+        }
+        render_parts_free(&p);
+        render_free(r);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("render");
@@ -330,6 +367,7 @@ int main(void)
         tcase_add_test(tc, test_strict_names_the_typo);
         tcase_add_test(tc, test_shipped_templates);
         tcase_add_test(tc, test_dutch_final_notice_states_costs_and_term);
+        tcase_add_test(tc, test_shipped_letters_fit_one_page);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
