@@ -5,6 +5,7 @@
 
 static const struct channel_ops *const drivers[] = {
         &channel_outbox,
+        &channel_smtp,
 };
 
 const struct channel_ops *channel_lookup(const char *transport)
