@@ -54,7 +54,8 @@ struct channel_ops {
         void (*send)(void *session, const struct message *msg, struct send_result *res);
         /* Sends n messages at once (one SMTP session for all) and says how
          * each went in res[i]: the same outcomes as n send() calls. May be
-         * NULL; the dispatcher does not use it yet (one send() per job). */
+         * NULL. The dispatcher sends a batch's e-mails through it
+         * (dispatch_email_batch) when the driver has it. */
         void (*send_batch)(void *session, const struct message *const *msgs, size_t n,
                            struct send_result *res);
         /* Ends a batch: a driver that holds a connection may close it here.

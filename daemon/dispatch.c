@@ -76,8 +76,84 @@ static int64_t mono_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
-                  struct dispatch_result *r)
+/* The message for channel ch of job from its rendered parts. */
+static struct message make_message(const struct dispatch *d, const struct job *job,
+                                   enum job_channel ch, const struct render_parts *parts,
+                                   const struct letter_input *letter)
+{
+        struct message m = {
+                .channel = ch,
+                .job = job,
+                .reminder_id = job->reminder_id,
+                .to = ch == JOB_CHANNEL_EMAIL ? job->customer.email
+                      : ch == JOB_CHANNEL_SMS ? job->customer.phone
+                                              : NULL,
+                .to_name = job->customer.name,
+                .from = ch == JOB_CHANNEL_EMAIL ? d->cfg->channels.email.from
+                        : ch == JOB_CHANNEL_SMS ? d->cfg->channels.sms.sender
+                                                : d->cfg->creditor.name,
+                .subject = buf_str(&parts->subject),
+                .text = buf_str(&parts->text),
+                .html = parts->html.len ? buf_str(&parts->html) : NULL,
+                .letter = letter,
+        };
+        return m;
+}
+
+void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n, int64_t now_ms,
+                          struct dispatch_pre *pre)
+{
+        const struct channel_ops *ops = d->ops[JOB_CHANNEL_EMAIL];
+        struct render_parts *parts = xcalloc(n, sizeof(*parts));
+        struct message *msgs = xcalloc(n, sizeof(*msgs));
+        const struct message **list = xcalloc(n, sizeof(*list));
+        struct send_result *res = xcalloc(n, sizeof(*res));
+        size_t *who = xcalloc(n, sizeof(*who));
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                memset(&pre[i], 0, sizeof(pre[i]));
+        if (!ops->send_batch)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                struct policy_decision pd;
+                struct mustache_value *ctx = NULL;
+                struct render_extra extra = { .now_ms = now_ms };
+                struct error err;
+                if (!jobs[i])
+                        continue;
+                policy_choose(jobs[i], d->cfg, now_ms, &pd);
+                if (pd.n == 0 || pd.order[0] != JOB_CHANNEL_EMAIL)
+                        continue;
+                /* A job that does not render is left to dispatch_job,
+                 * which dead-letters it with the reason. */
+                if (render_context(&ctx, jobs[i], d->cfg, &extra, d->l10n, &err) == 0 &&
+                    render_message(d->render, jobs[i], JOB_CHANNEL_EMAIL, ctx, false, &parts[k],
+                                   &err) == 0) {
+                        msgs[k] = make_message(d, jobs[i], JOB_CHANNEL_EMAIL, &parts[k], NULL);
+                        list[k] = &msgs[k];
+                        who[k++] = i;
+                }
+                mustache_value_free(ctx);
+        }
+        if (k > 0)
+                ops->send_batch(d->session[JOB_CHANNEL_EMAIL], list, k, res);
+        for (size_t j = 0; j < k; j++) {
+                pre[who[j]].used = true;
+                pre[who[j]].email = res[j];
+        }
+out:
+        for (size_t i = 0; i < n; i++)
+                render_parts_free(&parts[i]);
+        free(parts);
+        free(msgs);
+        free(list);
+        free(res);
+        free(who);
+}
+
+void dispatch_job(struct dispatch *d, const struct job *job, const struct dispatch_pre *pre,
+                  int64_t now_ms, struct dispatch_result *r)
 {
         struct policy_decision pd;
         int64_t t0 = mono_us();
@@ -105,6 +181,10 @@ void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
         for (size_t i = 0; i < pd.n; i++) {
                 enum job_channel ch = pd.order[i];
                 struct send_result sr;
+                if (ch == JOB_CHANNEL_EMAIL && pre && pre->used) {
+                        sr = pre->email;   /* sent ahead with the batch's others */
+                        goto outcome;
+                }
                 /* A template problem is the operator's to fix (then dead
                  * retry), not a reason to try another channel. */
                 if (render_message(d->render, job, ch, ctx, false, &d->parts, &err) < 0) {
@@ -123,24 +203,11 @@ void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
                         snprintf(r->error, sizeof(r->error), "%s", err.msg);
                         goto out;
                 }
-                struct message m = {
-                        .channel = ch,
-                        .job = job,
-                        .reminder_id = job->reminder_id,
-                        .to = ch == JOB_CHANNEL_EMAIL ? job->customer.email
-                              : ch == JOB_CHANNEL_SMS ? job->customer.phone
-                                                      : NULL,
-                        .to_name = job->customer.name,
-                        .from = ch == JOB_CHANNEL_EMAIL ? d->cfg->channels.email.from
-                                : ch == JOB_CHANNEL_SMS ? d->cfg->channels.sms.sender
-                                                        : d->cfg->creditor.name,
-                        .subject = buf_str(&d->parts.subject),
-                        .text = buf_str(&d->parts.text),
-                        .html = d->parts.html.len ? buf_str(&d->parts.html) : NULL,
-                        .letter = ch == JOB_CHANNEL_LETTER ? &letter.in : NULL,
-                };
+                struct message m = make_message(d, job, ch, &d->parts,
+                                                ch == JOB_CHANNEL_LETTER ? &letter.in : NULL);
                 d->ops[ch]->send(d->session[ch], &m, &sr);
                 render_letter_free(&letter);
+outcome:
                 r->channel = ch;
                 snprintf(r->reason, sizeof(r->reason), "%s", sr.reason);
                 snprintf(r->provider_id, sizeof(r->provider_id), "%s", sr.provider_id);

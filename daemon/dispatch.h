@@ -44,8 +44,24 @@ void dispatch_free(struct dispatch *d);
 /* Ends the batch on every channel session (e.g. closes an SMTP session). */
 void dispatch_flush(struct dispatch *d);
 
+/* The e-mail outcome of a job sent ahead in a batch (dispatch_email_batch). */
+struct dispatch_pre {
+        bool used;                  /* e-mail was tried for this job */
+        struct send_result email;   /* and this is how it went */
+};
+
+/* Sends, in one session of a driver that can (send_batch: SMTP), the
+ * e-mails of those jobs whose first channel is e-mail, and fills pre[i]
+ * for them; pre[i].used stays false for the others. jobs[i] may be NULL
+ * (skipped). Then dispatch_job(jobs[i], &pre[i]) finishes each job: it
+ * uses the e-mail outcome instead of sending again and goes on to the
+ * next channel after a permanent failure. */
+void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n, int64_t now_ms,
+                          struct dispatch_pre *pre);
+
 /* Sends job: policy, rendering, the channels in the policy's order until
- * one takes it. The caller has made sure the reminder was not sent before
- * and holds its sending lease. */
-void dispatch_job(struct dispatch *d, const struct job *job, int64_t now_ms,
-                  struct dispatch_result *r);
+ * one takes it (pre, may be NULL: an e-mail already sent in a batch). The
+ * caller has made sure the reminder was not sent before and holds its
+ * sending lease. */
+void dispatch_job(struct dispatch *d, const struct job *job, const struct dispatch_pre *pre,
+                  int64_t now_ms, struct dispatch_result *r);

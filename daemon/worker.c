@@ -234,6 +234,13 @@ static void process_batch(struct worker *w)
                 }
         }
         int64_t now = now_ms();
+        /* The e-mails of the batch go out in one session where the
+         * transport can (SMTP); the rest is sent job by job below. */
+        struct job **go = xcalloc(nv ? nv : 1, sizeof(*go));
+        struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
+        for (size_t k = 0; k < nv; k++)
+                go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
+        dispatch_email_batch(w->d, go, nv, now, pre);
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
                 struct dispatch_result r = { .channel = JOB_CHANNEL_NONE };
@@ -253,12 +260,14 @@ static void process_batch(struct worker *w)
                         r.status = DISPATCH_SKIPPED;
                         snprintf(r.reason, sizeof(r.reason), "already-sent");
                 } else {
-                        dispatch_job(w->d, jobs[i], now, &r);
+                        dispatch_job(w->d, jobs[i], &pre[k], now, &r);
                         queue_txn_release(w->q, jobs[i]->reminder_id);
                 }
                 record_result(w, &w->batch.entries[i], jobs[i], &r);
         }
         dispatch_flush(w->d);
+        free(go);
+        free(pre);
 
         rc = queue_txn_commit(w->q, &err);
         if (rc < 0)

@@ -39,6 +39,15 @@ class Recorder:
         self.n = 0
         self.lock = threading.Lock()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # One line per EHLO: with plain SMTP, one per session, so a test
+        # can count how many sessions carried its messages.
+        with self.lock:
+            with open(os.path.join(self.directory, "ehlo.log"), "a", encoding="utf-8") as f:
+                f.write(hostname + "\n")
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if listed(self.directory, "reject-550", address):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address

@@ -563,6 +563,46 @@ START_TEST(test_daemon_550_falls_back_to_sms_451_retried)
 }
 END_TEST
 
+static bool received_20(void *arg)
+{
+        return count_received() >= 20;
+}
+
+/* The e-mails of one batch go out in one SMTP session (EHLO counted by
+ * the server), each with its own outcome. */
+START_TEST(test_daemon_batches_emails_in_one_session)
+{
+        char yaml[256], path[400];
+        smtpd_start("plain");
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.workers = 1;
+        c.batch = 50;
+        snprintf(yaml, sizeof(yaml),
+                 "transport: smtp, smtp: { host: 127.0.0.1, port: %d, tls: none, "
+                 "timeout_ms: 10000 }",
+                 srv.port);
+        c.email_yaml = yaml;
+        harness_config_write(h, &c);
+        /* 20 customers whose channel is e-mail (i % 3 == 0), queued first. */
+        for (int i = 0; i < 60; i += 3)
+                enqueue(i);
+        harness_daemon_start(h);
+        ck_assert_msg(harness_wait_until(received_20, NULL, 20000), "%d of 20 received",
+                      count_received());
+        ck_assert_int_eq(harness_wait_sent(h, 20, 20000), 20);
+        snprintf(path, sizeof(path), "%s/ehlo.log", srv.dir);
+        char *log = harness_read_file(path);
+        ck_assert_ptr_nonnull(log);
+        int sessions = 0;
+        for (char *p = log; *p; p++)
+                sessions += *p == '\n';
+        free(log);
+        ck_assert_msg(sessions >= 1 && sessions <= 2, "%d SMTP sessions for 20 e-mails", sessions);
+        ck_assert_int_eq(count_received(), 20);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("email");
@@ -582,6 +622,7 @@ int main(void)
         tcase_add_checked_fixture(e2e, e2e_setup, e2e_teardown);
         tcase_set_timeout(e2e, 120);
         tcase_add_test(e2e, test_daemon_550_falls_back_to_sms_451_retried);
+        tcase_add_test(e2e, test_daemon_batches_emails_in_one_session);
         suite_add_tcase(s, e2e);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
