@@ -511,9 +511,21 @@ static bool has_event(void *arg)
         return v != NULL;
 }
 
+/* Writes the daemon's config with c, e-mail over plain SMTP to srv. */
+static void write_smtp_config(struct harness_config *c)
+{
+        static char yaml[256];
+        snprintf(yaml, sizeof(yaml),
+                 "transport: smtp, smtp: { host: 127.0.0.1, port: %d, tls: none, "
+                 "timeout_ms: 10000 }",
+                 srv.port);
+        c->email_yaml = yaml;
+        harness_config_write(h, c);
+}
+
 START_TEST(test_daemon_550_falls_back_to_sms_451_retried)
 {
-        char rid0[19], rid3[19], yaml[256], path[400];
+        char rid0[19], rid3[19], path[400];
         smtpd_start("plain");
         snprintf(path, sizeof(path), "%s/reject-550", srv.dir);
         write_at(path, "klant0@example.nl\n");
@@ -523,12 +535,7 @@ START_TEST(test_daemon_550_falls_back_to_sms_451_retried)
         harness_config_defaults(&c);
         c.retry_base_ms = 300;
         c.retry_max_ms = 600;
-        snprintf(yaml, sizeof(yaml),
-                 "transport: smtp, smtp: { host: 127.0.0.1, port: %d, tls: none, "
-                 "timeout_ms: 10000 }",
-                 srv.port);
-        c.email_yaml = yaml;
-        harness_config_write(h, &c);
+        write_smtp_config(&c);
         harness_daemon_start(h);
         harness_reminder_id(0, rid0);
         harness_reminder_id(3, rid3);
@@ -572,18 +579,13 @@ static bool received_20(void *arg)
  * the server), each with its own outcome. */
 START_TEST(test_daemon_batches_emails_in_one_session)
 {
-        char yaml[256], path[400];
+        char path[400];
         smtpd_start("plain");
         struct harness_config c;
         harness_config_defaults(&c);
         c.workers = 1;
         c.batch = 50;
-        snprintf(yaml, sizeof(yaml),
-                 "transport: smtp, smtp: { host: 127.0.0.1, port: %d, tls: none, "
-                 "timeout_ms: 10000 }",
-                 srv.port);
-        c.email_yaml = yaml;
-        harness_config_write(h, &c);
+        write_smtp_config(&c);
         /* 20 customers whose channel is e-mail (i % 3 == 0), queued first. */
         for (int i = 0; i < 60; i += 3)
                 enqueue(i);
