@@ -214,6 +214,8 @@ static int build_email(struct outbox *o, const struct message *m, struct send_re
         struct mime_message mm = {
                 .from = m->from, .to = m->to, .to_name = m->to_name, .subject = m->subject,
                 .text = m->text, .html = m->html, .message_id = mid, .date = time(NULL),
+                .attachment = m->attachment, .attachment_len = m->attachment_len,
+                .attachment_name = m->attachment_name,
         };
         struct error e;
         if (mime_compose(&o->data, &mm, &e) < 0) {

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "l10n.h"
+#include "letter.h"
 #include "mustache.h"
 #include "policy.h"
 #include "render.h"
@@ -76,6 +77,44 @@ static int64_t mono_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* A final notice by e-mail carries the letter as a PDF (the notice in
+ * writing), when the customer has a postal address to print on it. pdf
+ * stays empty when there is nothing to attach; the e-mail goes anyway. */
+static void final_notice_pdf(struct dispatch *d, const struct job *job,
+                             const struct mustache_value *ctx, int64_t now_ms, struct buf *pdf,
+                             char name[64])
+{
+        struct render_parts lp = { 0 };
+        struct render_letter l;
+        struct error err;
+
+        buf_reset(pdf);
+        if (strcmp(job->step, "final-notice") != 0 || !job->customer.has_address)
+                return;
+        if (render_message(d->render, job, JOB_CHANNEL_LETTER, ctx, false, &lp, &err) == 0 &&
+            render_letter(&l, job, d->cfg, ctx, &lp, now_ms, &err) == 0) {
+                if (letter_render(pdf, &l.in, &err) < 0)
+                        buf_reset(pdf);
+                render_letter_free(&l);
+        }
+        render_parts_free(&lp);
+        /* A file name of the invoice number, in the characters MIME allows. */
+        size_t k = 0;
+        for (const char *p = job->invoices[0].number; *p && k < 50; p++)
+                name[k++] = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", *p)
+                                    ? *p : '-';
+        snprintf(name + k, 64 - k, ".pdf");
+}
+
+static void attach(struct message *m, const struct buf *pdf, const char *name)
+{
+        if (pdf->len == 0)
+                return;
+        m->attachment = pdf->data;
+        m->attachment_len = pdf->len;
+        m->attachment_name = name;
+}
+
 /* The message for channel ch of job from its rendered parts. */
 static struct message make_message(const struct dispatch *d, const struct job *job,
                                    enum job_channel ch, const struct render_parts *parts,
@@ -109,6 +148,8 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
         const struct message **list = xcalloc(n, sizeof(*list));
         struct send_result *res = xcalloc(n, sizeof(*res));
         size_t *who = xcalloc(n, sizeof(*who));
+        struct buf *pdfs = xcalloc(n, sizeof(*pdfs));
+        char (*names)[64] = xcalloc(n, sizeof(*names));
         size_t k = 0;
 
         for (size_t i = 0; i < n; i++)
@@ -131,6 +172,8 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
                     render_message(d->render, jobs[i], JOB_CHANNEL_EMAIL, ctx, false, &parts[k],
                                    &err) == 0) {
                         msgs[k] = make_message(d, jobs[i], JOB_CHANNEL_EMAIL, &parts[k], NULL);
+                        final_notice_pdf(d, jobs[i], ctx, now_ms, &pdfs[k], names[k]);
+                        attach(&msgs[k], &pdfs[k], names[k]);
                         list[k] = &msgs[k];
                         who[k++] = i;
                 }
@@ -143,8 +186,12 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
                 pre[who[j]].email = res[j];
         }
 out:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 render_parts_free(&parts[i]);
+                buf_free(&pdfs[i]);
+        }
+        free(pdfs);
+        free(names);
         free(parts);
         free(msgs);
         free(list);
@@ -205,8 +252,15 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
                 }
                 struct message m = make_message(d, job, ch, &d->parts,
                                                 ch == JOB_CHANNEL_LETTER ? &letter.in : NULL);
+                struct buf pdf = BUF_INIT;
+                char pdf_name[64];
+                if (ch == JOB_CHANNEL_EMAIL) {
+                        final_notice_pdf(d, job, ctx, now_ms, &pdf, pdf_name);
+                        attach(&m, &pdf, pdf_name);
+                }
                 d->ops[ch]->send(d->session[ch], &m, &sr);
                 render_letter_free(&letter);
+                buf_free(&pdf);
 outcome:
                 r->channel = ch;
                 snprintf(r->reason, sizeof(r->reason), "%s", sr.reason);

@@ -754,6 +754,51 @@ START_TEST(test_sending_lease_blocks_a_second_sender)
 }
 END_TEST
 
+/* A final notice by e-mail carries the letter as a PDF attachment; an
+ * earlier step does not. */
+START_TEST(test_final_notice_email_carries_the_letter)
+{
+        const char *fmt =
+                "{\"v\":1,\"campaign\":\"it\",\"step\":\"%s\",\"customer\":{\"id\":\"C-%d\","
+                "\"name\":\"Jan de Vries\",\"locale\":\"nl-NL\",\"email\":\"jan%d@example.nl\","
+                "\"preferred_channel\":\"email\",\"address\":{\"lines\":[\"Dorpsstraat 1\"],"
+                "\"postal_code\":\"1234 AB\",\"city\":\"Utrecht\",\"country\":\"NL\"}},"
+                "\"invoices\":[{\"number\":\"INV-F-%d\",\"amount_cents\":123456,"
+                "\"currency\":\"EUR\",\"due\":\"2026-10-31\"}]}";
+        char job[1024];
+        struct harness_daemon *d = harness_daemon_start(h);
+        snprintf(job, sizeof(job), fmt, "final-notice", 1, 1, 1);
+        harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", job);
+        snprintf(job, sizeof(job), fmt, "reminder-1", 2, 2, 2);
+        harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", job);
+        assert_sent_all(2, 20000);
+
+        /* The reminder ids: read them from the events. */
+        struct harness_entry *e;
+        size_t n = harness_xrange(h, HARNESS_PREFIX ":events", &e);
+        int with = 0, without = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *rid = harness_entry_get(&e[i], "reminder");
+                const char *step = harness_entry_get(&e[i], "step");
+                char path[600];
+                snprintf(path, sizeof(path), "%s/email/%s.eml", h->outbox, rid);
+                char *mail = harness_read_file(path);
+                ck_assert_msg(mail, "%s missing", path);
+                bool pdf = strstr(mail, "Content-Type: application/pdf") &&
+                           strstr(mail, "INV-F-1.pdf") && strstr(mail, "JVBERi0");  /* "%PDF-" */
+                if (strcmp(step, "final-notice") == 0)
+                        with += pdf;
+                else
+                        without += !pdf && !strstr(mail, "application/pdf");
+                free(mail);
+        }
+        harness_entries_free(e, n);
+        ck_assert_int_eq(with, 1);
+        ck_assert_int_eq(without, 1);
+        assert_stops_cleanly(d);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -777,6 +822,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_housekeeping_trims_and_forgets);
         tcase_add_test(tc, test_redis_password_never_logged);
         tcase_add_test(tc, test_sending_lease_blocks_a_second_sender);
+        tcase_add_test(tc, test_final_notice_email_carries_the_letter);
         suite_add_tcase(s, tc);
         return s;
 }
