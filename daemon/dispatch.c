@@ -219,18 +219,19 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
         struct mustache_value *ctx = NULL;
         struct render_extra extra = { .now_ms = now_ms };
         struct error err;
-        if (render_context(&ctx, job, d->cfg, &extra, d->l10n, &err) < 0) {
-                r->status = DISPATCH_DEAD;
-                snprintf(r->reason, sizeof(r->reason), "render");
-                snprintf(r->error, sizeof(r->error), "%s", err.msg);
-                goto out;
-        }
         for (size_t i = 0; i < pd.n; i++) {
                 enum job_channel ch = pd.order[i];
                 struct send_result sr;
                 if (ch == JOB_CHANNEL_EMAIL && pre && pre->used) {
                         sr = pre->email;   /* sent ahead with the batch's others */
                         goto outcome;
+                }
+                /* The context is made once, when a channel needs it. */
+                if (!ctx && render_context(&ctx, job, d->cfg, &extra, d->l10n, &err) < 0) {
+                        r->status = DISPATCH_DEAD;
+                        snprintf(r->reason, sizeof(r->reason), "render");
+                        snprintf(r->error, sizeof(r->error), "%s", err.msg);
+                        goto out;
                 }
                 /* A template problem is the operator's to fix (then dead
                  * retry), not a reason to try another channel. */
