@@ -219,6 +219,13 @@ static void process_batch(struct worker *w)
                     : 0;
         if (rc < 0)
                 goto fail;
+        /* One reminder twice in a batch (two campaigns naming the same
+         * invoices, or a dead letter retried beside its original): the
+         * lease is ours for both, so the later ones are skipped here. */
+        for (size_t k = 1; k < nv; k++)
+                for (size_t j = 0; j < k && take[k] == QUEUE_TAKE_GO; j++)
+                        if (take[j] == QUEUE_TAKE_GO && strcmp(ids[j], ids[k]) == 0)
+                                take[k] = QUEUE_TAKE_SENT;
 
         /* 3. Send, and collect every outcome in one transaction. */
         for (size_t i = 0; i < n; i++) {

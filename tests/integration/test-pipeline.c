@@ -799,6 +799,30 @@ START_TEST(test_final_notice_email_carries_the_letter)
 }
 END_TEST
 
+/* Two campaigns naming the same invoices at the same step are one
+ * reminder: in one batch it goes out once, the other job is skipped. */
+START_TEST(test_same_reminder_twice_in_a_batch)
+{
+        char *job = harness_job_json(5, NULL);
+        const char *from = "\"campaign\":\"" HARNESS_CAMPAIGN "\"";
+        char *at = strstr(job, from);
+        ck_assert_ptr_nonnull(at);
+        char *other;
+        ck_assert(asprintf(&other, "%.*s\"campaign\":\"other\"%s", (int)(at - job), job,
+                           at + strlen(from)) > 0);
+        harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", job);
+        harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", other);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_int_eq(harness_wait_no_pending(h, 15000), 0);
+        assert_sent_all(1, 15000);
+        ck_assert_int_eq(harness_count_events(h, "skipped"), 1);
+        harness_assert_sent_once(h, 5, 1);
+        assert_stops_cleanly(d);
+        free(job);
+        free(other);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -823,6 +847,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_redis_password_never_logged);
         tcase_add_test(tc, test_sending_lease_blocks_a_second_sender);
         tcase_add_test(tc, test_final_notice_email_carries_the_letter);
+        tcase_add_test(tc, test_same_reminder_twice_in_a_batch);
         suite_add_tcase(s, tc);
         return s;
 }
