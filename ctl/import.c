@@ -512,9 +512,9 @@ static long report_job_error(struct csv_import *ci, struct row *const *rows, siz
  * reported, not just the first. */
 static void check_invoice_row(struct csv_import *ci, struct row *row)
 {
-        static const char *const stub_cells[] = { "x", "x", "x", "x", "en" };
-        struct row stub = *row;
-        struct row *rows[1] = { &stub };
+        static const char *const filler[] = { "x", "x", "x", "x", "en" };
+        struct row alone = *row;
+        struct row *rows[1] = { &alone };
         struct error e = { "" };
         struct job *job = NULL;
         char *json;
@@ -522,7 +522,7 @@ static void check_invoice_row(struct csv_import *ci, struct row *row)
         /* a job that is valid but for this row's invoice */
         for (int c = 0; c < COL__N; c++) {
                 if (columns[c].kind != COL_INVOICE)
-                        stub.cell[c] = c <= COL_LOCALE ? stub_cells[c] : "";
+                        alone.cell[c] = c <= COL_LOCALE ? filler[c] : "";
         }
         json = json_job(&(struct csv_import){ .at_ms = 0 }, rows, 1);
         if (job_parse(&job, json, strlen(json), &e) < 0 &&

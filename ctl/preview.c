@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "channel.h"
+#include "dispatch.h"
 #include "job.h"
 #include "mustache.h"
 #include "policy.h"
@@ -167,34 +168,28 @@ static int preview_channel(const struct config *cfg, const struct render *r,
                            const struct job *job, enum job_channel ch,
                            const struct mustache_value *ctx, bool strict, const char *out_dir)
 {
-        struct render_parts p = { 0 };
+        struct dispatch_prepared p = { 0 };
         struct error err;
         const char *name = job_channel_name(ch);
         int rc = 0;
 
-        if (render_message(r, job, ch, ctx, strict, &p, &err) < 0) {
+        /* Rendered exactly as the dispatcher does it. */
+        if (dispatch_prepare(&p, cfg, r, job, ch, ctx, strict, now_ms(), &err) < 0) {
                 fprintf(stderr, "dunningctl: %s: %s\n", name, err.msg);
                 rc = 1;
                 goto out;
         }
         if (!out_dir) {
                 if (ch == JOB_CHANNEL_EMAIL)
-                        printf("=== email subject\n%s\n=== email text\n%s", buf_str(&p.subject),
-                               buf_str(&p.text));
+                        printf("=== email subject\n%s\n=== email text\n%s",
+                               buf_str(&p.parts.subject), buf_str(&p.parts.text));
                 else
-                        printf("=== %s\n%s\n", name, buf_str(&p.text));
-                if (p.html.len)
-                        printf("=== email html\n%s", buf_str(&p.html));
+                        printf("=== %s\n%s\n", name, buf_str(&p.parts.text));
+                if (p.parts.html.len)
+                        printf("=== email html\n%s", buf_str(&p.parts.html));
                 goto out;
         }
         /* The outbox driver writes exactly what would be sent. */
-        struct render_letter letter = { 0 };
-        if (ch == JOB_CHANNEL_LETTER &&
-            render_letter(&letter, job, cfg, ctx, &p, now_ms(), &err) < 0) {
-                fprintf(stderr, "dunningctl: %s: %s\n", name, err.msg);
-                rc = 1;
-                goto out;
-        }
         struct config c = *cfg;
         c.outbox = (char *)out_dir;
         void *session = NULL;
@@ -203,20 +198,8 @@ static int preview_channel(const struct config *cfg, const struct render *r,
                 rc = 1;
                 goto out;
         }
-        struct message m = {
-                .channel = ch, .job = job, .reminder_id = job->reminder_id,
-                .to = ch == JOB_CHANNEL_EMAIL ? job->customer.email
-                      : ch == JOB_CHANNEL_SMS ? job->customer.phone : NULL,
-                .to_name = job->customer.name,
-                .from = ch == JOB_CHANNEL_EMAIL ? cfg->channels.email.from
-                        : ch == JOB_CHANNEL_SMS ? cfg->channels.sms.sender : cfg->creditor.name,
-                .subject = buf_str(&p.subject), .text = buf_str(&p.text),
-                .html = p.html.len ? buf_str(&p.html) : NULL,
-                .letter = ch == JOB_CHANNEL_LETTER ? &letter.in : NULL,
-        };
         struct send_result res;
-        channel_outbox.send(session, &m, &res);
-        render_letter_free(&letter);
+        channel_outbox.send(session, &p.msg, &res);
         channel_outbox.close(session);
         if (res.outcome != CHANNEL_SENT) {
                 fprintf(stderr, "dunningctl: %s: %s\n", name, res.reason);
@@ -225,7 +208,7 @@ static int preview_channel(const struct config *cfg, const struct render *r,
                 printf("%s/%s/%s\n", out_dir, name, res.provider_id);
         }
 out:
-        render_parts_free(&p);
+        dispatch_prepared_free(&p);
         return rc;
 }
 

@@ -20,7 +20,7 @@ struct dispatch {
         const struct channel_ops *ops[JOB_CHANNEL__N];
         void *session[JOB_CHANNEL__N];
         struct l10n_cache *l10n;   /* this worker's ICU formatters */
-        struct render_parts parts;
+        struct dispatch_prepared prep;   /* reused from job to job */
 };
 
 int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
@@ -58,7 +58,7 @@ void dispatch_free(struct dispatch *d)
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++)
                 if (d->ops[ch] && d->session[ch])
                         d->ops[ch]->close(d->session[ch]);
-        render_parts_free(&d->parts);
+        dispatch_prepared_free(&d->prep);
         l10n_cache_free(d->l10n);
         free(d);
 }
@@ -78,78 +78,84 @@ static int64_t mono_us(void)
 }
 
 /* A final notice by e-mail carries the letter as a PDF (the notice in
- * writing), when the customer has a postal address to print on it. pdf
- * stays empty when there is nothing to attach; the e-mail goes anyway. */
-static void final_notice_pdf(struct dispatch *d, const struct job *job,
-                             const struct mustache_value *ctx, int64_t now_ms, struct buf *pdf,
-                             char name[64])
+ * writing), when the customer has a postal address to print on it. The
+ * e-mail goes without it when the letter cannot be made. */
+static void attach_final_notice(struct dispatch_prepared *p, const struct config *cfg,
+                                const struct render *r, const struct job *job,
+                                const struct mustache_value *ctx, int64_t now_ms)
 {
         struct render_parts lp = { 0 };
         struct render_letter l;
         struct error err;
 
-        buf_reset(pdf);
         if (strcmp(job->step, "final-notice") != 0 || !job->customer.has_address)
                 return;
-        if (render_message(d->render, job, JOB_CHANNEL_LETTER, ctx, false, &lp, &err) == 0 &&
-            render_letter(&l, job, d->cfg, ctx, &lp, now_ms, &err) == 0) {
-                if (letter_render(pdf, &l.in, &err) < 0)
-                        buf_reset(pdf);
+        if (render_message(r, job, JOB_CHANNEL_LETTER, ctx, false, &lp, &err) == 0 &&
+            render_letter(&l, job, cfg, ctx, &lp, now_ms, &err) == 0) {
+                if (letter_render(&p->pdf, &l.in, &err) < 0)
+                        buf_reset(&p->pdf);
                 render_letter_free(&l);
         }
         render_parts_free(&lp);
+        if (p->pdf.len == 0)
+                return;
         /* A file name of the invoice number, in the characters MIME allows. */
         size_t k = 0;
-        for (const char *p = job->invoices[0].number; *p && k < 50; p++)
-                name[k++] = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", *p)
-                                    ? *p : '-';
-        snprintf(name + k, 64 - k, ".pdf");
+        for (const char *c = job->invoices[0].number; *c && k < 50; c++)
+                p->pdf_name[k++] = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789-_.", *c) ? *c : '-';
+        snprintf(p->pdf_name + k, sizeof(p->pdf_name) - k, ".pdf");
+        p->msg.attachment = p->pdf.data;
+        p->msg.attachment_len = p->pdf.len;
+        p->msg.attachment_name = p->pdf_name;
 }
 
-static void attach(struct message *m, const struct buf *pdf, const char *name)
+int dispatch_prepare(struct dispatch_prepared *p, const struct config *cfg,
+                     const struct render *r, const struct job *job, enum job_channel ch,
+                     const struct mustache_value *ctx, bool strict, int64_t now_ms,
+                     struct error *err)
 {
-        if (pdf->len == 0)
-                return;
-        m->attachment = pdf->data;
-        m->attachment_len = pdf->len;
-        m->attachment_name = name;
-}
-
-/* The message for channel ch of job from its rendered parts. */
-static struct message make_message(const struct dispatch *d, const struct job *job,
-                                   enum job_channel ch, const struct render_parts *parts,
-                                   const struct letter_input *letter)
-{
-        struct message m = {
+        render_letter_free(&p->letter);
+        buf_reset(&p->pdf);
+        int rc = render_message(r, job, ch, ctx, strict, &p->parts, err);
+        if (rc == 0 && ch == JOB_CHANNEL_LETTER)
+                rc = render_letter(&p->letter, job, cfg, ctx, &p->parts, now_ms, err);
+        if (rc < 0)
+                return rc;
+        p->msg = (struct message){
                 .channel = ch,
                 .job = job,
                 .reminder_id = job->reminder_id,
-                .to = ch == JOB_CHANNEL_EMAIL ? job->customer.email
-                      : ch == JOB_CHANNEL_SMS ? job->customer.phone
-                                              : NULL,
+                .to = job_contact(job, ch),
                 .to_name = job->customer.name,
-                .from = ch == JOB_CHANNEL_EMAIL ? d->cfg->channels.email.from
-                        : ch == JOB_CHANNEL_SMS ? d->cfg->channels.sms.sender
-                                                : d->cfg->creditor.name,
-                .subject = buf_str(&parts->subject),
-                .text = buf_str(&parts->text),
-                .html = parts->html.len ? buf_str(&parts->html) : NULL,
-                .letter = letter,
+                .from = ch == JOB_CHANNEL_EMAIL ? cfg->channels.email.from
+                        : ch == JOB_CHANNEL_SMS ? cfg->channels.sms.sender
+                                                : cfg->creditor.name,
+                .subject = buf_str(&p->parts.subject),
+                .text = buf_str(&p->parts.text),
+                .html = p->parts.html.len ? buf_str(&p->parts.html) : NULL,
+                .letter = ch == JOB_CHANNEL_LETTER ? &p->letter.in : NULL,
         };
-        return m;
+        if (ch == JOB_CHANNEL_EMAIL)
+                attach_final_notice(p, cfg, r, job, ctx, now_ms);
+        return 0;
+}
+
+void dispatch_prepared_free(struct dispatch_prepared *p)
+{
+        render_parts_free(&p->parts);
+        render_letter_free(&p->letter);
+        buf_free(&p->pdf);
 }
 
 void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n, int64_t now_ms,
                           struct dispatch_pre *pre)
 {
         const struct channel_ops *ops = d->ops[JOB_CHANNEL_EMAIL];
-        struct render_parts *parts = xcalloc(n, sizeof(*parts));
-        struct message *msgs = xcalloc(n, sizeof(*msgs));
+        struct dispatch_prepared *prep = xcalloc(n, sizeof(*prep));
         const struct message **list = xcalloc(n, sizeof(*list));
         struct send_result *res = xcalloc(n, sizeof(*res));
         size_t *who = xcalloc(n, sizeof(*who));
-        struct buf *pdfs = xcalloc(n, sizeof(*pdfs));
-        char (*names)[64] = xcalloc(n, sizeof(*names));
         size_t k = 0;
 
         for (size_t i = 0; i < n; i++)
@@ -169,12 +175,9 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
                 /* A job that does not render is left to dispatch_job,
                  * which dead-letters it with the reason. */
                 if (render_context(&ctx, jobs[i], d->cfg, &extra, d->l10n, &err) == 0 &&
-                    render_message(d->render, jobs[i], JOB_CHANNEL_EMAIL, ctx, false, &parts[k],
-                                   &err) == 0) {
-                        msgs[k] = make_message(d, jobs[i], JOB_CHANNEL_EMAIL, &parts[k], NULL);
-                        final_notice_pdf(d, jobs[i], ctx, now_ms, &pdfs[k], names[k]);
-                        attach(&msgs[k], &pdfs[k], names[k]);
-                        list[k] = &msgs[k];
+                    dispatch_prepare(&prep[k], d->cfg, d->render, jobs[i], JOB_CHANNEL_EMAIL,
+                                     ctx, false, now_ms, &err) == 0) {
+                        list[k] = &prep[k].msg;
                         who[k++] = i;
                 }
                 mustache_value_free(ctx);
@@ -186,14 +189,9 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
                 pre[who[j]].email = res[j];
         }
 out:
-        for (size_t i = 0; i < n; i++) {
-                render_parts_free(&parts[i]);
-                buf_free(&pdfs[i]);
-        }
-        free(pdfs);
-        free(names);
-        free(parts);
-        free(msgs);
+        for (size_t i = 0; i < n; i++)
+                dispatch_prepared_free(&prep[i]);
+        free(prep);
         free(list);
         free(res);
         free(who);
@@ -226,42 +224,19 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
                         sr = pre->email;   /* sent ahead with the batch's others */
                         goto outcome;
                 }
-                /* The context is made once, when a channel needs it. */
-                if (!ctx && render_context(&ctx, job, d->cfg, &extra, d->l10n, &err) < 0) {
-                        r->status = DISPATCH_DEAD;
-                        snprintf(r->reason, sizeof(r->reason), "render");
-                        snprintf(r->error, sizeof(r->error), "%s", err.msg);
-                        goto out;
-                }
-                /* A template problem is the operator's to fix (then dead
+                /* The context is made once, when a channel needs it. A
+                 * template problem is the operator's to fix (then dead
                  * retry), not a reason to try another channel. */
-                if (render_message(d->render, job, ch, ctx, false, &d->parts, &err) < 0) {
+                if ((!ctx && render_context(&ctx, job, d->cfg, &extra, d->l10n, &err) < 0) ||
+                    dispatch_prepare(&d->prep, d->cfg, d->render, job, ch, ctx, false, now_ms,
+                                     &err) < 0) {
                         r->status = DISPATCH_DEAD;
-                        r->channel = ch;
+                        r->channel = ctx ? ch : JOB_CHANNEL_NONE;
                         snprintf(r->reason, sizeof(r->reason), "render");
                         snprintf(r->error, sizeof(r->error), "%s", err.msg);
                         goto out;
                 }
-                struct render_letter letter = { 0 };
-                if (ch == JOB_CHANNEL_LETTER &&
-                    render_letter(&letter, job, d->cfg, ctx, &d->parts, now_ms, &err) < 0) {
-                        r->status = DISPATCH_DEAD;
-                        r->channel = ch;
-                        snprintf(r->reason, sizeof(r->reason), "render");
-                        snprintf(r->error, sizeof(r->error), "%s", err.msg);
-                        goto out;
-                }
-                struct message m = make_message(d, job, ch, &d->parts,
-                                                ch == JOB_CHANNEL_LETTER ? &letter.in : NULL);
-                struct buf pdf = BUF_INIT;
-                char pdf_name[64];
-                if (ch == JOB_CHANNEL_EMAIL) {
-                        final_notice_pdf(d, job, ctx, now_ms, &pdf, pdf_name);
-                        attach(&m, &pdf, pdf_name);
-                }
-                d->ops[ch]->send(d->session[ch], &m, &sr);
-                render_letter_free(&letter);
-                buf_free(&pdf);
+                d->ops[ch]->send(d->session[ch], &d->prep.msg, &sr);
 outcome:
                 r->channel = ch;
                 snprintf(r->reason, sizeof(r->reason), "%s", sr.reason);

@@ -12,6 +12,7 @@
 #include "channel.h"
 #include "config.h"
 #include "job.h"
+#include "render.h"
 
 struct dispatch;
 
@@ -43,6 +44,28 @@ int dispatch_new(struct dispatch **out, const struct config *cfg, const struct r
 void dispatch_free(struct dispatch *d);
 /* Ends the batch on every channel session (e.g. closes an SMTP session). */
 void dispatch_flush(struct dispatch *d);
+
+/* One channel's message for a job, rendered as it is sent: the parts, the
+ * letter's layout data, a final notice's PDF for e-mail. msg points into
+ * the struct, so it must not be copied or moved once prepared. */
+struct dispatch_prepared {
+        struct message msg;
+        struct render_parts parts;
+        struct render_letter letter;
+        struct buf pdf;
+        char pdf_name[64];
+};
+
+/* Renders job's message for channel ch with the template context ctx
+ * (render_context) into p, reusing its buffers; p starts zeroed. strict:
+ * unknown template variables are errors (preview). -errno and err when a
+ * template or the letter cannot be made. */
+int dispatch_prepare(struct dispatch_prepared *p, const struct config *cfg,
+                     const struct render *r, const struct job *job, enum job_channel ch,
+                     const struct mustache_value *ctx, bool strict, int64_t now_ms,
+                     struct error *err);
+/* Frees what dispatch_prepare allocated; p may be zeroed. */
+void dispatch_prepared_free(struct dispatch_prepared *p);
 
 /* The e-mail outcome of a job sent ahead in a batch (dispatch_email_batch). */
 struct dispatch_pre {

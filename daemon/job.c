@@ -23,7 +23,8 @@
 
 /* ISO 4217 codes in use (iso-codes 4.15 plus ZWG and XCG, minus the
  * withdrawn HRK and the codes that are no money one can owe: precious
- * metals, bond units, XDR, XSU, XUA, XTS, XXX). */
+ * metals, bond units, the special drawing right and the testing and
+ * "no currency" codes of the X series). */
 static const char currencies[] =
         "AEDAFNALLAMDANGAOAARSAUDAWGAZNBAMBBDBDTBGNBHDBIFBMDBNDBOBBOVBRLBSD"
         "BTNBWPBYNBZDCADCDFCHECHFCHWCLFCLPCNYCOPCOUCRCCUCCUPCVECZKDJFDKKDOP"
@@ -50,6 +51,13 @@ static const char *const channel_names[JOB_CHANNEL__N] = {
         [JOB_CHANNEL_SMS] = "sms",
         [JOB_CHANNEL_LETTER] = "letter",
 };
+
+const char *job_contact(const struct job *job, enum job_channel ch)
+{
+        return ch == JOB_CHANNEL_EMAIL ? job->customer.email
+               : ch == JOB_CHANNEL_SMS ? job->customer.phone
+                                       : NULL;
+}
 
 const char *job_channel_name(enum job_channel ch)
 {

@@ -75,6 +75,10 @@ int job_parse(struct job **out, const char *json, size_t len, struct error *err)
 
 void job_free(struct job *job);
 
+/* The customer's address on channel ch: e-mail address, E.164 number, or
+ * NULL (letters, or none given). Borrowed from job. */
+const char *job_contact(const struct job *job, enum job_channel ch);
+
 /* Channel names as they appear in jobs, config and keys. */
 const char *job_channel_name(enum job_channel ch);
 /* JOB_CHANNEL_NONE when name is not a channel. */

@@ -131,10 +131,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 queue_txn_ack(w->q, e->id);
                 atomic_fetch_add(&w->sh->sent, 1);
                 log_event(LOG_INFO, "sent", "reminder", job->reminder_id, "channel", ch, "step",
-                          job->step, "to",
-                          r->channel == JOB_CHANNEL_EMAIL ? job->customer.email
-                          : r->channel == JOB_CHANNEL_SMS ? job->customer.phone
-                                                          : NULL,
+                          job->step, "to", job_contact(job, r->channel),
                           "outcome", "sent", "duration_ms", dur, "policy", r->policy, NULL);
                 break;
         case DISPATCH_SKIPPED:
