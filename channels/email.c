@@ -59,6 +59,7 @@ struct email {
         bool starttls;
         long timeout_ms;
         SSL_CTX *ctx;            /* owned for the channel's whole life (#30) */
+        struct addrinfo *server; /* resolved once: whose sockets get TCP_NODELAY */
 };
 
 /* What the event callback learned during one session. */
@@ -66,7 +67,6 @@ struct session_state {
         const struct email *e;
         bool no_starttls;        /* STARTTLS required but not offered */
         bool bad_certificate;    /* the server's certificate was refused */
-        int nodelay_set;         /* sockets given TCP_NODELAY */
 };
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
@@ -96,6 +96,8 @@ static void email_close(void *session)
         if (!e)
                 return;
         SSL_CTX_free(e->ctx);
+        if (e->server)
+                freeaddrinfo(e->server);
         free(e->host);
         free(e->username);
         wipe_free(e->password);
@@ -172,6 +174,15 @@ static int email_open(void **session, enum job_channel channel, const struct con
         }
         e->host = xstrdup(c->smtp.host);
         e->port = c->smtp.port;
+        {
+                struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+                char port[16];
+                snprintf(port, sizeof(port), "%d", e->port);
+                /* A name that does not resolve now only loses TCP_NODELAY;
+                 * the session itself reports the connection problem. */
+                if (getaddrinfo(e->host, port, &hints, &e->server) != 0)
+                        e->server = NULL;
+        }
         if (strchr(e->host, ':'))
                 snprintf(e->hostport, sizeof(e->hostport), "[%s]:%d", e->host, e->port);
         else
@@ -231,35 +242,22 @@ static bool is_server_socket(int fd, const struct addrinfo *ai)
 /* libESMTP hides its socket: set TCP_NODELAY on every TCP socket of the
  * process whose peer is the server (another worker's socket to the same
  * server gets it too, which it wants anyway). */
-static int set_nodelay(const struct email *e)
+static void set_nodelay(const struct email *e)
 {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-        char port[16];
-        int n = 0, one = 1;
-
-        snprintf(port, sizeof(port), "%d", e->port);
-        if (getaddrinfo(e->host, port, &hints, &ai) != 0)
-                return 0;
+        int one = 1;
         DIR *d = opendir("/proc/self/fd");
-        if (d) {
-                struct dirent *de;
-                while ((de = readdir(d))) {
-                        int fd = atoi(de->d_name);
-                        if (de->d_name[0] == '.' || fd == dirfd(d))
-                                continue;
-                        if (is_server_socket(fd, ai) &&
-                            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
-                                n++;
-                }
-                closedir(d);
-        } else {
-                for (int fd = 0; fd < 1024; fd++)
-                        if (is_server_socket(fd, ai) &&
-                            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
-                                n++;
+        if (!d || !e->server) {
+                if (d)
+                        closedir(d);
+                return;
         }
-        freeaddrinfo(ai);
-        return n;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+                if (de->d_name[0] != '.' && fd != dirfd(d) && is_server_socket(fd, e->server))
+                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
+        closedir(d);
 }
 
 static void on_event(smtp_session_t session, int event, void *arg, ...)
@@ -270,7 +268,7 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
          * certificate OpenSSL did not accept is never waved through. */
         switch (event) {
         case SMTP_EV_CONNECT:
-                st->nodelay_set += set_nodelay(st->e);
+                set_nodelay(st->e);
                 break;
         case SMTP_EV_EXTNA_STARTTLS:
                 st->no_starttls = true;
@@ -339,18 +337,6 @@ static void fail(struct send_result *res, enum channel_outcome o, const char *fm
         va_start(ap, fmt);
         vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
         va_end(ap);
-}
-
-static void message_id(char *out, size_t size, const struct message *m)
-{
-        const char *at = m->from ? strrchr(m->from, '@') : NULL;
-        char domain[200] = "localhost";
-
-        if (at) {
-                snprintf(domain, sizeof(domain), "%s", at + 1);
-                domain[strcspn(domain, "> ")] = '\0';
-        }
-        snprintf(out, size, "%s@%s", m->reminder_id, domain);
 }
 
 /* The outcome of one message from its statuses after the session. */
@@ -449,7 +435,7 @@ static void deliver(struct email *e, const struct message *const *msgs, size_t n
                 char mid[256];
                 struct error err;
 
-                message_id(mid, sizeof(mid), m);
+                mime_message_id(mid, sizeof(mid), m->reminder_id, m->from);
                 struct mime_message mm = {
                         .from = m->from, .to = m->to, .to_name = m->to_name,
                         .reply_to = e->reply_to, .subject = m->subject, .text = m->text,

@@ -116,6 +116,18 @@ void mime_base64_lines(struct buf *out, const void *data, size_t n)
         }
 }
 
+void mime_message_id(char *out, size_t size, const char *reminder_id, const char *from)
+{
+        const char *at = from ? strrchr(from, '@') : NULL;
+        char domain[200] = "localhost";
+
+        if (at) {
+                snprintf(domain, sizeof(domain), "%s", at + 1);
+                domain[strcspn(domain, "> ")] = '\0';
+        }
+        snprintf(out, size, "%s@%s", reminder_id, domain);
+}
+
 void mime_qp_encode(struct buf *out, const char *text)
 {
         static const char hex[] = "0123456789ABCDEF";

@@ -39,6 +39,10 @@ int mime_compose(struct buf *out, const struct mime_message *m, struct error *er
 /* Appends n bytes as base64 in lines of 76 columns, each ending in CRLF. */
 void mime_base64_lines(struct buf *out, const void *data, size_t n);
 
+/* Writes the stable Message-ID of a reminder, "<reminder id>@<domain of
+ * from>" (localhost when from has none), without angle brackets. */
+void mime_message_id(char *out, size_t size, const char *reminder_id, const char *from);
+
 /* Appends text as quoted-printable (76-column lines, CRLF). */
 void mime_qp_encode(struct buf *out, const char *text);
 

@@ -204,13 +204,7 @@ static void write_once(struct outbox *o, const char *name, struct send_result *r
 static int build_email(struct outbox *o, const struct message *m, struct send_result *res)
 {
         char mid[256];
-        const char *at = m->from ? strrchr(m->from, '@') : NULL;
-        char domain[200] = "localhost";
-        if (at) {
-                snprintf(domain, sizeof(domain), "%s", at + 1);
-                domain[strcspn(domain, "> ")] = '\0';
-        }
-        snprintf(mid, sizeof(mid), "%s@%s", m->reminder_id, domain);
+        mime_message_id(mid, sizeof(mid), m->reminder_id, m->from);
         struct mime_message mm = {
                 .from = m->from, .to = m->to, .to_name = m->to_name, .subject = m->subject,
                 .text = m->text, .html = m->html, .message_id = mid, .date = time(NULL),

@@ -836,47 +836,21 @@ int import_file(struct import_result *res, const char *path, int64_t at_ms,
 {
         const char *format = format_of(path);
         struct buf data = BUF_INIT;
-        struct stat st;
-        char chunk[65536];
-        int fd, r = 0;
-        ssize_t n;
+        int r;
 
         memset(res, 0, sizeof(*res));
         if (!format)
                 return error_set(err, -EINVAL,
                                  "%s: unknown file type (expected .csv, .jsonl or .json)", path);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                return error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
-        }
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                error_set(err, r, "%s: cannot stat: %s", path, strerror(-r));
-                goto out;
-        }
-        if (S_ISDIR(st.st_mode)) {
-                r = error_set(err, -EISDIR, "%s: is a directory", path);
-                goto out;
-        }
-        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        error_set(err, r, "%s: cannot read: %s", path, strerror(-r));
-                        goto out;
-                }
-                buf_append(&data, chunk, (size_t)n);
-                if (data.len > IMPORT_MAX_FILE) {
-                        r = error_set(err, -EFBIG, "%s: larger than %u bytes", path,
-                                      IMPORT_MAX_FILE);
-                        goto out;
-                }
-        }
-        r = import_buffer(res, path, buf_str(&data), data.len, format, at_ms, err);
-out:
-        close(fd);
+        r = buf_read_file(&data, path, IMPORT_MAX_FILE);
+        if (r == -E2BIG)
+                r = error_set(err, -EFBIG, "%s: larger than %u bytes", path, IMPORT_MAX_FILE);
+        else if (r == -EISDIR)
+                error_set(err, r, "%s: is a directory", path);
+        else if (r < 0)
+                error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
+        else
+                r = import_buffer(res, path, buf_str(&data), data.len, format, at_ms, err);
         buf_free(&data);
         return r;
 }

@@ -3,6 +3,8 @@
  * reminder and job ids (SHA-256 via libcrypto). jansson stays in this file. */
 #include "job.h"
 
+#include "civil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -263,7 +265,27 @@ static bool valid_e164(const char *s)
         return true;
 }
 
+/* Zones found valid before, per thread: customers share a handful of
+ * zones, and job_parse runs for every job. */
+#define TZ_MEMO 16
+static __thread char tz_memo[TZ_MEMO][65];
+static __thread unsigned tz_memo_next;
+
+static bool tz_checked_file(const char *s);
+
 static bool valid_timezone(const char *s)
+{
+        for (int i = 0; i < TZ_MEMO; i++)
+                if (tz_memo[i][0] && strcmp(tz_memo[i], s) == 0)
+                        return true;
+        if (!tz_checked_file(s))
+                return false;
+        snprintf(tz_memo[tz_memo_next++ % TZ_MEMO], sizeof(tz_memo[0]), "%s", s);
+        return true;
+}
+
+/* s names a TZif file under ZONEINFO_DIR. */
+static bool tz_checked_file(const char *s)
 {
         size_t n = strlen(s);
         char path[sizeof(ZONEINFO_DIR) + 64], magic[4];
@@ -289,18 +311,6 @@ static bool valid_timezone(const char *s)
         return ok;
 }
 
-static bool is_leap(int y)
-{
-        return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-        static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-        return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
 static int parse_digits(const char *s, int n)
 {
         int v = 0;
@@ -313,34 +323,24 @@ static int parse_digits(const char *s, int n)
         return v;
 }
 
-/* YYYY-MM-DD at s (no terminator check); fills y/m/d. */
-static bool parse_date_prefix(const char *s, int *y, int *m, int *d)
-{
-        *y = parse_digits(s, 4);
-        if (*y < 1 || s[4] != '-')
-                return false;
-        *m = parse_digits(s + 5, 2);
-        if (*m < 1 || *m > 12 || s[7] != '-')
-                return false;
-        *d = parse_digits(s + 8, 2);
-        return *d >= 1 && *d <= days_in_month(*y, *m);
-}
-
 static bool valid_date(const char *s)
 {
-        int y, m, d;
-
-        return strlen(s) == 10 && parse_date_prefix(s, &y, &m, &d);
+        int64_t days;
+        return civil_parse(s, &days) == 0;
 }
 
 int job_parse_time(const char *s, int64_t *ms)
 {
-        int y, mo, d, h, mi, sec, frac_ms = 0, off = 0;
-        struct tm tm = { 0 };
+        int h, mi, sec, frac_ms = 0, off = 0;
+        char ymd[11];
+        int64_t days;
         const char *p;
-        time_t t;
 
-        if (!s || strnlen(s, 11) < 11 || !parse_date_prefix(s, &y, &mo, &d))
+        if (!s || strnlen(s, 11) < 11)
+                return -EINVAL;
+        memcpy(ymd, s, 10);
+        ymd[10] = '\0';
+        if (civil_parse(ymd, &days) < 0)
                 return -EINVAL;
         if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
                 return -EINVAL;
@@ -374,14 +374,7 @@ int job_parse_time(const char *s, int64_t *ms)
         } else {
                 return -EINVAL;
         }
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = d;
-        tm.tm_hour = h;
-        tm.tm_min = mi;
-        tm.tm_sec = sec;
-        t = timegm(&tm);
-        *ms = ((int64_t)t - off) * 1000 + frac_ms;
+        *ms = (days * 86400 + h * 3600 + mi * 60 + sec - off) * 1000 + frac_ms;
         return 0;
 }
 

@@ -3,12 +3,9 @@
  *
  * Costs are summed per bracket in thousandths of a cent (cents times the
  * rate in per mille: 0.5% is 5 per mille), which is exact, and only the
- * total is rounded to the cent, half up. Dates are days since 1970-01-01
- * by Howard Hinnant's days_from_civil/civil_from_days. */
+ * total is rounded to the cent, half up. Dates are civil.c's day numbers. */
 #include <errno.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "wik.h"
 

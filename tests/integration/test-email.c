@@ -507,8 +507,9 @@ static bool has_event(void *arg)
 {
         struct wait_event *w = arg;
         char *v = event_field(w->type, w->reminder, "channel");
+        bool found = v != NULL;
         free(v);
-        return v != NULL;
+        return found;
 }
 
 /* Writes the daemon's config with c, e-mail over plain SMTP to srv. */

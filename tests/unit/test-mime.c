@@ -255,9 +255,9 @@ START_TEST(test_qp_soft_breaks)
                 ck_assert_ptr_nonnull(nl);
                 size_t n = (size_t)(nl - line);
                 ck_assert_int_le(n, 76);
-                /* a soft break is a lone '=' at the end, never inside =XX */
-                int is_soft = n > 0 && line[n - 1] == '=' &&
-                              !(n >= 3 && line[n - 3] == '=');
+                /* a soft break is an '=' ending the line (the loop below
+                 * checks that every other '=' starts an =XX escape) */
+                int is_soft = n > 0 && line[n - 1] == '=';
                 soft += is_soft;
                 for (size_t i = 0; i < n; i++) {
                         if (line[i] == '=' && i + 1 < n) {
