@@ -341,54 +341,42 @@ static void fail(struct send_result *res, enum channel_outcome o, const char *fm
 
 /* The outcome of one message from its statuses after the session. */
 static void read_status(smtp_message_t sm, smtp_recipient_t rcpt, const struct session_state *st,
-                        int session_ok, const char *session_error, struct send_result *res)
+                        const char *session_error, struct send_result *res)
 {
         const smtp_status_t *mail = smtp_reverse_path_status(sm);
         const smtp_status_t *rs = smtp_recipient_status(rcpt);
         const smtp_status_t *data = smtp_message_transfer_status(sm);
+        bool rcpt_ok = rs && rs->code / 100 == 2;
+        const smtp_status_t *why = NULL;
+        enum channel_outcome o = CHANNEL_TEMPFAIL;
 
-        /* The recipient first: its refusal is about this address. */
-        if (rs && rs->code >= 500) {
-                res->outcome = CHANNEL_PERMFAIL;
-                scrub(res->reason, sizeof(res->reason), rs->code, rs->text);
-                return;
-        }
+        /* The recipient first: its refusal is about this address. Then the
+         * content: refused for an accepted recipient, try another channel.
+         * A refused MAIL FROM is the sender's problem: retry. */
         if (rs && rs->code >= 400) {
-                res->outcome = CHANNEL_TEMPFAIL;
-                scrub(res->reason, sizeof(res->reason), rs->code, rs->text);
-                return;
+                why = rs;
+                o = rs->code >= 500 ? CHANNEL_PERMFAIL : CHANNEL_TEMPFAIL;
+        } else if (rcpt_ok && data && data->code / 100 == 2) {
+                why = data;
+                o = CHANNEL_SENT;
+        } else if (data && data->code >= 400) {
+                why = data;
+                o = rcpt_ok && data->code >= 500 ? CHANNEL_PERMFAIL : CHANNEL_TEMPFAIL;
+        } else if (mail && mail->code >= 400) {
+                why = mail;
         }
-        if (rs && rs->code >= 200 && rs->code < 300 && data && data->code >= 200 &&
-            data->code < 300) {
-                res->outcome = CHANNEL_SENT;
-                scrub(res->reason, sizeof(res->reason), data->code, data->text);
-                return;
-        }
-        /* The content refused for this recipient: try another channel. */
-        if (rs && rs->code >= 200 && rs->code < 300 && data && data->code >= 500) {
-                res->outcome = CHANNEL_PERMFAIL;
-                scrub(res->reason, sizeof(res->reason), data->code, data->text);
-                return;
-        }
-        if (data && data->code >= 400) {
-                res->outcome = CHANNEL_TEMPFAIL;
-                scrub(res->reason, sizeof(res->reason), data->code, data->text);
-                return;
-        }
-        /* MAIL FROM refused: the sender's problem, not this address's. */
-        if (mail && mail->code >= 400) {
-                res->outcome = CHANNEL_TEMPFAIL;
-                scrub(res->reason, sizeof(res->reason), mail->code, mail->text);
-                return;
-        }
-        if (st->no_starttls)
+        if (why) {
+                res->outcome = o;
+                scrub(res->reason, sizeof(res->reason), why->code, why->text);
+        } else if (st->no_starttls) {
                 fail(res, CHANNEL_TEMPFAIL, "smtp: server does not offer STARTTLS");
-        else if (st->bad_certificate)
+        } else if (st->bad_certificate) {
                 fail(res, CHANNEL_TEMPFAIL, "smtp: server certificate refused");
-        else if (!session_ok || session_error[0])
+        } else if (session_error[0]) {
                 fail(res, CHANNEL_TEMPFAIL, "smtp: %s", session_error);
-        else
+        } else {
                 fail(res, CHANNEL_TEMPFAIL, "smtp: message not transferred");
+        }
 }
 
 /* Runs one SMTP session carrying msgs[0..n-1] and writes the outcome of
@@ -482,7 +470,7 @@ static void deliver(struct email *e, const struct message *const *msgs, size_t n
         }
         for (size_t i = 0; i < n; i++)
                 if (sm[i] && rcpt[i])
-                        read_status(sm[i], rcpt[i], &st, ok, session_error, &res[i]);
+                        read_status(sm[i], rcpt[i], &st, session_error, &res[i]);
         for (size_t i = 0; i < n; i++)
                 if (res[i].outcome != CHANNEL_SENT)
                         res[i].provider_id[0] = '\0';
