@@ -88,6 +88,7 @@ static const struct key keys[] = {
         INT("queue.housekeep_interval_ms", queue.housekeep_interval_ms, 100, 86400000, 30000),
         INT("queue.consumer_expire_ms", queue.consumer_expire_ms, 1000, 604800000, 3600000),
         STRING("listen", listen, "127.0.0.1:9464", check_listen),
+        INT("watchdog_ms", watchdog_ms, 1000, 3600000, 60000),
         STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
         STRING("default_locale", default_locale, "en", NULL),
         STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),

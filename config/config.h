@@ -57,6 +57,7 @@ struct config {
         } queue;
 
         char *listen;      /* host:port */
+        int watchdog_ms;   /* a worker without progress or idling this long is stuck */
         char *templates;   /* directory laid out like templates/default */
         char *default_locale;  /* the last locale templates fall back to */
         char *outbox;

@@ -158,6 +158,8 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
         size_t *who = xcalloc(n, sizeof(*who));
         size_t k = 0;
 
+        int64_t t0 = mono_us();
+
         for (size_t i = 0; i < n; i++)
                 memset(&pre[i], 0, sizeof(pre[i]));
         if (!ops->send_batch)
@@ -184,9 +186,11 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
         }
         if (k > 0)
                 ops->send_batch(d->session[JOB_CHANNEL_EMAIL], list, k, res);
+        int64_t share = k ? (mono_us() - t0) / (int64_t)k : 0;
         for (size_t j = 0; j < k; j++) {
                 pre[who[j]].used = true;
                 pre[who[j]].email = res[j];
+                pre[who[j]].duration_us = share;
         }
 out:
         for (size_t i = 0; i < n; i++)
@@ -257,5 +261,5 @@ outcome:
         snprintf(r->reason, sizeof(r->reason), "permanent");
 out:
         mustache_value_free(ctx);
-        r->duration_us = mono_us() - t0;
+        r->duration_us = mono_us() - t0 + (pre && pre->used ? pre->duration_us : 0);
 }

@@ -71,6 +71,7 @@ void dispatch_prepared_free(struct dispatch_prepared *p);
 struct dispatch_pre {
         bool used;                  /* e-mail was tried for this job */
         struct send_result email;   /* and this is how it went */
+        int64_t duration_us;        /* its equal share of the batch's time */
 };
 
 /* Sends, in one session of a driver that can (send_batch: SMTP), the

@@ -68,11 +68,14 @@ void log_mask_phone(char *out, size_t n, const char *phone)
                 snprintf(out, n, "***");
                 return;
         }
-        /* Keep the country code and a first digit (routing) and the last
-         * two digits (enough to tell two numbers apart at 3 a.m.). */
+        /* Keep the country code with the first digits (the network) and
+         * the last three (enough to tell two numbers apart at 3 a.m.):
+         * "+3161****678". Short numbers keep less, so that at least three
+         * digits are always hidden. */
+        size_t head = len >= 11 ? 5 : 3, tail = len >= 11 ? 3 : 2;
         struct buf b = BUF_INIT;
         for (size_t i = 0; i < len; i++)
-                buf_putc(&b, (i < 4 || i >= len - 2) ? phone[i] : '*');
+                buf_putc(&b, (i < head || i >= len - tail) ? phone[i] : '*');
         snprintf(out, n, "%s", buf_str(&b));
         buf_free(&b);
 }

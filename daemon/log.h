@@ -26,7 +26,7 @@ void log_event(int priority, const char *msg, ...) __attribute__((sentinel));
 
 /* Masks into out (size n): "jan@example.nl" -> "j***@example.nl". */
 void log_mask_email(char *out, size_t n, const char *email);
-/* Masks into out (size n): "+31612345678" -> "+316******78". */
+/* Masks into out (size n): "+31612345678" -> "+3161****678". */
 void log_mask_phone(char *out, size_t n, const char *phone);
 
 /* Appends value to line with personal data masked (exposed for tests). */

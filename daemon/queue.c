@@ -839,6 +839,17 @@ int queue_status(struct queue *q, struct queue_status *st, struct error *err)
         return 0;
 }
 
+int queue_ping(struct queue *q, struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "PING", "PING");
+        if (rc)
+                return rc;
+        /* A server still loading its data answers -LOADING, an error. */
+        freeReplyObject(r);
+        return 0;
+}
+
 static const char *field(const redisReply *f, const char *name)
 {
         const redisReply *v = map_get(f, name);

@@ -131,6 +131,9 @@ struct queue_status {
 };
 int queue_status(struct queue *q, struct queue_status *st, struct error *err);
 
+/* PING: 0 when the server answers and is ready (not loading). */
+int queue_ping(struct queue *q, struct error *err);
+
 /* Dead letters. fn is called for each entry (fields as key/value arrays). */
 struct queue_dead {
         char id[48];

@@ -41,6 +41,24 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t worker_clock_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t worker_clock_ms(void)
+{
+        return worker_clock_us() / 1000;
+}
+
+/* A sign of life for the watchdog (monitor.h). */
+static void beat(struct worker *w)
+{
+        atomic_store_explicit(&w->sh->beat_ms[w->index], worker_clock_ms(), memory_order_relaxed);
+}
+
 static uint32_t rnd32(void)
 {
         uint32_t r = 0;
@@ -49,11 +67,13 @@ static uint32_t rnd32(void)
         return r;
 }
 
-/* Sleeps up to ms, in steps, returning early when the daemon stops. */
+/* Sleeps up to ms, in steps, returning early when the daemon stops.
+ * Waiting is idling, not being stuck. */
 static void nap(struct worker *w, int64_t ms)
 {
         int64_t end = now_ms() + ms;
         while (!atomic_load(&w->sh->stopping)) {
+                beat(w);
                 int64_t left = end - now_ms();
                 if (left <= 0)
                         break;
@@ -90,7 +110,8 @@ static int connect_queue(struct worker *w)
                 return rc;
         }
         if (w->failures > 0) {
-                atomic_fetch_add(&w->sh->reconnects, 1);
+                atomic_fetch_add_explicit(&w->sh->metrics.redis_reconnects, 1,
+                                          memory_order_relaxed);
                 log_event(LOG_INFO, "redis reconnected", "worker", w->consumer, NULL);
         }
         w->failures = 0;
@@ -108,7 +129,7 @@ static void record_dead(struct worker *w, const char *job, const struct job *par
                         "campaign", parsed ? parsed->campaign : NULL, "customer",
                         parsed ? parsed->customer.id : NULL, "reason", reason, "entry", entry, NULL);
         queue_txn_ack(w->q, entry);
-        atomic_fetch_add(&w->sh->dead, 1);
+        metrics_dead(&w->sh->metrics, reason);
         log_event(LOG_WARNING, "dead-lettered", "entry", entry, "reminder",
                   parsed ? parsed->reminder_id : NULL, "reason", reason, "error", error, NULL);
 }
@@ -117,9 +138,16 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                           const struct dispatch_result *r)
 {
         const struct config *cfg = w->cfg;
+        struct metrics *m = &w->sh->metrics;
         const char *ch = r->channel >= 0 ? job_channel_name(r->channel) : NULL;
         char dur[32], attempt[16];
         snprintf(dur, sizeof(dur), "%.3f", (double)r->duration_us / 1000.0);
+
+        /* Channels that refused it for good before the outcome below. */
+        for (size_t i = 0; i < r->n_failed; i++)
+                metrics_failed(m, r->failed[i], METRICS_FAIL_PERMANENT);
+        if (r->status != DISPATCH_SKIPPED)
+                metrics_duration(m, r->channel, r->duration_us);
 
         switch (r->status) {
         case DISPATCH_SENT:
@@ -129,7 +157,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->campaign, "customer", job->customer.id, "reason", r->policy,
                                 NULL);
                 queue_txn_ack(w->q, e->id);
-                atomic_fetch_add(&w->sh->sent, 1);
+                metrics_sent(m, r->channel, job->step);
                 log_event(LOG_INFO, "sent", "reminder", job->reminder_id, "channel", ch, "step",
                           job->step, "to", job_contact(job, r->channel),
                           "outcome", "sent", "duration_ms", dur, "policy", r->policy, NULL);
@@ -140,12 +168,13 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->campaign, "customer", job->customer.id, "reason", r->reason,
                                 NULL);
                 queue_txn_ack(w->q, e->id);
-                atomic_fetch_add(&w->sh->skipped, 1);
+                metrics_skipped(m, r->reason);
                 log_event(LOG_INFO, "skipped", "reminder", job->reminder_id, "reason", r->reason,
                           NULL);
                 break;
         case DISPATCH_RETRY: {
                 int next = job->attempt + 1;
+                metrics_failed(m, r->channel, METRICS_FAIL_TEMPORARY);
                 if (next >= cfg->queue.max_attempts) {
                         record_dead(w, job->json, job, "attempts-exhausted", r->reason, next, e->id);
                         break;
@@ -161,7 +190,6 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->campaign, "customer", job->customer.id, "reason", "temporary",
                                 "error", r->reason, "attempt", attempt, NULL);
                 queue_txn_ack(w->q, e->id);
-                atomic_fetch_add(&w->sh->retried, 1);
                 char delay_s[32];
                 snprintf(delay_s, sizeof(delay_s), "%.1f", (double)delay / 1000.0);
                 log_event(LOG_WARNING, "send failed, retrying", "reminder", job->reminder_id,
@@ -170,6 +198,9 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 break;
         }
         case DISPATCH_DEAD:
+                /* No channel could be tried, or the template failed. */
+                if (r->n_failed == 0)
+                        metrics_failed(m, r->channel, METRICS_FAIL_PERMANENT);
                 record_dead(w, job->json, job, r->reason, r->error[0] ? r->error : r->reason,
                             job->attempt + 1, e->id);
                 break;
@@ -234,6 +265,7 @@ static void process_batch(struct worker *w)
                         record_dead(w, e->job, NULL, "max-deliveries", dmsg, (int)e->deliveries,
                                     e->id);
                 } else if (invalid[i]) {
+                        metrics_failed(&w->sh->metrics, JOB_CHANNEL_NONE, METRICS_FAIL_INVALID);
                         record_dead(w, e->job, NULL, "invalid", invalid[i], 0, e->id);
                 }
         }
@@ -245,6 +277,7 @@ static void process_batch(struct worker *w)
         for (size_t k = 0; k < nv; k++)
                 go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
         dispatch_email_batch(w->d, go, nv, now, pre);
+        beat(w);
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
                 struct dispatch_result r = { .channel = JOB_CHANNEL_NONE };
@@ -268,6 +301,7 @@ static void process_batch(struct worker *w)
                         queue_txn_release(w->q, jobs[i]->reminder_id);
                 }
                 record_result(w, &w->batch.entries[i], jobs[i], &r);
+                beat(w);
         }
         dispatch_flush(w->d);
         free(go);
@@ -363,6 +397,7 @@ static void *worker_main(void *arg)
         struct error err;
 
         while (!atomic_load(&w->sh->stopping)) {
+                beat(w);
                 if (refresh_config(w) < 0 || connect_queue(w) < 0)
                         continue;
                 const struct config *cfg = w->cfg;
@@ -410,8 +445,13 @@ static void *worker_main(void *arg)
                         w->own_pending = true;   /* read them again later */
                         continue;
                 }
-                if (w->batch.n > 0)
+                if (w->batch.n > 0) {
+                        int64_t t0 = worker_clock_us();
                         process_batch(w);
+                        atomic_fetch_add_explicit(&w->sh->metrics.busy_us,
+                                                  (unsigned long long)(worker_clock_us() - t0),
+                                                  memory_order_relaxed);
+                }
         }
         queue_batch_clear(&w->batch);
         return NULL;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "metrics.h"
 
 struct render;
 
@@ -30,8 +31,18 @@ void snapshot_free(struct snapshot *s);
 struct worker_shared {
         _Atomic(struct snapshot *) snap;
         atomic_bool stopping;
-        atomic_ullong sent, skipped, retried, dead, reconnects;
+        struct metrics metrics;
+        /* Per worker index (n_workers of them, allocated by the caller):
+         * worker_clock_ms() of its last sign of life: a job finished, a
+         * read that found nothing, a wait for Redis. A worker whose beat
+         * is old is stuck (monitor.h). */
+        int n_workers;
+        atomic_llong *beat_ms;
 };
+
+/* CLOCK_MONOTONIC in ms (the clock of beat_ms) and in us. */
+int64_t worker_clock_ms(void);
+int64_t worker_clock_us(void);
 
 struct worker;
 

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "job.h"
 
 #define LOG_TAIL_LINES 200
@@ -734,6 +736,7 @@ void harness_config_defaults(struct harness_config *c)
         c->consumer_expire_ms = 3600000;
         c->log_level = "debug";
         c->email_yaml = NULL;
+        c->watchdog_ms = 60000;
 }
 
 static void write_atomically(const char *path, const char *text)
@@ -780,6 +783,7 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "outbox: %s\n"
                 "templates: %s\n"
                 "listen: 127.0.0.1:%d\n"
+                "watchdog_ms: %d\n"
                 "creditor: { name: \"Acme Energie B.V.\", iban: NL91ABNA0417164300, bic: ABNANL2A, "
                 "address: [\"Postbus 123\", \"3500 AA Utrecht\"] }\n"
                 "channels: { email: { from: \"Acme <debiteuren@acme.example>\", %s }, "
@@ -789,7 +793,7 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, c->max_attempts,
                 c->housekeep_interval_ms, c->consumer_expire_ms, h->outbox,
                 h->templates,
-                port, c->email_yaml ? c->email_yaml : "transport: outbox",
+                port, c->watchdog_ms, c->email_yaml ? c->email_yaml : "transport: outbox",
                 c->log_level) >= 0, "out of memory");
         write_atomically(path, text);
         free(text);
@@ -832,9 +836,11 @@ struct harness_daemon *harness_daemon_start(struct harness *h)
         if (others) {
                 /* Same config but for a listen port of its own. */
                 snprintf(config_path, sizeof(config_path), "%s/dunningd-%d.yaml", h->dir, d->index);
-                render_config(h, &h->config, config_path, free_port());
+                d->port = free_port();
+                render_config(h, &h->config, config_path, d->port);
         } else {
                 snprintf(config_path, sizeof(config_path), "%s", h->config_path);
+                d->port = h->listen_port;
         }
         memcpy(d->config_path, config_path, sizeof(d->config_path));
         /* Through a local: gcc -O2 sees d and h->dir as overlapping. */
@@ -1162,3 +1168,65 @@ void harness_free(struct harness *h)
         nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(h);
 }
+
+/* ---- HTTP ---- */
+
+char *harness_http(const struct harness_daemon *d, const char *method, const char *path,
+                   int *status)
+{
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)d->port) };
+        char req[512];
+        struct buf b = BUF_INIT;
+
+        *status = -1;
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                close(fd);
+                return NULL;
+        }
+        snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                   "Content-Length: 0\r\n\r\n", method, path);
+        ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char chunk[8192];
+                ck_assert_msg(poll(&p, 1, 10000) == 1, "%s %s: no answer in 10 s", method, path);
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n <= 0)
+                        break;
+                buf_append(&b, chunk, (size_t)n);
+        }
+        close(fd);
+        char *resp = buf_steal(&b);
+        const char *body = resp ? strstr(resp, "\r\n\r\n") : NULL;
+        if (!resp || !body || sscanf(resp, "HTTP/1.1 %d", status) != 1) {
+                free(resp);
+                return NULL;
+        }
+        char *out = xstrdup(body + 4);
+        free(resp);
+        return out;
+}
+
+/* No full e-mail address or phone number of customers first.. in the log. */
+void harness_assert_log_masked(const struct harness_daemon *d, int first, int n)
+{
+        char *log = harness_daemon_log(d);
+        char email[64], phone[32];
+
+        for (int i = first; i < first + n; i++) {
+                harness_email_of(i, email, sizeof(email));
+                harness_phone_of(i, phone, sizeof(phone));
+                ck_assert_msg(!strstr(log, email), "dunningd-%d log shows e-mail address %s",
+                              d->index, email);
+                ck_assert_msg(!strstr(log, phone), "dunningd-%d log shows phone number %s",
+                              d->index, phone);
+                /* without the plus, in case it was written as digits only */
+                ck_assert_msg(!strstr(log, phone + 1), "dunningd-%d log shows phone number %s",
+                              d->index, phone + 1);
+        }
+        free(log);
+}
+

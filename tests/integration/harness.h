@@ -45,6 +45,7 @@ struct harness_config {
          * "transport: smtp, smtp: { port: 2525, tls: none }"; NULL (the
          * default) for "transport: outbox". Borrowed. */
         const char *email_yaml;
+        int watchdog_ms;        /* a worker quiet this long is stuck */
 };
 
 /* One dunningd process started by harness_daemon_start(). */
@@ -55,6 +56,7 @@ struct harness_daemon {
         int status;             /* waitpid() status, once reaped */
         char log_path[320];
         char config_path[320];  /* the config it was started with */
+        int port;               /* its listen port on 127.0.0.1 */
 };
 
 struct harness {
@@ -196,6 +198,15 @@ bool harness_daemon_log_has(const struct harness_daemon *d, const char *needle);
 /* Lines of the log containing every one of the NULL-terminated needles. */
 size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
         __attribute__((sentinel));
+
+/* One HTTP/1.1 request without a body to d's listen port: the response
+ * body (owned) and *status, or NULL and *status -1 when nothing answers. */
+char *harness_http(const struct harness_daemon *d, const char *method, const char *path,
+                   int *status);
+
+/* Fails the test when d's log shows the full e-mail address or phone
+ * number of any of customers first .. first+n-1. */
+void harness_assert_log_masked(const struct harness_daemon *d, int first, int n);
 
 /* Runs `dunningctl --config DIR/dunningd.yaml ARG...` (NULL-terminated),
  * fills r and traces the run on stderr; a run over 60 s fails the test. */

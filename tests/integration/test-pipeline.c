@@ -78,26 +78,6 @@ static void assert_sent_all(size_t n, int timeout_ms)
         ck_assert_msg(pending == 0, "%lld entries still pending in group dunningd", pending);
 }
 
-/* No full e-mail address or phone number of customers first.. in the log. */
-static void assert_log_masked(const struct harness_daemon *d, int first, int n)
-{
-        char *log = harness_daemon_log(d);
-        char email[64], phone[32];
-
-        for (int i = first; i < first + n; i++) {
-                harness_email_of(i, email, sizeof(email));
-                harness_phone_of(i, phone, sizeof(phone));
-                ck_assert_msg(!strstr(log, email), "dunningd-%d log shows e-mail address %s",
-                              d->index, email);
-                ck_assert_msg(!strstr(log, phone), "dunningd-%d log shows phone number %s",
-                              d->index, phone);
-                /* without the plus, in case it was written as digits only */
-                ck_assert_msg(!strstr(log, phone + 1), "dunningd-%d log shows phone number %s",
-                              d->index, phone + 1);
-        }
-        free(log);
-}
-
 static size_t sent_log_lines(const struct harness_daemon *d)
 {
         return harness_daemon_log_lines(d, "msg=\"sent\"", NULL) +
@@ -127,7 +107,7 @@ START_TEST(test_sends_each_job_once)
                               "(-2: missing, -1: no expiry)", rid, harness_channel_of(i), ttl);
         }
         assert_stops_cleanly(d);
-        assert_log_masked(d, 0, 300);
+        harness_assert_log_masked(d, 0, 300);
 }
 END_TEST
 
@@ -502,7 +482,7 @@ START_TEST(test_logs_mask_contact_data)
         free(log);
         /* The log does talk about the sends (so the next check means something). */
         ck_assert_msg(named == 30, "only %zu of 30 reminder ids appear in the log", named);
-        assert_log_masked(d, 0, 30);
+        harness_assert_log_masked(d, 0, 30);
 }
 END_TEST
 
