@@ -5,6 +5,8 @@
  * explicit outcome and the dispatcher does the rest. */
 #pragma once
 
+#include <stdint.h>
+
 #include "config.h"
 #include "error.h"
 #include "job.h"
@@ -21,6 +23,7 @@ struct send_result {
         enum channel_outcome outcome;
         char provider_id[128];  /* the transport's id of the message, or "" */
         char reason[256];       /* one line, no personal data */
+        int64_t retry_after_ms; /* TEMPFAIL: the provider's Retry-After, or 0 */
 };
 
 /* A rendered message, ready for a transport. Every pointer is borrowed for

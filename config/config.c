@@ -65,6 +65,10 @@ struct key {
         { .name = k, .type = KEY_SECRET, .offset = FIELD(f) }
 
 static const char *check_redis_url(const char *s);
+static const char *check_http_url(const char *s);
+static const char *check_url_template(const char *s);
+static const char *check_country(const char *s);
+static const char *check_quiet_hours(const char *s);
 static const char *check_prefix(const char *s);
 static const char *check_listen(const char *s);
 static const char *check_iban(const char *s);
@@ -111,9 +115,34 @@ static const struct key keys[] = {
         ENUM("channels.sms.transport", channels.sms.transport, "outbox|http", "outbox"),
         STRING("channels.sms.sender", channels.sms.sender, "dunningd", NULL),
         INT("channels.sms.max_segments", channels.sms.max_segments, 1, 10, 3),
+        ENUM("channels.sms.provider", channels.sms.provider, "messagebird|twilio|generic",
+             "messagebird"),
+        STRING("channels.sms.url", channels.sms.url, NULL, check_http_url),
+        SECRET("channels.sms.token_file", channels.sms.token),
+        STRING("channels.sms.account_sid", channels.sms.account_sid, NULL, NULL),
+        STRING("channels.sms.body_template", channels.sms.body_template,
+               "{\"to\":\"{{to}}\",\"from\":\"{{from}}\",\"text\":\"{{body}}\","
+               "\"reference\":\"{{reference}}\"}",
+               NULL),
+        STRING("channels.sms.report_url", channels.sms.report_url, NULL, check_http_url),
+        STRING("channels.sms.default_country", channels.sms.default_country, "NL",
+               check_country),
+        STRING("channels.sms.quiet_hours", channels.sms.quiet_hours, "21:00-08:00",
+               check_quiet_hours),
+        INT("channels.sms.connect_timeout_ms", channels.sms.connect_timeout_ms, 100, 60000, 3000),
+        INT("channels.sms.timeout_ms", channels.sms.timeout_ms, 100, 600000, 10000),
         INT("channels.letter.postal_lag_days", channels.letter.postal_lag_days, 0, 30, 2),
         ENUM("channels.letter.transport", channels.letter.transport, "outbox", "outbox"),
         ENUM("log.level", log.level, "debug|info|warning|error", "info"),
+        ENUM("paylink.provider", paylink.provider, "none|mollie|static", "none"),
+        STRING("paylink.api_url", paylink.api_url, "https://api.mollie.com/v2", check_http_url),
+        SECRET("paylink.api_key_file", paylink.api_key),
+        STRING("paylink.redirect_url", paylink.redirect_url, NULL, check_http_url),
+        STRING("paylink.webhook_url", paylink.webhook_url, NULL, check_http_url),
+        INT("paylink.expires_days", paylink.expires_days, 1, 100, 14),
+        STRING("paylink.url_template", paylink.url_template, NULL, check_url_template),
+        SECRET("paylink.secret_file", paylink.secret),
+        INT("paylink.timeout_ms", paylink.timeout_ms, 100, 600000, 10000),
 };
 
 /* what the file said about each row of keys[] */
@@ -157,6 +186,43 @@ static const char *check_prefix(const char *s)
                                  "0123456789_.-";
 
         return s[strspn(s, ok)] ? "may only contain A-Z a-z 0-9 _ . -" : NULL;
+}
+
+static const char *check_http_url(const char *s)
+{
+        if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+                return "must start with https:// (or http:// for a local service)";
+        if (strpbrk(s, " \t\r\n\"<>\\"))
+                return "must not contain spaces, quotes, <, > or backslashes";
+        return NULL;
+}
+
+static const char *check_url_template(const char *s)
+{
+        const char *why = check_http_url(s);
+        if (why)
+                return why;
+        return strstr(s, "{token}") ? NULL : "must contain {token}";
+}
+
+static const char *check_country(const char *s)
+{
+        return strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1])
+                       ? NULL
+                       : "must be an ISO 3166-1 alpha-2 code such as NL";
+}
+
+/* "HH:MM-HH:MM" (the window may wrap midnight), or "none". */
+static const char *check_quiet_hours(const char *s)
+{
+        int h1, m1, h2, m2, n = 0;
+        if (strcmp(s, "none") == 0)
+                return NULL;
+        if (sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 || s[n] ||
+            strlen(s) != 11 || h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || h1 < 0 || h2 < 0 ||
+            m1 < 0 || m2 < 0 || (h1 == h2 && m1 == m2))
+                return "must be HH:MM-HH:MM (e.g. 21:00-08:00) or none";
+        return NULL;
 }
 
 static const char *check_listen(const char *s)
@@ -505,12 +571,50 @@ static void apply_defaults(struct load *l, const struct config_yaml_doc *doc)
         }
 }
 
+/* A key that another key's value makes necessary: reported at the node
+ * that asks for it (why is e.g. "paylink.provider is mollie"). */
+static void require(struct load *l, const char *name, bool present, const char *because,
+                    const char *why)
+{
+        size_t i = 0, b = 0;
+        /* A key in the file with a bad value has its own error already. */
+        if (present || !find_key(name, &i) || !find_key(because, &b) || l->seen[b].bad ||
+            l->seen[i].node)
+                return;
+        const struct config_yaml_node *n = l->seen[b].node;
+        report(l, n ? n->value_line : 1, n ? n->value_col : 1, name, "required when %s", why);
+}
+
 /* Rules between keys, checked once each key is valid on its own. */
 static void check_relations(struct load *l)
 {
         const struct config *c = l->cfg;
         size_t base = 0, max = 0;
         const struct config_yaml_node *n;
+        const struct config_channel *sms = &c->channels.sms;
+
+        if (sms->transport && strcmp(sms->transport, "http") == 0) {
+                require(l, "channels.sms.token_file", sms->token, "channels.sms.transport",
+                        "channels.sms.transport is http");
+                if (sms->provider && strcmp(sms->provider, "twilio") == 0)
+                        require(l, "channels.sms.account_sid", sms->account_sid,
+                                "channels.sms.provider", "channels.sms.provider is twilio");
+                if (sms->provider && strcmp(sms->provider, "generic") == 0)
+                        require(l, "channels.sms.url", sms->url, "channels.sms.provider",
+                                "channels.sms.provider is generic");
+        }
+        if (c->paylink.provider && strcmp(c->paylink.provider, "mollie") == 0) {
+                require(l, "paylink.api_key_file", c->paylink.api_key, "paylink.provider",
+                        "paylink.provider is mollie");
+                require(l, "paylink.redirect_url", c->paylink.redirect_url, "paylink.provider",
+                        "paylink.provider is mollie");
+        }
+        if (c->paylink.provider && strcmp(c->paylink.provider, "static") == 0) {
+                require(l, "paylink.url_template", c->paylink.url_template, "paylink.provider",
+                        "paylink.provider is static");
+                require(l, "paylink.secret_file", c->paylink.secret, "paylink.provider",
+                        "paylink.provider is static");
+        }
 
         if (!find_key("queue.retry_base_ms", &base) || !find_key("queue.retry_max_ms", &max))
                 return;

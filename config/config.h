@@ -16,6 +16,17 @@ struct config_channel {
         char *from;        /* email: "Name <addr>" */
         char *sender;      /* sms: alphanumeric sender id or number */
         int max_segments;  /* sms */
+        /* sms transport http: the provider's API (channels/sms.c) */
+        char *provider;         /* "messagebird" | "twilio" | "generic" */
+        char *url;              /* endpoint; NULL: the provider's documented one */
+        char *token;            /* contents of token_file (AccessKey / auth token); never logged */
+        char *account_sid;      /* twilio */
+        char *body_template;    /* generic: the JSON body, Mustache with to/from/body/reference */
+        char *report_url;       /* where the provider posts delivery reports, or NULL */
+        char *default_country;  /* ISO 3166-1 alpha-2 for numbers without +CC */
+        char *quiet_hours;      /* "HH:MM-HH:MM" in the customer's zone, or "none" */
+        int connect_timeout_ms;
+        int timeout_ms;         /* a whole request */
         int postal_lag_days;  /* letter: days until assumed delivery (WIK term) */
         char *reply_to;          /* email: Reply-To address, or NULL */
         char *list_unsubscribe;  /* email: List-Unsubscribe value, or NULL */
@@ -77,6 +88,19 @@ struct config {
         struct {
                 char *level;       /* debug | info | warning | error */
         } log;
+
+        /* The pay link in SMS, e-mail and letters (channels/paylink.h). */
+        struct {
+                char *provider;      /* "none" | "mollie" | "static" */
+                char *api_url;       /* mollie: API base, https://api.mollie.com/v2 */
+                char *api_key;       /* contents of api_key_file; never logged */
+                char *redirect_url;  /* mollie: where the payer lands afterwards */
+                char *webhook_url;   /* mollie: our public /webhooks/mollie, or NULL */
+                int expires_days;    /* a link stays valid this long */
+                char *url_template;  /* static: "https://pay.example/p/{token}" */
+                char *secret;        /* static: contents of secret_file, the HMAC key */
+                int timeout_ms;
+        } paylink;
 };
 
 /* Loads and validates path. On success *out owns a new config (free with

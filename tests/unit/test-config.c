@@ -431,6 +431,8 @@ START_TEST(test_full_config)
 {
         char *secret = write_file("redis-password", "pw\n");
         char *smtp_secret = write_file("smtp-password", "s3cret\n");
+        char *sms_token = write_file("sms-token", "mb-key\n");
+        char *mollie_key = write_file("mollie-key", "test_abc\n");
         struct buf yaml = BUF_INIT;
         struct config *cfg;
 
@@ -479,11 +481,28 @@ START_TEST(test_full_config)
                    "    transport: http\n"
                    "    sender: Acme\n"
                    "    max_segments: 10\n"
+                   "    provider: twilio\n"
+                   "    url: http://127.0.0.1:8080/2010-04-01\n"
+                   "    token_file: %s\n"
+                   "    account_sid: AC123\n"
+                   "    report_url: https://dunning.acme.example/webhooks/sms/twilio\n"
+                   "    default_country: BE\n"
+                   "    quiet_hours: \"22:30-07:45\"\n"
+                   "    connect_timeout_ms: 1500\n"
+                   "    timeout_ms: 4000\n"
                    "  letter:\n"
                    "    transport: outbox\n"
                    "log:\n"
-                   "  level: debug\n",
-                   secret, smtp_secret);
+                   "  level: debug\n"
+                   "paylink:\n"
+                   "  provider: mollie\n"
+                   "  api_url: http://127.0.0.1:8081/v2\n"
+                   "  api_key_file: %s\n"
+                   "  redirect_url: https://acme.example/paid\n"
+                   "  webhook_url: https://dunning.acme.example/webhooks/mollie\n"
+                   "  expires_days: 21\n"
+                   "  timeout_ms: 3000\n",
+                   secret, smtp_secret, sms_token, mollie_key);
         cfg = load_ok(yaml.data);
         ck_assert_str_eq(cfg->redis.url, "redis://10.0.0.1:6380/2");
         ck_assert_str_eq(cfg->redis.password, "pw");
@@ -523,9 +542,28 @@ START_TEST(test_full_config)
         ck_assert_str_eq(cfg->channels.sms.transport, "http");
         ck_assert_str_eq(cfg->channels.sms.sender, "Acme");
         ck_assert_int_eq(cfg->channels.sms.max_segments, 10);
+        ck_assert_str_eq(cfg->channels.sms.provider, "twilio");
+        ck_assert_str_eq(cfg->channels.sms.url, "http://127.0.0.1:8080/2010-04-01");
+        ck_assert_str_eq(cfg->channels.sms.token, "mb-key");
+        ck_assert_str_eq(cfg->channels.sms.account_sid, "AC123");
+        ck_assert_str_eq(cfg->channels.sms.report_url,
+                         "https://dunning.acme.example/webhooks/sms/twilio");
+        ck_assert_str_eq(cfg->channels.sms.default_country, "BE");
+        ck_assert_str_eq(cfg->channels.sms.quiet_hours, "22:30-07:45");
+        ck_assert_int_eq(cfg->channels.sms.connect_timeout_ms, 1500);
+        ck_assert_int_eq(cfg->channels.sms.timeout_ms, 4000);
         ck_assert_str_eq(cfg->channels.letter.transport, "outbox");
         ck_assert_str_eq(cfg->log.level, "debug");
+        ck_assert_str_eq(cfg->paylink.provider, "mollie");
+        ck_assert_str_eq(cfg->paylink.api_url, "http://127.0.0.1:8081/v2");
+        ck_assert_str_eq(cfg->paylink.api_key, "test_abc");
+        ck_assert_str_eq(cfg->paylink.redirect_url, "https://acme.example/paid");
+        ck_assert_str_eq(cfg->paylink.webhook_url, "https://dunning.acme.example/webhooks/mollie");
+        ck_assert_int_eq(cfg->paylink.expires_days, 21);
+        ck_assert_int_eq(cfg->paylink.timeout_ms, 3000);
         config_free(cfg);
+        free(sms_token);
+        free(mollie_key);
         buf_free(&yaml);
         free(secret);
         free(smtp_secret);
@@ -672,6 +710,31 @@ START_TEST(test_retry_max_below_base)
 }
 END_TEST
 
+START_TEST(test_provider_needs)
+{
+        /* What a provider needs is named at the key that chose it. */
+        expect_errors(MINIMAL "channels: { sms: { transport: http, provider: twilio } }\n"
+                              "paylink: { provider: mollie }\n",
+                      "@:2:31: channels.sms.token_file: required when channels.sms.transport "
+                      "is http\n"
+                      "@:2:47: channels.sms.account_sid: required when channels.sms.provider "
+                      "is twilio\n"
+                      "@:3:22: paylink.api_key_file: required when paylink.provider is mollie\n"
+                      "@:3:22: paylink.redirect_url: required when paylink.provider is mollie");
+        expect_errors(MINIMAL "paylink: { provider: static, url_template: \"https://p.example/x\" }\n"
+                              "channels: { sms: { quiet_hours: \"9-17\", default_country: nl,"
+                              " url: \"ftp://x\" } }\n",
+                      "@:2:44: paylink.url_template: \"https://p.example/x\" must contain {token}\n"
+                      "@:3:33: channels.sms.quiet_hours: \"9-17\" must be HH:MM-HH:MM "
+                      "(e.g. 21:00-08:00) or none\n"
+                      "@:3:58: channels.sms.default_country: \"nl\" must be an ISO 3166-1 "
+                      "alpha-2 code such as NL\n"
+                      "@:3:67: channels.sms.url: \"ftp://x\" must start with https:// "
+                      "(or http:// for a local service)\n"
+                      "@:2:22: paylink.secret_file: required when paylink.provider is static");
+}
+END_TEST
+
 START_TEST(test_string_checks)
 {
         expect_errors(MINIMAL "redis: { url: \"http://x\", prefix: \"a b\" }\n"
@@ -736,6 +799,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_file_unreadable);
         tcase_add_test(tc, test_retry_max_below_base);
         tcase_add_test(tc, test_string_checks);
+        tcase_add_test(tc, test_provider_needs);
         tcase_add_test(tc, test_free_null);
         suite_add_tcase(s, tc);
         return s;
