@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "epcqr.h"
+#include "quiet.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -68,6 +69,7 @@ static const char *check_redis_url(const char *s);
 static const char *check_http_url(const char *s);
 static const char *check_url_template(const char *s);
 static const char *check_country(const char *s);
+static const char *check_timezone(const char *s);
 static const char *check_quiet_hours(const char *s);
 static const char *check_prefix(const char *s);
 static const char *check_listen(const char *s);
@@ -75,7 +77,7 @@ static const char *check_iban(const char *s);
 static const char *check_creditor_name(const char *s);
 
 static const struct key keys[] = {
-        STRING("redis.url", redis.url, "unix:///run/redis/redis.sock", check_redis_url),
+        STRING("redis.url", redis.url, "redis://127.0.0.1:6379/0", check_redis_url),
         SECRET("redis.password_file", redis.password),
         STRING("redis.prefix", redis.prefix, "dunning", check_prefix),
         INT("workers", workers, 1, 256, 8),
@@ -95,6 +97,7 @@ static const struct key keys[] = {
         INT("watchdog_ms", watchdog_ms, 1000, 3600000, 60000),
         STRING("templates", templates, "/usr/share/dunningd/templates", NULL),
         STRING("default_locale", default_locale, "en", NULL),
+        STRING("default_timezone", default_timezone, "Europe/Amsterdam", check_timezone),
         STRING("outbox", outbox, "/var/spool/dunningd/outbox", NULL),
         REQUIRED_STRING("creditor.name", creditor.name, check_creditor_name),
         REQUIRED_STRING("creditor.iban", creditor.iban, check_iban),
@@ -203,6 +206,11 @@ static const char *check_url_template(const char *s)
         if (why)
                 return why;
         return strstr(s, "{token}") ? NULL : "must contain {token}";
+}
+
+static const char *check_timezone(const char *s)
+{
+        return quiet_zone_known(s) ? NULL : "is not a known IANA time zone (e.g. Europe/Amsterdam)";
 }
 
 static const char *check_country(const char *s)

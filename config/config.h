@@ -71,6 +71,7 @@ struct config {
         int watchdog_ms;   /* a worker without progress or idling this long is stuck */
         char *templates;   /* directory laid out like templates/default */
         char *default_locale;  /* the last locale templates fall back to */
+        char *default_timezone; /* customers without customer.timezone live here */
         char *outbox;
 
         struct {

@@ -1,6 +1,8 @@
 /* dispatch.c: one job from decision to outcome. */
 #include "dispatch.h"
 
+#include "quiet.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ struct dispatch {
         void *session[JOB_CHANNEL__N];
         struct l10n_cache *l10n;   /* this worker's ICU formatters */
         struct dispatch_prepared prep;   /* reused from job to job */
+        struct quiet quiet;              /* no SMS in this window */
 };
 
 int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
@@ -32,6 +35,8 @@ int dispatch_new(struct dispatch **out, const struct config *cfg, const struct r
         d->cfg = cfg;
         d->render = r;
         d->l10n = l10n_cache_new();
+        if ((rc = quiet_parse(&d->quiet, cfg->channels.sms.quiet_hours, err)) < 0)
+                goto out;
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
                 const char *t = channel_transport(cfg, (enum job_channel)ch);
                 d->ops[ch] = channel_lookup(t);
@@ -201,6 +206,17 @@ out:
         free(who);
 }
 
+/* The end of the quiet hours at now in the customer's zone (the config's
+ * default zone when the job names none or ICU does not know it), or 0. */
+static int64_t sms_quiet_until(const struct dispatch *d, const struct job *job, int64_t now_ms)
+{
+        const char *tz = job->customer.timezone;
+        int64_t until = tz ? quiet_until(&d->quiet, tz, now_ms) : -1;
+        if (until < 0)
+                until = quiet_until(&d->quiet, d->cfg->default_timezone, now_ms);
+        return until > 0 ? until : 0;
+}
+
 void dispatch_job(struct dispatch *d, const struct job *job, const struct dispatch_pre *pre,
                   int64_t now_ms, struct dispatch_result *r)
 {
@@ -224,6 +240,18 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
         for (size_t i = 0; i < pd.n; i++) {
                 enum job_channel ch = pd.order[i];
                 struct send_result sr;
+                /* No SMS at night in the customer's zone: the job waits
+                 * for the morning, whichever channel brought us here. */
+                if (ch == JOB_CHANNEL_SMS) {
+                        int64_t until = sms_quiet_until(d, job, now_ms);
+                        if (until > 0) {
+                                r->status = DISPATCH_DEFER;
+                                r->channel = ch;
+                                r->defer_until_ms = until;
+                                snprintf(r->reason, sizeof(r->reason), "quiet-hours");
+                                goto out;
+                        }
+                }
                 if (ch == JOB_CHANNEL_EMAIL && pre && pre->used) {
                         sr = pre->email;   /* sent ahead with the batch's others */
                         goto outcome;

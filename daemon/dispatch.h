@@ -21,6 +21,7 @@ enum dispatch_status {
         DISPATCH_SKIPPED,   /* already sent for this reminder (set by the worker) */
         DISPATCH_RETRY,     /* temporary failure: schedule again */
         DISPATCH_DEAD,      /* no channel can take it */
+        DISPATCH_DEFER,     /* not now (quiet hours): schedule at defer_until_ms */
 };
 
 struct dispatch_result {
@@ -33,6 +34,7 @@ struct dispatch_result {
         char error[512];                /* what went wrong (DISPATCH_DEAD), no personal data */
         char provider_id[128];
         int64_t duration_us;
+        int64_t defer_until_ms;         /* DISPATCH_DEFER */
 };
 
 struct render;

@@ -20,6 +20,9 @@ static const char *const dead_names[METRICS_DEAD__N] = {
         "invalid", "max-deliveries", "attempts-exhausted", "no-channel", "permanent",
         "render", "other",
 };
+static const char *const defer_names[METRICS_DEFER__N] = {
+        "quiet-hours", "rate-limited", "other",
+};
 static const char *const attr_names[METRICS_ATTR__N] = { "direct", "assisted", "organic" };
 
 void metrics_init(struct metrics *m)
@@ -98,6 +101,12 @@ void metrics_dead(struct metrics *m, const char *reason)
 {
         atomic_fetch_add_explicit(&m->dead[name_index(dead_names, METRICS_DEAD__N, reason)], 1,
                                   RELAXED);
+}
+
+void metrics_deferred(struct metrics *m, const char *reason)
+{
+        atomic_fetch_add_explicit(&m->deferred[name_index(defer_names, METRICS_DEFER__N, reason)],
+                                  1, RELAXED);
 }
 
 void metrics_payment(struct metrics *m, enum metrics_attribution a, enum job_channel ch)
@@ -280,6 +289,12 @@ void metrics_format(const struct metrics *m, const struct metrics_gauges *g, str
         for (int r = 0; r < METRICS_DEAD__N; r++)
                 buf_printf(out, "dunningd_dead_lettered_total{reason=\"%s\"} %llu\n",
                            dead_names[r], load(&m->dead[r]));
+
+        family(out, "reminders_deferred_total", "counter",
+               "Reminders put off to a later time (not an attempt), by reason.");
+        for (int r = 0; r < METRICS_DEFER__N; r++)
+                buf_printf(out, "dunningd_reminders_deferred_total{reason=\"%s\"} %llu\n",
+                           defer_names[r], load(&m->deferred[r]));
 
         family(out, "payments_total", "counter",
                "Payments after reminders, by attribution and the credited channel.");

@@ -51,6 +51,13 @@ enum metrics_dead {
         METRICS_DEAD__N,
 };
 
+enum metrics_defer {
+        METRICS_DEFER_QUIET_HOURS,
+        METRICS_DEFER_RATE_LIMITED,
+        METRICS_DEFER_OTHER,
+        METRICS_DEFER__N,
+};
+
 enum metrics_attribution {
         METRICS_ATTR_DIRECT,
         METRICS_ATTR_ASSISTED,
@@ -75,6 +82,7 @@ struct metrics {
         atomic_ullong failed[METRICS_CHANNELS][METRICS_FAIL__N];
         atomic_ullong skipped[METRICS_SKIP__N];
         atomic_ullong dead[METRICS_DEAD__N];
+        atomic_ullong deferred[METRICS_DEFER__N];
         atomic_ullong payments[METRICS_ATTR__N][METRICS_CHANNELS];
         struct metrics_hist duration[JOB_CHANNEL__N];
         atomic_ullong redis_reconnects;
@@ -102,6 +110,7 @@ void metrics_sent(struct metrics *m, enum job_channel ch, const char *step);
 void metrics_failed(struct metrics *m, enum job_channel ch, enum metrics_fail reason);
 void metrics_skipped(struct metrics *m, const char *reason);
 void metrics_dead(struct metrics *m, const char *reason);
+void metrics_deferred(struct metrics *m, const char *reason);
 void metrics_payment(struct metrics *m, enum metrics_attribution a, enum job_channel ch);
 void metrics_duration(struct metrics *m, enum job_channel ch, int64_t us);
 

@@ -146,7 +146,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
         /* Channels that refused it for good before the outcome below. */
         for (size_t i = 0; i < r->n_failed; i++)
                 metrics_failed(m, r->failed[i], METRICS_FAIL_PERMANENT);
-        if (r->status != DISPATCH_SKIPPED)
+        if (r->status != DISPATCH_SKIPPED && r->status != DISPATCH_DEFER)
                 metrics_duration(m, r->channel, r->duration_us);
 
         switch (r->status) {
@@ -195,6 +195,21 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 log_event(LOG_WARNING, "send failed, retrying", "reminder", job->reminder_id,
                           "channel", ch, "outcome", "temporary", "attempt", attempt, "retry_in_s",
                           delay_s, "error", r->reason, NULL);
+                break;
+        }
+        case DISPATCH_DEFER: {
+                /* Not an attempt: the same job again when the window ends. */
+                char until[32];
+                snprintf(until, sizeof(until), "%lld", (long long)r->defer_until_ms);
+                queue_txn_schedule(w->q, job->json, r->defer_until_ms);
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "deferred", "reminder",
+                                job->reminder_id, "channel", ch, "step", job->step, "campaign",
+                                job->campaign, "customer", job->customer.id, "reason", r->reason,
+                                "until_ms", until, NULL);
+                queue_txn_ack(w->q, e->id);
+                metrics_deferred(m, r->reason);
+                log_event(LOG_INFO, "deferred", "reminder", job->reminder_id, "channel", ch,
+                          "reason", r->reason, "until_ms", until, NULL);
                 break;
         }
         case DISPATCH_DEAD:

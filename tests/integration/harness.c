@@ -737,6 +737,7 @@ void harness_config_defaults(struct harness_config *c)
         c->log_level = "debug";
         c->email_yaml = NULL;
         c->watchdog_ms = 60000;
+        c->sms_yaml = NULL;
 }
 
 static void write_atomically(const char *path, const char *text)
@@ -787,13 +788,14 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "creditor: { name: \"Acme Energie B.V.\", iban: NL91ABNA0417164300, bic: ABNANL2A, "
                 "address: [\"Postbus 123\", \"3500 AA Utrecht\"] }\n"
                 "channels: { email: { from: \"Acme <debiteuren@acme.example>\", %s }, "
-                "sms: { transport: outbox, sender: Acme }, letter: { transport: outbox } }\n"
+                "sms: { transport: outbox, sender: Acme, %s }, letter: { transport: outbox } }\n"
                 "log: { level: %s }\n",
                 h->sock, c->workers, c->batch, c->block_ms, c->claim_idle_ms, c->max_deliveries,
                 c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, c->max_attempts,
                 c->housekeep_interval_ms, c->consumer_expire_ms, h->outbox,
                 h->templates,
                 port, c->watchdog_ms, c->email_yaml ? c->email_yaml : "transport: outbox",
+                c->sms_yaml ? c->sms_yaml : "quiet_hours: none",
                 c->log_level) >= 0, "out of memory");
         write_atomically(path, text);
         free(text);

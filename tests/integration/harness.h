@@ -46,6 +46,10 @@ struct harness_config {
          * default) for "transport: outbox". Borrowed. */
         const char *email_yaml;
         int watchdog_ms;        /* a worker quiet this long is stuck */
+        /* More keys of channels.sms after its transport and sender, e.g.
+         * "quiet_hours: \"21:00-08:00\""; NULL (the default) for
+         * "quiet_hours: none", so tests send SMS at any hour. Borrowed. */
+        const char *sms_yaml;
 };
 
 /* One dunningd process started by harness_daemon_start(). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -409,6 +410,111 @@ static char *email_of(int i)
 
 /* SIGHUP reloads the templates with the config; a template with a syntax
  * error is refused, naming the file, and the running set stays. */
+/* Unix ms of the next local wall-clock time hh:mm in Europe/Amsterdam
+ * (the config's default zone), computed with the C library's zone data
+ * rather than ICU, which the daemon uses. */
+static int64_t next_amsterdam(int hh, int mm, int64_t now_ms)
+{
+        char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+        setenv("TZ", "Europe/Amsterdam", 1);
+        tzset();
+        time_t now = (time_t)(now_ms / 1000);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        tm.tm_hour = hh;
+        tm.tm_min = mm;
+        tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        time_t t = mktime(&tm);
+        if ((int64_t)t * 1000 <= now_ms) {
+                tm.tm_mday++;
+                tm.tm_isdst = -1;
+                t = mktime(&tm);
+        }
+        if (old) {
+                setenv("TZ", old, 1);
+                free(old);
+        } else {
+                unsetenv("TZ");
+        }
+        tzset();
+        return (int64_t)t * 1000;
+}
+
+/* The earliest job of the scheduled set (owned), or NULL. */
+static char *first_scheduled(void)
+{
+        return harness_redis_str(h, "EVAL %s 1 %s",
+                                 "return redis.call('ZRANGE', KEYS[1], 0, 0)[1]",
+                                 HARNESS_PREFIX ":scheduled");
+}
+
+START_TEST(test_sms_waits_for_quiet_hours_end)
+{
+        /* Quiet hours from an hour ago until two hours ahead, local time. */
+        int64_t now = harness_now_ms();
+        time_t a = (time_t)(now / 1000 - 3600), b = (time_t)(now / 1000 + 7200);
+        struct tm ta, tb;
+        setenv("TZ", "Europe/Amsterdam", 1);
+        tzset();
+        localtime_r(&a, &ta);
+        localtime_r(&b, &tb);
+        unsetenv("TZ");
+        tzset();
+        char quiet[64];
+        snprintf(quiet, sizeof(quiet), "quiet_hours: \"%02d:%02d-%02d:%02d\"", ta.tm_hour,
+                 ta.tm_min, tb.tm_hour, tb.tm_min);
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.sms_yaml = quiet;
+        harness_config_write(h, &c);
+        ck_assert_str_eq(harness_channel_of(1), "sms");     /* customers 1, 4 get an SMS */
+        ck_assert_str_eq(harness_channel_of(0), "email");
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        xadd_job(0);
+        xadd_job(1);
+        assert_sent_all(1, 20000);   /* the e-mail goes, the SMS waits */
+        struct harness_entry *ev;
+        size_t n = harness_xrange(h, HARNESS_PREFIX ":events", &ev);
+        const struct harness_entry *deferred = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(harness_entry_get(&ev[i], "type"), "deferred") == 0)
+                        deferred = &ev[i];
+        ck_assert_msg(deferred, "no deferred event");
+        char rid[19];
+        harness_reminder_id(1, rid);
+        ck_assert_str_eq(harness_entry_get(deferred, "reminder"), rid);
+        ck_assert_str_eq(harness_entry_get(deferred, "reason"), "quiet-hours");
+        /* Until the window's end, to the minute, and the job waits there. */
+        int64_t until = strtoll(harness_entry_get(deferred, "until_ms"), NULL, 10);
+        ck_assert_int_eq(until, next_amsterdam(tb.tm_hour, tb.tm_min, now));
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " HARNESS_PREFIX ":scheduled"), 1);
+        char *waiting = first_scheduled();
+        char *score = harness_redis_str(h, "ZSCORE " HARNESS_PREFIX ":scheduled %s", waiting);
+        ck_assert_int_eq(strtoll(score, NULL, 10), until);
+        ck_assert_ptr_nonnull(strstr(waiting, "\"id\":\"C-1\""));
+        free(score);
+        free(waiting);
+        harness_entries_free(ev, n);
+        ck_assert_int_eq(harness_outbox_count(h, "sms"), 0);
+        ck_assert_int_eq(harness_wait_no_pending(h, 10000), 0);
+
+        /* Morning comes (the window is lifted and the job made due): sent. */
+        c.sms_yaml = "quiet_hours: none";
+        harness_config_write(h, &c);
+        harness_daemon_signal(d, SIGHUP);
+        struct log_wait w = { .d = d, .needle = "config reloaded" };
+        ck_assert_msg(harness_wait_until(log_has, &w, 10000), "no reload logged");
+        char *job = first_scheduled();
+        harness_redis_cmd(h, "ZADD " HARNESS_PREFIX ":scheduled 0 %s", job);
+        free(job);
+        assert_sent_all(2, 20000);
+        harness_assert_sent_once(h, 0, 2);
+        assert_stops_cleanly(d);
+}
+END_TEST
+
 START_TEST(test_sighup_reloads_templates)
 {
         char cmd[1200], subject[600];
@@ -828,6 +934,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_sending_lease_blocks_a_second_sender);
         tcase_add_test(tc, test_final_notice_email_carries_the_letter);
         tcase_add_test(tc, test_same_reminder_twice_in_a_batch);
+        tcase_add_test(tc, test_sms_waits_for_quiet_hours_end);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -574,7 +574,7 @@ START_TEST(test_defaults)
 {
         struct config *cfg = load_ok("creditor:\n  name: Acme\n  iban: NL91ABNA0417164300\n");
 
-        ck_assert_str_eq(cfg->redis.url, "unix:///run/redis/redis.sock");
+        ck_assert_str_eq(cfg->redis.url, "redis://127.0.0.1:6379/0");
         ck_assert_ptr_null(cfg->redis.password);
         ck_assert_str_eq(cfg->redis.prefix, "dunning");
         ck_assert_int_eq(cfg->workers, 8);
@@ -735,6 +735,17 @@ START_TEST(test_provider_needs)
 }
 END_TEST
 
+START_TEST(test_timezone_known)
+{
+        expect_errors(MINIMAL "default_timezone: Europe/Amsterdm\n",
+                      "@:2:19: default_timezone: \"Europe/Amsterdm\" is not a known IANA time "
+                      "zone (e.g. Europe/Amsterdam)");
+        struct config *cfg = load_ok(MINIMAL "default_timezone: America/New_York\n");
+        ck_assert_str_eq(cfg->default_timezone, "America/New_York");
+        config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_string_checks)
 {
         expect_errors(MINIMAL "redis: { url: \"http://x\", prefix: \"a b\" }\n"
@@ -800,6 +811,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_retry_max_below_base);
         tcase_add_test(tc, test_string_checks);
         tcase_add_test(tc, test_provider_needs);
+        tcase_add_test(tc, test_timezone_known);
         tcase_add_test(tc, test_free_null);
         suite_add_tcase(s, tc);
         return s;
