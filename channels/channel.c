@@ -6,6 +6,7 @@
 static const struct channel_ops *const drivers[] = {
         &channel_outbox,
         &channel_smtp,
+        &channel_sms_http,
 };
 
 const struct channel_ops *channel_lookup(const char *transport)

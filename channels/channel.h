@@ -77,3 +77,4 @@ const char *channel_transport(const struct config *cfg, enum job_channel channel
 /* The drivers. */
 extern const struct channel_ops channel_outbox;
 extern const struct channel_ops channel_smtp;  /* email.c: e-mail through SMTP */
+extern const struct channel_ops channel_sms_http;  /* sms.c: SMS through a provider's API */

@@ -197,6 +197,15 @@ void import_result_free(struct import_result *res)
         memset(res, 0, sizeof(*res));
 }
 
+/* ---- progress ---- */
+
+/* Reports done of total every IMPORT_PROGRESS_EVERY rows and at the end. */
+static void report(const struct import_progress *p, size_t done, size_t total)
+{
+        if (p && p->fn && (done % IMPORT_PROGRESS_EVERY == 0 || done == total))
+                p->fn(done, total, p->data);
+}
+
 /* ---- JSON Lines and JSON arrays ---- */
 
 /* Validates one job text (with --at applied) and files it or its error. */
@@ -225,11 +234,17 @@ static bool blank(const char *s, size_t n)
 }
 
 static void import_jsonl(struct import_result *res, const char *name, const char *data,
-                         size_t len, int64_t at_ms)
+                         size_t len, int64_t at_ms, const struct import_progress *progress)
 {
-        size_t i = 0;
+        size_t i = 0, lines = 0;
         int line = 1;
 
+        /* counting the lines first costs a memchr pass; a total is what
+         * makes a progress line worth reading */
+        for (const char *p = progress ? data : NULL; p && p < data + len; lines++) {
+                p = memchr(p, '\n', (size_t)(data + len - p));
+                p = p ? p + 1 : NULL;
+        }
         while (i < len) {
                 const char *nl = memchr(data + i, '\n', len - i);
                 size_t end = nl ? (size_t)(nl - data) : len;
@@ -238,12 +253,14 @@ static void import_jsonl(struct import_result *res, const char *name, const char
                         import_json_text(res, name, (struct where){ line, false }, data + i,
                                          end - i, at_ms);
                 i = end + 1;
+                report(progress, (size_t)line, lines);
                 line++;
         }
 }
 
 static int import_json_array(struct import_result *res, const char *name, const char *data,
-                             size_t len, int64_t at_ms, struct error *err)
+                             size_t len, int64_t at_ms, const struct import_progress *progress,
+                             struct error *err)
 {
         char **elems = NULL;
         size_t n = 0;
@@ -258,6 +275,7 @@ static int import_json_array(struct import_result *res, const char *name, const 
                 import_json_text(res, name, (struct where){ (int)i, true }, elems[i],
                                  strlen(elems[i]), at_ms);
                 free(elems[i]);
+                report(progress, i + 1, n);
         }
         free(elems);
         return 0;
@@ -728,13 +746,14 @@ static void sort_errors(struct import_result *res, size_t from, const char *name
 }
 
 static int import_csv(struct import_result *res, const char *name, const char *data,
-                      size_t len, int64_t at_ms, struct error *err)
+                      size_t len, int64_t at_ms, const struct import_progress *progress,
+                      struct error *err)
 {
         struct csv_import ci = { .res = res, .name = name, .at_ms = at_ms };
         struct csv csv = { NULL, 0, ',' };
         struct row **order = NULL;
         struct group *groups = NULL;
-        size_t n_order = 0, n_groups = 0;
+        size_t n_order = 0, n_groups = 0, done;
         int r;
 
         r = csv_parse(&csv, data, len, 0, err);
@@ -770,8 +789,17 @@ static int import_csv(struct import_result *res, const char *name, const char *d
         }
         /* jobs come out in the order of their first rows */
         qsort(groups, n_groups, sizeof(*groups), cmp_group_line);
-        for (size_t g = 0; g < n_groups; g++)
+        /* rows that could not be read at all are done already */
+        done = ci.n_rows - n_order;
+        for (size_t g = 0; g < n_groups; g++) {
+                size_t before = done;
                 import_group(&ci, groups[g].rows, groups[g].n);
+                done += groups[g].n;
+                /* a group may step over a multiple of the reporting interval */
+                if (done / IMPORT_PROGRESS_EVERY != before / IMPORT_PROGRESS_EVERY)
+                        report(progress, done - done % IMPORT_PROGRESS_EVERY, ci.n_rows);
+        }
+        report(progress, ci.n_rows, ci.n_rows);
         sort_errors(res, 0, name);
         r = 0;
 out:
@@ -789,12 +817,19 @@ out:
 int import_buffer(struct import_result *res, const char *name, const char *data,
                   size_t len, const char *format, int64_t at_ms, struct error *err)
 {
+        return import_buffer_progress(res, name, data, len, format, at_ms, NULL, err);
+}
+
+int import_buffer_progress(struct import_result *res, const char *name, const char *data,
+                           size_t len, const char *format, int64_t at_ms,
+                           const struct import_progress *progress, struct error *err)
+{
         struct import_result local = { 0 };
         int r = 0;
 
         memset(res, 0, sizeof(*res));
         if (strcmp(format, "csv") == 0) {
-                r = import_csv(&local, name, data, len, at_ms, err);
+                r = import_csv(&local, name, data, len, at_ms, progress, err);
         } else {
                 /* a BOM in front of JSON is common in Windows exports */
                 if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
@@ -802,9 +837,9 @@ int import_buffer(struct import_result *res, const char *name, const char *data,
                         len -= 3;
                 }
                 if (strcmp(format, "jsonl") == 0)
-                        import_jsonl(&local, name, data, len, at_ms);
+                        import_jsonl(&local, name, data, len, at_ms, progress);
                 else if (strcmp(format, "json") == 0)
-                        r = import_json_array(&local, name, data, len, at_ms, err);
+                        r = import_json_array(&local, name, data, len, at_ms, progress, err);
                 else
                         r = error_set(err, -EINVAL, "%s: unknown format \"%s\"", name, format);
         }
@@ -834,6 +869,12 @@ static const char *format_of(const char *path)
 int import_file(struct import_result *res, const char *path, int64_t at_ms,
                 struct error *err)
 {
+        return import_file_progress(res, path, at_ms, NULL, err);
+}
+
+int import_file_progress(struct import_result *res, const char *path, int64_t at_ms,
+                         const struct import_progress *progress, struct error *err)
+{
         const char *format = format_of(path);
         struct buf data = BUF_INIT;
         int r;
@@ -850,7 +891,8 @@ int import_file(struct import_result *res, const char *path, int64_t at_ms,
         else if (r < 0)
                 error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
         else
-                r = import_buffer(res, path, buf_str(&data), data.len, format, at_ms, err);
+                r = import_buffer_progress(res, path, buf_str(&data), data.len, format, at_ms,
+                                           progress, err);
         buf_free(&data);
         return r;
 }

@@ -60,5 +60,22 @@ int import_file(struct import_result *res, const char *path, int64_t at_ms,
 int import_buffer(struct import_result *res, const char *name, const char *data,
                   size_t len, const char *format, int64_t at_ms, struct error *err);
 
+/* How far an import is, for a progress line: fn(done, total, data) is
+ * called every IMPORT_PROGRESS_EVERY rows and once when all total rows
+ * (CSV data rows, JSON Lines lines, JSON array elements) are checked.
+ * total is known before the first call; 0 would mean it is not. */
+#define IMPORT_PROGRESS_EVERY 256
+struct import_progress {
+        void (*fn)(size_t done, size_t total, void *data);
+        void *data;             /* borrowed */
+};
+
+/* import_file and import_buffer reporting to progress (NULL: none). */
+int import_file_progress(struct import_result *res, const char *path, int64_t at_ms,
+                         const struct import_progress *progress, struct error *err);
+int import_buffer_progress(struct import_result *res, const char *name, const char *data,
+                           size_t len, const char *format, int64_t at_ms,
+                           const struct import_progress *progress, struct error *err);
+
 /* Frees everything in res and leaves it empty; NULL-safe. */
 void import_result_free(struct import_result *res);

@@ -1,6 +1,8 @@
 /* dispatch.c: one job from decision to outcome. */
 #include "dispatch.h"
 
+#include "gsm7.h"
+#include "paylink.h"
 #include "quiet.h"
 
 #include <errno.h>
@@ -24,6 +26,7 @@ struct dispatch {
         struct l10n_cache *l10n;   /* this worker's ICU formatters */
         struct dispatch_prepared prep;   /* reused from job to job */
         struct quiet quiet;              /* no SMS in this window */
+        struct paylink *paylink;         /* this worker's pay link maker */
 };
 
 int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
@@ -35,7 +38,8 @@ int dispatch_new(struct dispatch **out, const struct config *cfg, const struct r
         d->cfg = cfg;
         d->render = r;
         d->l10n = l10n_cache_new();
-        if ((rc = quiet_parse(&d->quiet, cfg->channels.sms.quiet_hours, err)) < 0)
+        if ((rc = quiet_parse(&d->quiet, cfg->channels.sms.quiet_hours, err)) < 0 ||
+            (rc = paylink_new(&d->paylink, cfg, err)) < 0)
                 goto out;
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
                 const char *t = channel_transport(cfg, (enum job_channel)ch);
@@ -56,6 +60,55 @@ out:
         return rc;
 }
 
+bool dispatch_paylinks_enabled(const struct dispatch *d)
+{
+        return paylink_enabled(d->paylink);
+}
+
+void dispatch_paylink(struct dispatch *d, const struct job *job, int64_t now_ms,
+                      struct dispatch_link *out)
+{
+        struct paylink_result res;
+        struct buf desc = BUF_INIT;
+        int64_t total = 0;
+
+        out->made = false;
+        out->outcome = CHANNEL_SENT;
+        if (out->link.url[0] || !paylink_enabled(d->paylink))
+                return;   /* stored from an earlier attempt, or no provider */
+        /* One link pays every invoice of the reminder, in one currency. */
+        buf_puts(&desc, d->cfg->creditor.name);
+        for (size_t i = 0; i < job->n_invoices; i++) {
+                if (strcmp(job->invoices[i].currency, job->invoices[0].currency) != 0) {
+                        out->outcome = CHANNEL_PERMFAIL;
+                        snprintf(out->reason, sizeof(out->reason),
+                                 "invoices in more than one currency: no single pay link");
+                        buf_free(&desc);
+                        return;
+                }
+                total += job->invoices[i].amount_cents;
+                buf_printf(&desc, "%s%s", i ? ", " : " ", job->invoices[i].number);
+        }
+        struct paylink_request req = {
+                .reminder_id = job->reminder_id,
+                .amount_cents = total,
+                .currency = job->invoices[0].currency,
+                .description = buf_str(&desc),
+                .now_ms = now_ms,
+        };
+        paylink_create(d->paylink, &req, &res);
+        buf_free(&desc);
+        out->outcome = res.outcome;
+        out->retry_after_ms = res.retry_after_ms;
+        snprintf(out->reason, sizeof(out->reason), "%s", res.reason);
+        if (res.outcome == CHANNEL_SENT) {
+                snprintf(out->link.id, sizeof(out->link.id), "%s", res.id);
+                snprintf(out->link.url, sizeof(out->link.url), "%s", res.url);
+                out->link.expires_ms = res.expires_ms;
+                out->made = true;
+        }
+}
+
 void dispatch_free(struct dispatch *d)
 {
         if (!d)
@@ -65,6 +118,7 @@ void dispatch_free(struct dispatch *d)
                         d->ops[ch]->close(d->session[ch]);
         dispatch_prepared_free(&d->prep);
         l10n_cache_free(d->l10n);
+        paylink_free(d->paylink);
         free(d);
 }
 
@@ -127,6 +181,18 @@ int dispatch_prepare(struct dispatch_prepared *p, const struct config *cfg,
                 rc = render_letter(&p->letter, job, cfg, ctx, &p->parts, now_ms, err);
         if (rc < 0)
                 return rc;
+        if (ch == JOB_CHANNEL_SMS) {
+                /* Caught here, as a template problem, not on the bill. */
+                struct gsm7_count n;
+                gsm7_count(buf_str(&p->parts.text), &n);
+                if ((int)n.segments > cfg->channels.sms.max_segments)
+                        return error_set(err, -EMSGSIZE,
+                                         "sms text of step %s (%s) is %zu segments (%zu %s), "
+                                         "more than channels.sms.max_segments (%d)",
+                                         job->step, job->customer.locale, n.segments, n.units,
+                                         n.gsm7 ? "GSM-7 septets" : "UCS-2 units",
+                                         cfg->channels.sms.max_segments);
+        }
         p->msg = (struct message){
                 .channel = ch,
                 .job = job,
@@ -165,14 +231,17 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
 
         int64_t t0 = mono_us();
 
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                const char *link = pre[i].pay_link;
                 memset(&pre[i], 0, sizeof(pre[i]));
+                pre[i].pay_link = link;
+        }
         if (!ops->send_batch)
                 goto out;
         for (size_t i = 0; i < n; i++) {
                 struct policy_decision pd;
                 struct mustache_value *ctx = NULL;
-                struct render_extra extra = { .now_ms = now_ms };
+                struct render_extra extra = { .now_ms = now_ms, .pay_link = pre[i].pay_link };
                 struct error err;
                 if (!jobs[i])
                         continue;
@@ -235,7 +304,7 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
                 return;
         }
         struct mustache_value *ctx = NULL;
-        struct render_extra extra = { .now_ms = now_ms };
+        struct render_extra extra = { .now_ms = now_ms, .pay_link = pre ? pre->pay_link : NULL };
         struct error err;
         for (size_t i = 0; i < pd.n; i++) {
                 enum job_channel ch = pd.order[i];
@@ -279,6 +348,7 @@ outcome:
                 }
                 if (sr.outcome == CHANNEL_TEMPFAIL) {
                         r->status = DISPATCH_RETRY;
+                        r->retry_after_ms = sr.retry_after_ms;
                         goto out;
                 }
                 r->failed[r->n_failed++] = ch;

@@ -12,6 +12,7 @@
 #include "channel.h"
 #include "config.h"
 #include "job.h"
+#include "queue.h"
 #include "render.h"
 
 struct dispatch;
@@ -35,6 +36,7 @@ struct dispatch_result {
         char provider_id[128];
         int64_t duration_us;
         int64_t defer_until_ms;         /* DISPATCH_DEFER */
+        int64_t retry_after_ms;         /* DISPATCH_RETRY: the provider's Retry-After, or 0 */
 };
 
 struct render;
@@ -71,10 +73,28 @@ void dispatch_prepared_free(struct dispatch_prepared *p);
 
 /* The e-mail outcome of a job sent ahead in a batch (dispatch_email_batch). */
 struct dispatch_pre {
+        const char *pay_link;       /* set by the caller: the job's pay link, or NULL */
         bool used;                  /* e-mail was tried for this job */
         struct send_result email;   /* and this is how it went */
         int64_t duration_us;        /* its equal share of the batch's time */
 };
+
+/* The pay link of a reminder: the one stored by an earlier attempt (link,
+ * filled by the caller from Redis), or one made now (made). */
+struct dispatch_link {
+        struct queue_paylink link;  /* in: the stored one (url "" for none); out: the link */
+        bool made;                  /* made now: the caller stores it */
+        enum channel_outcome outcome;  /* TEMPFAIL: retry the job later */
+        char reason[256];           /* why there is no link; never a secret */
+        int64_t retry_after_ms;
+};
+
+/* Whether a pay link provider is configured. */
+bool dispatch_paylinks_enabled(const struct dispatch *d);
+/* Makes the pay link of job unless out->link has one (one HTTP request to
+ * the provider; a failure leaves the url empty and says why). */
+void dispatch_paylink(struct dispatch *d, const struct job *job, int64_t now_ms,
+                      struct dispatch_link *out);
 
 /* Sends, in one session of a driver that can (send_batch: SMTP), the
  * e-mails of those jobs whose first channel is e-mail, and fills pre[i]

@@ -792,6 +792,21 @@ static int parse_root(struct job *j, json_t *root, struct error *err)
                         return fail(err, "attempt", "must be an integer >= 0");
                 j->attempt = (int)json_integer_value(v);
         }
+        if ((v = member(root, "skip_channels"))) {
+                size_t i;
+                json_t *c;
+                if (!json_is_array(v))
+                        return fail(err, "skip_channels", "must be a list of channel names");
+                json_array_foreach(v, i, c) {
+                        enum job_channel ch = json_is_string(c)
+                                                      ? job_channel_from_name(json_string_value(c))
+                                                      : JOB_CHANNEL_NONE;
+                        if (ch == JOB_CHANNEL_NONE)
+                                return fail(err, "skip_channels",
+                                            "must be a list of email, sms, letter");
+                        j->skip[ch] = true;
+                }
+        }
         return 0;
 }
 
@@ -893,6 +908,24 @@ char *job_json_with_attempt(const struct job *job, int attempt)
                 return NULL;
         if (json_is_object(root) &&
             json_object_set_new(root, "attempt", json_integer(attempt)) == 0)
+                s = dump(root);
+        json_decref(root);
+        return s;
+}
+
+char *job_json_with_skip(const struct job *job, enum job_channel ch)
+{
+        json_t *root = job ? load(job->json, strlen(job->json), NULL) : NULL;
+        char *s = NULL;
+
+        if (!root)
+                return NULL;
+        json_t *list = json_array();
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                if (job->skip[c] || c == (int)ch)
+                        json_array_append_new(list, json_string(job_channel_name((enum job_channel)c)));
+        if (json_is_object(root) && json_object_set_new(root, "skip_channels", list) == 0 &&
+            json_object_set_new(root, "attempt", json_integer(0)) == 0)
                 s = dump(root);
         json_decref(root);
         return s;

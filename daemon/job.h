@@ -63,6 +63,10 @@ struct job {
         size_t n_invoices;
         int64_t not_before_ms; /* 0 when absent; Unix ms */
         int attempt;           /* dunningd's own field: send attempts so far */
+        /* dunningd's own field "skip_channels": channels that failed for
+         * this reminder after it was sent (an undelivered SMS), so the
+         * policy goes on with the next one. */
+        bool skip[JOB_CHANNEL__N];
         char reminder_id[19];  /* "r-" + 16 hex: hash of (step, sorted invoice numbers) */
         char job_id[19];       /* "j-" + 16 hex: hash of (campaign, step, sorted invoice numbers) */
         char *json;            /* the text it was parsed from, owned */
@@ -95,6 +99,11 @@ void job_id(char out[19], const char *campaign, const char *step,
 /* Returns the job's JSON text with "attempt" set to attempt (newly
  * allocated; free it). Used when a job goes back to the scheduled set. */
 char *job_json_with_attempt(const struct job *job, int attempt);
+
+/* Returns the job's JSON text with ch added to "skip_channels" and
+ * "attempt" reset (newly allocated; free it), or NULL. Used when a channel
+ * reports, after the send, that it did not reach the customer. */
+char *job_json_with_skip(const struct job *job, enum job_channel ch);
 
 /* Parses RFC 3339 ("2026-11-23T09:00:00+01:00", "Z" allowed, optional
  * fraction) into Unix ms. Returns 0 or -EINVAL. */

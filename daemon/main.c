@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "monitor.h"
+#include "webhooks.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -241,16 +242,20 @@ int main(int argc, char **argv)
         /* /metrics and /healthz first: a port that is taken is a
          * configuration error to report before anything runs. */
         struct monitor *mon = NULL;
+        struct webhooks *hooks = NULL;
         struct http *http = NULL;
         monitor_new(&mon, &sh, now_ms());
+        webhooks_new(&hooks, &sh);
         if (http_new(&http, cfg->listen, &http_default_limits, &err) == 0) {
                 monitor_routes(mon, http);
+                webhooks_routes(hooks, http, cfg);
                 http_start(http, &err);
         }
         if (!http || http_port(http) == 0) {
                 log_event(LOG_ERR, "cannot serve /metrics and /healthz", "listen", cfg->listen,
                           "error", err.msg, NULL);
                 http_free(http);
+                webhooks_free(hooks);
                 monitor_free(mon);
                 snapshot_free(snap);
                 free(sh.beat_ms);
@@ -302,6 +307,7 @@ int main(int argc, char **argv)
         snprintf(stats[3], sizeof(stats[3]), "%llu", metrics_dead_total(m));
         log_event(LOG_INFO, "dunningd stopped", "sent", stats[0], "skipped", stats[1], "retried",
                   stats[2], "dead", stats[3], NULL);
+        webhooks_free(hooks);
         monitor_free(mon);
         for (size_t i = 0; i < old.n; i++)
                 snapshot_free(old.snaps[i]);

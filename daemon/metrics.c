@@ -109,6 +109,12 @@ void metrics_deferred(struct metrics *m, const char *reason)
                                   1, RELAXED);
 }
 
+void metrics_delivery(struct metrics *m, enum job_channel ch, bool delivered)
+{
+        if (ch >= 0 && ch < JOB_CHANNEL__N)
+                atomic_fetch_add_explicit(&m->delivery[ch][delivered], 1, RELAXED);
+}
+
 void metrics_payment(struct metrics *m, enum metrics_attribution a, enum job_channel ch)
 {
         atomic_fetch_add_explicit(&m->payments[a][channel_slot(ch)], 1, RELAXED);
@@ -295,6 +301,16 @@ void metrics_format(const struct metrics *m, const struct metrics_gauges *g, str
         for (int r = 0; r < METRICS_DEFER__N; r++)
                 buf_printf(out, "dunningd_reminders_deferred_total{reason=\"%s\"} %llu\n",
                            defer_names[r], load(&m->deferred[r]));
+
+        family(out, "delivery_reports_total", "counter",
+               "Delivery reports from providers, by channel and what they said.");
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                for (int d = 1; d >= 0; d--)
+                        buf_printf(out,
+                                   "dunningd_delivery_reports_total{channel=\"%s\",status=\"%s\"} "
+                                   "%llu\n",
+                                   channel_name(c), d ? "delivered" : "undelivered",
+                                   load(&m->delivery[c][d]));
 
         family(out, "payments_total", "counter",
                "Payments after reminders, by attribution and the credited channel.");

@@ -83,6 +83,7 @@ struct metrics {
         atomic_ullong skipped[METRICS_SKIP__N];
         atomic_ullong dead[METRICS_DEAD__N];
         atomic_ullong deferred[METRICS_DEFER__N];
+        atomic_ullong delivery[JOB_CHANNEL__N][2];   /* [ch][delivered] */
         atomic_ullong payments[METRICS_ATTR__N][METRICS_CHANNELS];
         struct metrics_hist duration[JOB_CHANNEL__N];
         atomic_ullong redis_reconnects;
@@ -111,6 +112,7 @@ void metrics_failed(struct metrics *m, enum job_channel ch, enum metrics_fail re
 void metrics_skipped(struct metrics *m, const char *reason);
 void metrics_dead(struct metrics *m, const char *reason);
 void metrics_deferred(struct metrics *m, const char *reason);
+void metrics_delivery(struct metrics *m, enum job_channel ch, bool delivered);
 void metrics_payment(struct metrics *m, enum metrics_attribution a, enum job_channel ch);
 void metrics_duration(struct metrics *m, enum job_channel ch, int64_t us);
 

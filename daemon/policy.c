@@ -6,6 +6,8 @@
 int policy_reachable(const struct job *job, enum job_channel ch)
 {
         const struct job_customer *c = &job->customer;
+        if (ch >= 0 && ch < JOB_CHANNEL__N && job->skip[ch])
+                return 0;
         switch (ch) {
         case JOB_CHANNEL_EMAIL: return c->email && c->consent_email;
         case JOB_CHANNEL_SMS: return c->phone && c->consent_sms;
@@ -14,8 +16,10 @@ int policy_reachable(const struct job *job, enum job_channel ch)
         }
 }
 
-static const char *missing(enum job_channel ch)
+static const char *missing(const struct job *job, enum job_channel ch)
 {
+        if (job->skip[ch])
+                return "not reached it before";
         switch (ch) {
         case JOB_CHANNEL_EMAIL: return "no e-mail address or consent";
         case JOB_CHANNEL_SMS: return "no phone number or consent";
@@ -46,5 +50,5 @@ void policy_choose(const struct job *job, const struct config *cfg, int64_t now_
                          job_channel_name(pref));
         else
                 snprintf(d->reason, sizeof(d->reason), "preferred channel %s has %s; using %s",
-                         job_channel_name(pref), missing(pref), job_channel_name(d->order[0]));
+                         job_channel_name(pref), missing(job, pref), job_channel_name(d->order[0]));
 }

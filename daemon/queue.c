@@ -871,7 +871,8 @@ int queue_dead_list(struct queue *q, size_t max, void (*fn)(const struct queue_d
                                         .reason = field(e->element[1], "reason"),
                                         .error = field(e->element[1], "error"),
                                         .attempts = field(e->element[1], "attempts"),
-                                        .time = field(e->element[1], "time") };
+                                        .time = field(e->element[1], "time"),
+                                        .entry = field(e->element[1], "entry") };
                 snprintf(d.id, sizeof(d.id), "%s", e->element[0]->str);
                 fn(&d, data);
         }
@@ -922,4 +923,425 @@ int queue_dead_drop(struct queue *q, const char *id, struct error *err)
         long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
         freeReplyObject(r);
         return n == 1 ? 0 : error_set(err, -ENOENT, "no dead letter with id %s", id);
+}
+
+/* --- the operator's view: walks and counts over the dead and events streams --- */
+
+/* KEYS: dead, jobs. ARGV: dead id, job. The XDEL decides: when two
+ * operators retry one entry at once, only the one that deleted it adds
+ * the job back. */
+static const char dead_retry_lua[] =
+        "if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+        "redis.call('XADD', KEYS[2], '*', 'job', ARGV[2])\n"
+        "return 1\n";
+
+/* KEYS: a stream. ARGV: start, end, count, field. Counts the values of
+ * field over at most count entries in [start, end]; returns {entries seen,
+ * last id or '', value, count, value, count, ...}. */
+static const char tally_lua[] =
+        "local r = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])\n"
+        "local n, order = {}, {}\n"
+        "for _, e in ipairs(r) do\n"
+        "  local f, v = e[2], ''\n"
+        "  for i = 1, #f - 1, 2 do\n"
+        "    if f[i] == ARGV[4] then v = f[i + 1]; break end\n"
+        "  end\n"
+        "  if not n[v] then n[v] = 0; order[#order + 1] = v end\n"
+        "  n[v] = n[v] + 1\n"
+        "end\n"
+        "local out = { #r, #r > 0 and r[#r][1] or '' }\n"
+        "for _, v in ipairs(order) do out[#out + 1] = v; out[#out + 1] = n[v] end\n"
+        "return out\n";
+
+/* Entries per round trip of a walk or a count: a few ms of Redis time. */
+#define WALK_PAGE 1000
+
+int queue_dead_range(struct queue *q, const char *from, const char *to, size_t page,
+                     int (*fn)(const struct queue_dead *, void *), void *data,
+                     struct error *err)
+{
+        char start[56];
+        int rc;
+
+        snprintf(start, sizeof(start), "%s", from);
+        for (;;) {
+                /* hiredis's format knows no %zu */
+                redisReply *r = command(q, err, &rc, "XRANGE", "XRANGE %s %s %s COUNT %lld",
+                                        q->k_dead, start, to, (long long)page);
+                if (rc)
+                        return rc;
+                size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+                for (size_t i = 0; i < n && !rc; i++) {
+                        const redisReply *e = r->element[i];
+                        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+                            e->element[0]->type != REDIS_REPLY_STRING)
+                                continue;
+                        const redisReply *f = e->element[1];
+                        struct queue_dead d = { .job = field(f, "job"),
+                                                .reason = field(f, "reason"),
+                                                .error = field(f, "error"),
+                                                .attempts = field(f, "attempts"),
+                                                .time = field(f, "time"),
+                                                .entry = field(f, "entry") };
+                        snprintf(d.id, sizeof(d.id), "%s", e->element[0]->str);
+                        /* the next page starts after this entry, exclusive */
+                        snprintf(start, sizeof(start), "(%s", d.id);
+                        rc = fn(&d, data);
+                }
+                freeReplyObject(r);
+                if (rc || n < page)
+                        return rc;
+        }
+}
+
+int queue_dead_last(struct queue *q, char id[48], struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "XREVRANGE", "XREVRANGE %s + - COUNT 1", q->k_dead);
+        if (rc)
+                return rc;
+        id[0] = '\0';
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1 &&
+            r->element[0]->element[0]->type == REDIS_REPLY_STRING)
+                snprintf(id, 48, "%s", r->element[0]->element[0]->str);
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_dead_retry(struct queue *q, const char *const *ids, const char *const *jobs,
+                     size_t n, int *result, struct error *err)
+{
+        int rc = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *argv[] = { "EVAL", dead_retry_lua, "2", q->k_dead, q->k_jobs,
+                                       ids[i], jobs[i] };
+                redisAppendCommandArgv(q->ctx, 7, argv, NULL);
+                result[i] = -1;         /* unknown until its reply is read */
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "dead retry", err);
+                if (c) {
+                        /* the connection is gone with the replies still owed */
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        continue;
+                }
+                if (r->type == REDIS_REPLY_INTEGER)
+                        result[i] = (int)r->integer;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+int queue_dead_drop_many(struct queue *q, const char *const *ids, size_t n, int *result,
+                         struct error *err)
+{
+        int rc = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const char *argv[] = { "XDEL", q->k_dead, ids[i] };
+                redisAppendCommandArgv(q->ctx, 3, argv, NULL);
+                result[i] = -1;         /* unknown until its reply is read */
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "XDEL", err);
+                if (c) {
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        continue;
+                }
+                if (r->type == REDIS_REPLY_INTEGER)
+                        result[i] = r->integer > 0;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+static void tally_add(struct queue_tally *t, const char *value, size_t len, long long count)
+{
+        char v[64];
+        size_t i;
+
+        snprintf(v, sizeof(v), "%.*s", (int)len, value);
+        for (i = 0; i < t->n && strcmp(t->v[i].value, v) != 0; i++)
+                ;
+        if (i == t->n) {
+                if (t->n == QUEUE_TALLY_MAX) {
+                        t->other += count;
+                        return;
+                }
+                memcpy(t->v[t->n++].value, v, sizeof(v));
+        }
+        t->v[i].count += count;
+}
+
+/* Counts field over key's entries in [from, to], page by page. */
+static int tally(struct queue *q, const char *key, const char *from, const char *to,
+                 const char *field_name, struct queue_tally *t, struct error *err)
+{
+        char start[56], count[16];
+        int rc;
+
+        memset(t, 0, sizeof(*t));
+        snprintf(start, sizeof(start), "%s", from);
+        snprintf(count, sizeof(count), "%d", WALK_PAGE);
+        for (;;) {
+                const char *argv[] = { "EVAL", tally_lua, "1", key, start, to, count, field_name };
+                redisReply *r = redisCommandArgv(q->ctx, 8, argv, NULL);
+                rc = reply_check(q, r, "count entries", err);
+                if (rc)
+                        return rc;
+                if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+                    r->element[0]->type != REDIS_REPLY_INTEGER ||
+                    r->element[1]->type != REDIS_REPLY_STRING) {
+                        freeReplyObject(r);
+                        return error_set(err, -EPROTO, "redis count entries: unexpected reply");
+                }
+                long long seen = r->element[0]->integer;
+                t->total += seen;
+                for (size_t i = 2; i + 1 < r->elements; i += 2)
+                        if (r->element[i]->type == REDIS_REPLY_STRING &&
+                            r->element[i + 1]->type == REDIS_REPLY_INTEGER)
+                                tally_add(t, r->element[i]->str, r->element[i]->len,
+                                          r->element[i + 1]->integer);
+                snprintf(start, sizeof(start), "(%s", r->element[1]->str);
+                freeReplyObject(r);
+                if (seen < WALK_PAGE)
+                        return 0;
+        }
+}
+
+int queue_dead_reasons(struct queue *q, struct queue_tally *t, struct error *err)
+{
+        return tally(q, q->k_dead, "-", "+", "reason", t, err);
+}
+
+int queue_recent_events(struct queue *q, int64_t window_ms, struct queue_tally *t,
+                        struct error *err)
+{
+        char from[32], to[32];
+        int rc;
+
+        /* Redis's clock, not ours: the ids were made by it */
+        redisReply *r = command(q, err, &rc, "TIME", "TIME");
+        if (rc)
+                return rc;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !r->element[0]->str ||
+            !r->element[1]->str) {
+                freeReplyObject(r);
+                return error_set(err, -EPROTO, "redis TIME: unexpected reply");
+        }
+        long long now = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+                        strtoll(r->element[1]->str, NULL, 10) / 1000;
+        freeReplyObject(r);
+        /* an id of only a time covers every sequence number of that ms;
+         * the end bound keeps a busy stream from outrunning the count */
+        snprintf(from, sizeof(from), "%lld", now - window_ms > 0 ? now - window_ms : 0);
+        snprintf(to, sizeof(to), "%lld", now);
+        return tally(q, q->k_events, from, to, "type", t, err);
+}
+
+/* --- pay links, SMS delivery reports, outside events --- */
+
+int queue_paylinks_get(struct queue *q, const char *const *ids, size_t n,
+                       struct queue_paylink *out, struct error *err)
+{
+        char key[256];
+        int rc = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                snprintf(key, sizeof(key), "%s:paylink:%s", q->prefix, ids[i]);
+                redisAppendCommand(q->ctx, "HMGET %s id url expires_ms", key);
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                memset(&out[i], 0, sizeof(out[i]));
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int one = reply_check(q, r, "HMGET paylink", err);
+                if (one < 0) {
+                        rc = rc ? rc : one;
+                        if (!r)
+                                return rc;   /* the connection is gone */
+                        continue;
+                }
+                if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[1]->str) {
+                        if (r->element[0]->str)
+                                snprintf(out[i].id, sizeof(out[i].id), "%s", r->element[0]->str);
+                        snprintf(out[i].url, sizeof(out[i].url), "%s", r->element[1]->str);
+                        if (r->element[2]->str)
+                                out[i].expires_ms = strtoll(r->element[2]->str, NULL, 10);
+                }
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+void queue_txn_paylink(struct queue *q, const char *reminder_id, const struct queue_paylink *l,
+                       int ttl_s)
+{
+        struct cmd c = { 0 };
+        snprintf(c.key, sizeof(c.key), "%s:paylink:%s", q->prefix, reminder_id);
+        arg(&c, "HSET");
+        arg(&c, c.key);
+        arg(&c, "id");
+        arg(&c, l->id);
+        arg(&c, "url");
+        arg(&c, l->url);
+        arg(&c, "expires_ms");
+        arg_num(&c, (long long)l->expires_ms);
+        txn_append(q, &c);
+
+        struct cmd e = { 0 };
+        arg(&e, "EXPIRE");
+        arg(&e, c.key);
+        arg_num(&e, ttl_s);
+        txn_append(q, &e);
+
+        if (l->id[0]) {
+                /* The webhook knows the link by its id. */
+                struct cmd x = { 0 };
+                snprintf(x.key, sizeof(x.key), "%s:paylink-id:%s", q->prefix, l->id);
+                arg(&x, "SET");
+                arg(&x, x.key);
+                arg(&x, reminder_id);
+                arg(&x, "EX");
+                arg_num(&x, ttl_s);
+                txn_append(q, &x);
+        }
+}
+
+int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[20],
+                           struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "GET paylink-id", "GET %s:paylink-id:%s", q->prefix,
+                                link_id);
+        if (rc)
+                return rc;
+        rc = r->type == REDIS_REPLY_STRING && r->len < 20 ? 0 : -ENOENT;
+        if (rc == 0)
+                snprintf(reminder, 20, "%s", r->str);
+        freeReplyObject(r);
+        return rc;
+}
+
+void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
+                        const char *job, int ttl_s)
+{
+        struct cmd c = { 0 };
+        snprintf(c.key, sizeof(c.key), "%s:sms:%s", q->prefix, provider_id);
+        arg(&c, "HSET");
+        arg(&c, c.key);
+        arg(&c, "reminder");
+        arg(&c, reminder_id);
+        arg(&c, "job");
+        arg(&c, job);
+        txn_append(q, &c);
+
+        struct cmd e = { 0 };
+        arg(&e, "EXPIRE");
+        arg(&e, c.key);
+        arg_num(&e, ttl_s);
+        txn_append(q, &e);
+}
+
+int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,
+                     struct error *err)
+{
+        int rc;
+        redisReply *r = command(q, err, &rc, "HMGET sms", "HMGET %s:sms:%s reminder job",
+                                q->prefix, provider_id);
+        if (rc)
+                return rc;
+        rc = -ENOENT;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str &&
+            r->element[1]->str && r->element[0]->len < 20) {
+                snprintf(reminder, 20, "%s", r->element[0]->str);
+                *job = xstrdup(r->element[1]->str);
+                rc = 0;
+        }
+        freeReplyObject(r);
+        return rc;
+}
+
+int queue_sent_channel(struct queue *q, const char *reminder_id, const char *const *channels,
+                       size_t n, struct error *err)
+{
+        int rc, found = -ENOENT;
+        for (size_t i = 0; i < n && found < 0; i++) {
+                redisReply *r = command(q, err, &rc, "EXISTS sent", "EXISTS %s:sent:%s:%s",
+                                        q->prefix, reminder_id, channels[i]);
+                if (rc)
+                        return rc;
+                if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+                        found = (int)i;
+                freeReplyObject(r);
+        }
+        return found;
+}
+
+/* KEYS: marker, stream, jobs stream, key to delete ("" for none).
+ * ARGV: ttl, maxlen, job ("" for none), then field/value pairs. */
+static const char record_once_lua[] =
+        "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then "
+        "  return 0 "
+        "end "
+        "local f = {} "
+        "for i = 4, #ARGV do f[#f + 1] = ARGV[i] end "
+        "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(f)) "
+        "if ARGV[3] ~= '' then redis.call('XADD', KEYS[3], '*', 'job', ARGV[3]) end "
+        "if KEYS[4] ~= '' then redis.call('DEL', KEYS[4]) end "
+        "return 1";
+
+int queue_record_once(struct queue *q, const char *marker, int ttl_s, const char *stream,
+                      int64_t maxlen, const char *const *fields, size_t n_fields,
+                      const char *requeue_job, const char *del_key, struct error *err)
+{
+        char k_marker[256], k_stream[160], k_del[256], ttl[24], max[24];
+        const char *argv[64];
+        size_t len[64];
+        size_t argc = 0;
+
+        if (n_fields == 0 || n_fields % 2 || n_fields > 40)
+                return error_set(err, -EINVAL, "record_once: bad field list");
+        snprintf(k_marker, sizeof(k_marker), "%s:%s", q->prefix, marker);
+        snprintf(k_stream, sizeof(k_stream), "%s:%s", q->prefix, stream);
+        if (del_key)
+                snprintf(k_del, sizeof(k_del), "%s:%s", q->prefix, del_key);
+        else
+                k_del[0] = '\0';
+        snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+        snprintf(max, sizeof(max), "%lld", (long long)maxlen);
+        argv[argc++] = "EVAL";
+        argv[argc++] = record_once_lua;
+        argv[argc++] = "4";
+        argv[argc++] = k_marker;
+        argv[argc++] = k_stream;
+        argv[argc++] = q->k_jobs;
+        argv[argc++] = k_del;
+        argv[argc++] = ttl;
+        argv[argc++] = max;
+        argv[argc++] = requeue_job ? requeue_job : "";
+        for (size_t i = 0; i < n_fields; i++)
+                argv[argc++] = fields[i] ? fields[i] : "";
+        for (size_t i = 0; i < argc; i++)
+                len[i] = strlen(argv[i]);
+        redisReply *r = redisCommandArgv(q->ctx, (int)argc, argv, len);
+        int rc = reply_check(q, r, "record once", err);
+        if (rc)
+                return rc;
+        rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+        freeReplyObject(r);
+        return rc;
 }

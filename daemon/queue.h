@@ -138,6 +138,7 @@ int queue_ping(struct queue *q, struct error *err);
 struct queue_dead {
         char id[48];
         const char *job, *reason, *error, *attempts, *time;
+        const char *entry;      /* the jobs stream entry it came from; may be NULL */
 };
 int queue_dead_list(struct queue *q, size_t max, void (*fn)(const struct queue_dead *, void *),
                     void *data, struct error *err);
@@ -147,8 +148,90 @@ int queue_dead_get(struct queue *q, const char *id, char **job, struct error *er
 int queue_dead_requeue(struct queue *q, const char *id, const char *job, struct error *err);
 int queue_dead_drop(struct queue *q, const char *id, struct error *err);
 
+/* Calls fn for every dead entry with an id in [from, to] ("-" and "+" for
+ * the ends), oldest first, fetching page entries per round trip; the
+ * fields are borrowed for the call. fn returns 0 to go on; anything else
+ * stops the walk and is returned. fn may issue queue_* calls itself. */
+int queue_dead_range(struct queue *q, const char *from, const char *to, size_t page,
+                     int (*fn)(const struct queue_dead *, void *), void *data,
+                     struct error *err);
+/* The id of the newest dead entry into id ("" when there is none): the
+ * bound of a walk that must not meet entries added while it runs. */
+int queue_dead_last(struct queue *q, char id[48], struct error *err);
+/* For n dead entries: deletes ids[i] and adds jobs[i] to the stream, one
+ * atomic step each (Lua), pipelined. result[i] is 1 when requeued, 0 when
+ * the entry was gone already (retried or dropped by someone else): a job
+ * is never put back twice. */
+int queue_dead_retry(struct queue *q, const char *const *ids, const char *const *jobs,
+                     size_t n, int *result, struct error *err);
+/* Deletes n dead entries, pipelined: result[i] is 1 when ids[i] was
+ * deleted, 0 when it was gone already. */
+int queue_dead_drop_many(struct queue *q, const char *const *ids, size_t n, int *result,
+                         struct error *err);
+
+/* The values of one field over stream entries, counted: the first
+ * QUEUE_TALLY_MAX distinct values (at most 63 bytes each; longer ones are
+ * cut) in v, the entries of any further value in other. */
+#define QUEUE_TALLY_MAX 32
+struct queue_tally {
+        long long total;        /* entries counted */
+        size_t n;
+        struct {
+                char value[64]; /* "" when the entry lacks the field */
+                long long count;
+        } v[QUEUE_TALLY_MAX];
+        long long other;
+};
+/* Dead letters per `reason`. Counted inside Redis a page at a time (Lua),
+ * so no job text crosses the network and Redis is never blocked long. */
+int queue_dead_reasons(struct queue *q, struct queue_tally *t, struct error *err);
+/* Events per `type` whose stream id is within the last window_ms by the
+ * Redis server's clock (the clock that made the ids); counted like
+ * queue_dead_reasons, so a long events stream stays cheap. */
+int queue_recent_events(struct queue *q, int64_t window_ms, struct queue_tally *t,
+                        struct error *err);
+
 /* The Redis commands a job costs are issued through these; exposed for the
  * benchmark's ceiling client. */
 extern const char queue_promote_lua[];
 extern const char queue_enqueue_lua[];
 extern const char queue_take_lua[];
+
+/* Pay links, one per reminder (<prefix>:paylink:<reminder id>): made once
+ * and reused on every retry. url "" when the reminder has none yet. */
+struct queue_paylink {
+        char id[64];            /* the provider's id, "" for static links */
+        char url[512];
+        int64_t expires_ms;
+};
+/* Stored links of n reminders, one pipelined round trip. */
+int queue_paylinks_get(struct queue *q, const char *const *ids, size_t n,
+                       struct queue_paylink *out, struct error *err);
+/* In the transaction: stores l for reminder_id (ttl_s), and the reverse
+ * index <prefix>:paylink-id:<id> -> reminder for the provider's webhook. */
+void queue_txn_paylink(struct queue *q, const char *reminder_id, const struct queue_paylink *l,
+                       int ttl_s);
+/* The reminder of a provider's link id; -ENOENT when unknown. */
+int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[20],
+                           struct error *err);
+
+/* In the transaction: what a delivery report for an SMS needs later, its
+ * reminder and job, under <prefix>:sms:<provider id> (ttl_s). */
+void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
+                        const char *job, int ttl_s);
+/* Reads it back (*job is owned); -ENOENT when unknown or expired. */
+int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,
+                     struct error *err);
+/* The index in channels of the first channel with a sent marker for
+ * reminder_id, or -ENOENT. */
+int queue_sent_channel(struct queue *q, const char *reminder_id, const char *const *channels,
+                       size_t n, struct error *err);
+
+/* Records something an outside party told us exactly once, atomically
+ * (Lua): when the marker <prefix>:<marker> is new (kept ttl_s), adds the
+ * field/value pairs to <prefix>:<stream> (MAXLEN ~ maxlen), and when
+ * requeue_job is not NULL adds it to the jobs stream and deletes
+ * <prefix>:<del_key>. Returns 1 when recorded, 0 when seen before. */
+int queue_record_once(struct queue *q, const char *marker, int ttl_s, const char *stream,
+                      int64_t maxlen, const char *const *fields, size_t n_fields,
+                      const char *requeue_job, const char *del_key, struct error *err);

@@ -18,6 +18,9 @@
 #include "queue.h"
 #include "render.h"
 
+/* How long a sent SMS waits for its delivery report. */
+#define SMS_REPORT_TTL_S (7 * 86400)
+
 struct worker {
         pthread_t thread;
         bool joined;
@@ -156,6 +159,12 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->reminder_id, "channel", ch, "step", job->step, "campaign",
                                 job->campaign, "customer", job->customer.id, "reason", r->policy,
                                 NULL);
+                /* What a delivery report needs to find the reminder and,
+                 * when the SMS did not arrive, its job. */
+                if (r->channel == JOB_CHANNEL_SMS && r->provider_id[0] &&
+                    strcmp(cfg->channels.sms.transport, "http") == 0)
+                        queue_txn_sms_sent(w->q, r->provider_id, job->reminder_id, job->json,
+                                           SMS_REPORT_TTL_S);
                 queue_txn_ack(w->q, e->id);
                 metrics_sent(m, r->channel, job->step);
                 log_event(LOG_INFO, "sent", "reminder", job->reminder_id, "channel", ch, "step",
@@ -181,6 +190,9 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 }
                 int64_t delay = backoff_delay_ms(next, cfg->queue.retry_base_ms,
                                                  cfg->queue.retry_max_ms, rnd32());
+                /* A provider that said when to come back is believed. */
+                if (r->retry_after_ms > delay)
+                        delay = r->retry_after_ms;
                 char *again = job_json_with_attempt(job, next);
                 queue_txn_schedule(w->q, again ? again : job->json, now_ms() + delay);
                 free(again);
@@ -220,6 +232,46 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                             job->attempt + 1, e->id);
                 break;
         }
+}
+
+/* Stored pay links lasts a day beyond the link, for late webhooks. */
+static int paylink_ttl_s(const struct queue_paylink *l, int64_t now)
+{
+        int64_t s = (l->expires_ms - now) / 1000 + 86400;
+        return s < 86400 ? 86400 : s > INT32_MAX ? INT32_MAX : (int)s;
+}
+
+/* The pay link of every job about to be sent (go[k] not NULL): the one an
+ * earlier attempt stored (one round trip for the batch), else made now.
+ * A job whose link the provider could not make now is taken out of the
+ * e-mail batch (go[k] = NULL) and retried; a link refused for good leaves
+ * the message without one. */
+static int get_paylinks(struct worker *w, struct job **go, size_t n, int64_t now,
+                        struct dispatch_link *links, struct dispatch_pre *pre, struct error *err)
+{
+        const char **ids = xcalloc(n, sizeof(*ids));
+        struct queue_paylink *stored = xcalloc(n, sizeof(*stored));
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+                if (go[k])
+                        ids[m++] = go[k]->reminder_id;
+        int rc = m ? queue_paylinks_get(w->q, ids, m, stored, err) : 0;
+        for (size_t k = 0, j = 0; rc == 0 && k < n; k++) {
+                if (!go[k])
+                        continue;
+                links[k].link = stored[j++];
+                dispatch_paylink(w->d, go[k], now, &links[k]);
+                if (links[k].outcome == CHANNEL_TEMPFAIL) {
+                        go[k] = NULL;
+                } else if (links[k].outcome == CHANNEL_PERMFAIL) {
+                        log_event(LOG_WARNING, "no pay link for this reminder", "reminder",
+                                  go[k]->reminder_id, "error", links[k].reason, NULL);
+                }
+                pre[k].pay_link = links[k].link.url[0] ? links[k].link.url : NULL;
+        }
+        free(ids);
+        free(stored);
+        return rc;
 }
 
 static void process_batch(struct worker *w)
@@ -291,6 +343,16 @@ static void process_batch(struct worker *w)
         struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
         for (size_t k = 0; k < nv; k++)
                 go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
+        struct dispatch_link *links = NULL;
+        if (nv && dispatch_paylinks_enabled(w->d)) {
+                links = xcalloc(nv, sizeof(*links));
+                if ((rc = get_paylinks(w, go, nv, now, links, pre, &err)) < 0) {
+                        free(go);
+                        free(pre);
+                        free(links);
+                        goto fail;
+                }
+        }
         dispatch_email_batch(w->d, go, nv, now, pre);
         beat(w);
         for (size_t k = 0; k < nv; k++) {
@@ -311,16 +373,26 @@ static void process_batch(struct worker *w)
                 if (take[k] == QUEUE_TAKE_SENT) {
                         r.status = DISPATCH_SKIPPED;
                         snprintf(r.reason, sizeof(r.reason), "already-sent");
+                } else if (links && links[k].outcome == CHANNEL_TEMPFAIL) {
+                        /* The provider will make the link later: so will we. */
+                        r.status = DISPATCH_RETRY;
+                        r.retry_after_ms = links[k].retry_after_ms;
+                        snprintf(r.reason, sizeof(r.reason), "paylink: %s", links[k].reason);
+                        queue_txn_release(w->q, jobs[i]->reminder_id);
                 } else {
                         dispatch_job(w->d, jobs[i], &pre[k], now, &r);
                         queue_txn_release(w->q, jobs[i]->reminder_id);
                 }
+                if (links && links[k].made)
+                        queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
+                                          paylink_ttl_s(&links[k].link, now));
                 record_result(w, &w->batch.entries[i], jobs[i], &r);
                 beat(w);
         }
         dispatch_flush(w->d);
         free(go);
         free(pre);
+        free(links);
 
         rc = queue_txn_commit(w->q, &err);
         if (rc < 0)

@@ -46,10 +46,12 @@ struct harness_config {
          * default) for "transport: outbox". Borrowed. */
         const char *email_yaml;
         int watchdog_ms;        /* a worker quiet this long is stuck */
-        /* More keys of channels.sms after its transport and sender, e.g.
-         * "quiet_hours: \"21:00-08:00\""; NULL (the default) for
-         * "quiet_hours: none", so tests send SMS at any hour. Borrowed. */
+        /* Keys of channels.sms after its sender, e.g. "quiet_hours:
+         * \"21:00-08:00\""; NULL (the default) for "transport: outbox,
+         * quiet_hours: none", so tests send SMS at any hour. Borrowed. */
         const char *sms_yaml;
+        /* Top-level YAML appended as is (e.g. a paylink mapping), or NULL. */
+        const char *extra_yaml;
 };
 
 /* One dunningd process started by harness_daemon_start(). */
@@ -207,6 +209,25 @@ size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
  * body (owned) and *status, or NULL and *status -1 when nothing answers. */
 char *harness_http(const struct harness_daemon *d, const char *method, const char *path,
                    int *status);
+
+/* The same with a body (content_type may be NULL). */
+char *harness_http_post(const struct harness_daemon *d, const char *path,
+                        const char *content_type, const char *body, int *status);
+/* One request to any HTTP server on 127.0.0.1:port (a stand-in). */
+char *harness_http_request(int port, const char *method, const char *path,
+                           const char *content_type, const char *body, int *status);
+
+/* A Python stand-in for a provider's API (tests/integration/SCRIPT, run
+ * with /usr/bin/python3 and the NULL-terminated arguments): started, then
+ * its port read from port_file once the stand-in writes it. It dies with
+ * the test. */
+struct harness_standin {
+        pid_t pid;
+        int port;
+};
+void harness_standin_start(struct harness *h, struct harness_standin *s, const char *script,
+                           const char *port_file, ...) __attribute__((sentinel));
+void harness_standin_stop(struct harness_standin *s);
 
 /* Fails the test when d's log shows the full e-mail address or phone
  * number of any of customers first .. first+n-1. */

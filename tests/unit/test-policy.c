@@ -60,10 +60,47 @@ START_TEST(test_choice)
 }
 END_TEST
 
+START_TEST(test_skip_channels)
+{
+        /* An SMS that was not delivered: the reminder goes on by another
+         * channel even though the customer prefers SMS; the skip survives
+         * the round trip through the job text. */
+        struct job *job = make(EMAIL PHONE ADDR ",\"preferred_channel\":\"sms\"");
+        char *again = job_json_with_skip(job, JOB_CHANNEL_SMS);
+        ck_assert_ptr_nonnull(again);
+        ck_assert_ptr_nonnull(strstr(again, "\"skip_channels\":[\"sms\"]"));
+        struct job *next = NULL;
+        struct error err;
+        ck_assert_int_eq(job_parse(&next, again, strlen(again), &err), 0);
+        struct policy_decision d;
+        policy_choose(next, NULL, 0, &d);
+        ck_assert_int_eq(d.n, 2);
+        ck_assert_int_eq(d.order[0], JOB_CHANNEL_EMAIL);
+        ck_assert_int_eq(d.order[1], JOB_CHANNEL_LETTER);
+        ck_assert_str_eq(d.reason, "preferred channel sms has not reached it before; using email");
+        /* Skipping e-mail too keeps both. */
+        char *third = job_json_with_skip(next, JOB_CHANNEL_EMAIL);
+        ck_assert_ptr_nonnull(strstr(third, "\"skip_channels\":[\"email\",\"sms\"]"));
+        ck_assert_ptr_nonnull(strstr(third, "\"attempt\":0"));
+        free(again);
+        free(third);
+        job_free(next);
+        job_free(job);
+        /* A bad list names the field. */
+        const char *bad = "{\"v\":1,\"campaign\":\"c\",\"step\":\"s\",\"customer\":{\"id\":\"C\","
+                          "\"name\":\"J\",\"locale\":\"nl-NL\"},\"invoices\":[{\"number\":\"I\","
+                          "\"amount_cents\":1,\"currency\":\"EUR\",\"due\":\"2026-10-31\"}],"
+                          "\"skip_channels\":[\"fax\"]}";
+        ck_assert_int_lt(job_parse(&next, bad, strlen(bad), &err), 0);
+        ck_assert_str_eq(err.msg, "skip_channels: must be a list of email, sms, letter");
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("policy");
         TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_skip_channels);
         tcase_add_loop_test(tc, test_choice, 0, sizeof(cases) / sizeof(cases[0]));
         suite_add_tcase(s, tc);
         return unit_run(s);

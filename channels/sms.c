@@ -1,0 +1,760 @@
+/* sms.c: the http transport of the SMS channel: a provider's REST API
+ * through libcurl.
+ *
+ * Profiles (channels.sms.provider):
+ * - messagebird: POST JSON to url (default https://rest.messagebird.com/
+ *   messages), "Authorization: AccessKey <token>"; recipients as MSISDNs
+ *   (E.164 digits without "+", as JSON numbers like MessageBird's own
+ *   example), datacoding "plain" or "unicode" from our GSM 03.38 check;
+ *   the message id is the response's "id".
+ * - twilio: POST a form to url (default https://api.twilio.com/2010-04-01)
+ *   + /Accounts/{account_sid}/Messages.json, HTTP Basic account_sid:token;
+ *   To, From, Body, StatusCallback. Twilio picks GSM-7 or UCS-2 itself;
+ *   the message id is "sid".
+ * - generic: POST channels.sms.body_template, a Mustache template (the
+ *   project's engine) rendered against JSON-escaped values, so that
+ *   "{{body}}" inside a JSON string stays a valid JSON string; variables:
+ *   to (E.164), msisdn (without "+"), from, body, reference, encoding
+ *   ("gsm7" | "ucs2"), segments, report_url. "Authorization: Bearer
+ *   <token>"; the message id is "id" when the response has one. The
+ *   template is compiled and test-rendered (strict, must give JSON) in
+ *   open(), so a typo fails at start-up, not per message.
+ *
+ * Checked here, because a provider would refuse it for every message and
+ * that must not read as a bad customer number: the sender (messagebird,
+ * twilio: a number or <= 11 letters, digits, spaces), in open(). Checked
+ * per message: the recipient, through phone_normalize() with
+ * channels.sms.default_country; a number in a range that takes no SMS (an
+ * NL landline, pager, toll-free) is a permanent failure before any request.
+ *
+ * One curl easy handle per session (a worker's), so the connection to the
+ * provider is kept alive between messages; curl reconnects by itself when
+ * the provider closed it while idle.
+ *
+ * Outcomes: 2xx sent; 429 and 5xx temporary (with the Retry-After, seconds
+ * or an HTTP date); 401, 403, 404, 407 and 408 temporary too, since they
+ * say our credentials or URL are wrong (or the provider was slow), not that
+ * this customer's number is: a permanent failure would mark every
+ * customer's phone invalid and move them all to another channel until an
+ * operator noticed; other 4xx permanent, with the provider's message;
+ * network errors and timeouts temporary. A timeout after the request left
+ * may still have sent the message: that is the provider's at-least-once,
+ * the dispatcher's idempotency marker covers the rest.
+ *
+ * Reasons carry the provider's error text on one line, with every run of
+ * six or more digits (a phone number) and the token replaced. */
+#include "channel.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+
+#include "curlx.h"
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "buf.h"
+#include "gsm7.h"
+#include "mustache.h"
+#include "phone.h"
+
+/* The most of a response body kept (error texts and ids are short). */
+#define SMS_RESPONSE_MAX (64 * 1024)
+/* A longer Retry-After is taken as this: the retry policy caps it anyway. */
+#define SMS_RETRY_AFTER_MAX_S (7 * 86400)
+
+#define MESSAGEBIRD_URL "https://rest.messagebird.com/messages"
+#define TWILIO_URL "https://api.twilio.com/2010-04-01"
+#define GENERIC_TEMPLATE                                                                   \
+        "{\"to\":\"{{to}}\",\"from\":\"{{from}}\",\"text\":\"{{body}}\","                   \
+        "\"reference\":\"{{reference}}\"}"
+
+/* The generic body template's name in its set: Mustache errors start with
+ * it ("channels.sms.body_template:1:9: too: no such variable"). */
+#define TEMPLATE_NAME "channels.sms.body_template"
+
+enum sms_provider { SMS_MESSAGEBIRD, SMS_TWILIO, SMS_GENERIC };
+
+static const char *const provider_names[] = { "messagebird", "twilio", "generic" };
+
+struct sms {
+        enum sms_provider provider;
+        const char *name;            /* provider_names[provider] */
+        CURL *curl;
+        struct curl_slist *headers;  /* holds the credentials: wiped in close() */
+        char *url;
+        char *token;                 /* owned copy, to keep it out of reasons; wiped */
+        char *sender;                /* when a message has no from */
+        char *report_url;            /* or NULL */
+        char *default_country;       /* for phone_normalize, or NULL */
+        struct mustache_set *tmpl;   /* generic: the body template, as TEMPLATE_NAME */
+        struct buf body;             /* the request body being sent */
+        struct buf response;         /* up to SMS_RESPONSE_MAX bytes of the answer */
+        char retry_after[64];        /* the last response's Retry-After, or "" */
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static void sms_close(void *session)
+{
+        struct sms *s = session;
+
+        if (!s)
+                return;
+        if (s->curl)
+                curl_easy_cleanup(s->curl);
+        for (struct curl_slist *h = s->headers; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data));
+        curl_slist_free_all(s->headers);
+        mustache_set_free(s->tmpl);
+        free(s->url);
+        curlx_wipe_free(s->token);
+        free(s->sender);
+        free(s->report_url);
+        free(s->default_country);
+        buf_free(&s->body);
+        buf_free(&s->response);
+        free(s);
+}
+
+/* ---- helpers: base64, JSON escaping ------------------------------------ */
+
+static void base64(struct buf *out, const char *in, size_t len)
+{
+        static const char tab[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *p = (const unsigned char *)in;
+
+        for (size_t i = 0; i < len; i += 3) {
+                unsigned v = (unsigned)p[i] << 16;
+                if (i + 1 < len)
+                        v |= (unsigned)p[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= p[i + 2];
+                buf_putc(out, tab[(v >> 18) & 63]);
+                buf_putc(out, tab[(v >> 12) & 63]);
+                buf_putc(out, i + 1 < len ? tab[(v >> 6) & 63] : '=');
+                buf_putc(out, i + 2 < len ? tab[v & 63] : '=');
+        }
+}
+
+/* The JSON string literal of s without its quotes, as a new Mustache
+ * string; NULL when s is not valid UTF-8. */
+static struct mustache_value *json_escaped(const char *s)
+{
+        json_t *j = json_string(s ? s : "");
+        char *lit = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        struct mustache_value *v = NULL;
+
+        if (lit)
+                v = mustache_string_len(lit + 1, strlen(lit) - 2);
+        free(lit);
+        json_decref(j);
+        return v;
+}
+
+/* map[key] = the JSON-escaped s; false (map unchanged) when s is not
+ * valid UTF-8. */
+static bool set_escaped(struct mustache_value *map, const char *key, const char *s)
+{
+        struct mustache_value *v = json_escaped(s);
+
+        if (v)
+                mustache_map_set(map, key, v);
+        return v != NULL;
+}
+
+/* ---- reasons ------------------------------------------------------------ */
+
+/* Appends text on one line to out: control characters become spaces,
+ * runs of spaces one, the token "[token]" and every run of six or more
+ * digits (allowing the spaces, dashes and parentheses people put in
+ * numbers; not dots, which would take IP addresses) "[number]". */
+static void scrub(struct buf *out, const char *text, const char *token)
+{
+        size_t tlen = token ? strlen(token) : 0;
+        const char *p = text;
+
+        while (*p) {
+                unsigned char c = (unsigned char)*p;
+                if (tlen >= 4 && strncmp(p, token, tlen) == 0) {
+                        buf_puts(out, "[token]");
+                        p += tlen;
+                        continue;
+                }
+                if (isdigit(c) || (c == '+' && isdigit((unsigned char)p[1]))) {
+                        const char *q = c == '+' ? p + 1 : p, *end = q;
+                        int digits = 0;
+                        while (*q) {
+                                if (isdigit((unsigned char)*q)) {
+                                        digits++;
+                                        end = ++q;
+                                } else if (*q && strchr(" -()", *q) &&
+                                           isdigit((unsigned char)q[1])) {
+                                        q++;
+                                } else {
+                                        break;
+                                }
+                        }
+                        if (digits >= 6)
+                                buf_puts(out, "[number]");
+                        else
+                                buf_append(out, p, (size_t)(end - p));
+                        p = end;
+                        continue;
+                }
+                if (c < 0x20 || c == 0x7f) {
+                        if (out->len && out->data[out->len - 1] != ' ')
+                                buf_putc(out, ' ');
+                        p++;
+                        continue;
+                }
+                if (c == ' ' && out->len && out->data[out->len - 1] == ' ') {
+                        p++;
+                        continue;
+                }
+                buf_putc(out, (char)c);
+                p++;
+        }
+        while (out->len && out->data[out->len - 1] == ' ')
+                out->data[--out->len] = '\0';
+}
+
+/* Copies s into dst[size], cut at a UTF-8 character boundary. */
+static void copy_utf8(char *dst, size_t size, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n >= size) {
+                n = size - 1;
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+}
+
+static void result(struct sms *s, struct send_result *res, enum channel_outcome o,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sets the outcome and "sms: <provider>: " + the formatted text, scrubbed. */
+static void result(struct sms *s, struct send_result *res, enum channel_outcome o,
+                   const char *fmt, ...)
+{
+        struct buf raw = BUF_INIT, line = BUF_INIT;
+        va_list ap;
+
+        va_start(ap, fmt);
+        buf_vprintf(&raw, fmt, ap);
+        va_end(ap);
+        buf_printf(&line, "sms: %s: ", s->name);
+        scrub(&line, buf_str(&raw), s->token);
+        res->outcome = o;
+        copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
+        buf_free(&raw);
+        buf_free(&line);
+}
+
+/* ---- open ---------------------------------------------------------------- */
+
+#define SETOPT(opt, val)                                                                   \
+        do {                                                                               \
+                if (curl_easy_setopt(s->curl, opt, val) != CURLE_OK) {                     \
+                        rc = error_set(err, -EINVAL, "channels.sms: libcurl refused %s",   \
+                                       #opt);                                              \
+                        goto out;                                                          \
+                }                                                                          \
+        } while (0)
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+        struct sms *s = arg;
+        size_t len = size * n;
+
+        /* Keep reading past the cap (the connection stays usable), keep
+         * only the start. */
+        if (s->response.len < SMS_RESPONSE_MAX)
+                buf_append(&s->response, data,
+                           len < SMS_RESPONSE_MAX - s->response.len
+                                   ? len
+                                   : SMS_RESPONSE_MAX - s->response.len);
+        return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+        struct sms *s = arg;
+        size_t len = size * n;
+        static const char name[] = "retry-after:";
+
+        /* A new status line (after a 100 Continue, say) starts a new
+         * header block. */
+        if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+                s->retry_after[0] = '\0';
+        else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+                const char *v = data + sizeof(name) - 1, *end = data + len;
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                while (end > v && isspace((unsigned char)end[-1]))
+                        end--;
+                size_t vl = (size_t)(end - v);
+                if (vl >= sizeof(s->retry_after))
+                        vl = sizeof(s->retry_after) - 1;
+                memcpy(s->retry_after, v, vl);
+                s->retry_after[vl] = '\0';
+        }
+        return len;
+}
+
+/* Compiles the generic body template and renders it once with sample
+ * values: every variable must exist and the result must be JSON. */
+static int compile_template(struct sms *s, const char *src, struct error *err)
+{
+        struct error e;
+        struct buf out = BUF_INIT;
+        struct mustache_value *ctx = mustache_map_new();
+        struct mustache_render_opts opts = { .escape = MUSTACHE_ESCAPE_NONE, .strict = true };
+        int rc;
+
+        s->tmpl = mustache_set_new();
+        if ((rc = mustache_set_add(s->tmpl, TEMPLATE_NAME, src, strlen(src), &e)) < 0) {
+                rc = error_set(err, rc, "%s", e.msg);
+                goto out;
+        }
+        set_escaped(ctx, "to", "+31612345678");
+        set_escaped(ctx, "msisdn", "31612345678");
+        set_escaped(ctx, "from", "Sender");
+        set_escaped(ctx, "body", "Test \"1\"\\\n\xc3\xab");
+        set_escaped(ctx, "reference", "r-0000000000000000");
+        set_escaped(ctx, "encoding", "ucs2");
+        mustache_map_set_int(ctx, "segments", 1);
+        set_escaped(ctx, "report_url", "https://example.com/report");
+        if ((rc = mustache_render(&out, s->tmpl, TEMPLATE_NAME, ctx, &opts, &e)) < 0) {
+                rc = error_set(err, rc, "%s", e.msg);
+                goto out;
+        }
+        json_error_t je;
+        json_t *j = json_loads(buf_str(&out), 0, &je);
+        if (!j)
+                rc = error_set(err, -EINVAL,
+                               "channels.sms.body_template: not JSON once rendered: %s "
+                               "(line %d, column %d)",
+                               je.text, je.line, je.column);
+        json_decref(j);
+out:
+        mustache_value_free(ctx);
+        buf_free(&out);
+        return rc;
+}
+
+static bool is_alnum_str(const char *s)
+{
+        if (!s || !*s)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char)*s))
+                        return false;
+        return true;
+}
+
+/* What MessageBird and Twilio take as a sender: a phone number (digits,
+ * "+" first) or an alphanumeric sender id of at most 11 letters, digits
+ * and spaces with at least one letter. Anything else they refuse for
+ * every message, which must not look like a bad customer number. */
+static bool valid_sender(const char *s)
+{
+        const char *digits = s + (s[0] == '+');
+        size_t n = strlen(s), nd = strlen(digits);
+        bool letter = false;
+
+        if (nd > 0 && strspn(digits, "0123456789") == nd)
+                return nd <= 15;  /* a number */
+        if (n == 0 || n > 11)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (isalpha((unsigned char)*p) && (unsigned char)*p < 0x80)
+                        letter = true;
+                else if (!isdigit((unsigned char)*p) && *p != ' ')
+                        return false;
+        }
+        return letter;
+}
+
+static int add_header(struct sms *s, const char *line)
+{
+        struct curl_slist *h = curl_slist_append(s->headers, line);
+        if (!h)
+                return -ENOMEM;
+        s->headers = h;
+        return 0;
+}
+
+static int sms_open(void **session, enum job_channel channel, const struct config *cfg,
+                    struct error *err)
+{
+        const struct config_channel *c = &cfg->channels.sms;
+        struct sms *s = xcalloc(1, sizeof(*s));
+        struct buf line = BUF_INIT, cred = BUF_INIT;
+        int rc = 0;
+
+        if (channel != JOB_CHANNEL_SMS) {
+                rc = error_set(err, -EINVAL, "transport http: only for channels.sms");
+                goto out;
+        }
+        if (!c->provider || !strcmp(c->provider, "messagebird"))
+                s->provider = SMS_MESSAGEBIRD;
+        else if (!strcmp(c->provider, "twilio"))
+                s->provider = SMS_TWILIO;
+        else if (!strcmp(c->provider, "generic"))
+                s->provider = SMS_GENERIC;
+        else {
+                rc = error_set(err, -EINVAL, "channels.sms.provider: unknown provider %.64s",
+                               c->provider);
+                goto out;
+        }
+        s->name = provider_names[s->provider];
+        if (s->provider != SMS_GENERIC && c->sender && !valid_sender(c->sender)) {
+                rc = error_set(err, -EINVAL,
+                               "channels.sms.sender: %s takes a phone number or at most 11 "
+                               "letters, digits and spaces",
+                               s->name);
+                goto out;
+        }
+        if (!c->token || !*c->token) {
+                rc = error_set(err, -EINVAL, "channels.sms.token_file: needed for transport http");
+                goto out;
+        }
+        s->token = xstrdup(c->token);
+        s->sender = curlx_dup_or_null(c->sender);
+        s->report_url = curlx_dup_or_null(c->report_url);
+        s->default_country = curlx_dup_or_null(c->default_country);
+
+        switch (s->provider) {
+        case SMS_MESSAGEBIRD:
+                s->url = xstrdup(c->url ? c->url : MESSAGEBIRD_URL);
+                buf_printf(&line, "Authorization: AccessKey %s", c->token);
+                break;
+        case SMS_TWILIO: {
+                if (!is_alnum_str(c->account_sid)) {
+                        rc = error_set(err, -EINVAL,
+                                       "channels.sms.account_sid: needed for twilio, letters "
+                                       "and digits only");
+                        goto out;
+                }
+                const char *base = c->url ? c->url : TWILIO_URL;
+                size_t bl = strlen(base);
+                while (bl > 0 && base[bl - 1] == '/')
+                        bl--;
+                struct buf u = BUF_INIT;
+                buf_printf(&u, "%.*s/Accounts/%s/Messages.json", (int)bl, base, c->account_sid);
+                s->url = buf_steal(&u);
+                buf_printf(&cred, "%s:%s", c->account_sid, c->token);
+                buf_puts(&line, "Authorization: Basic ");
+                base64(&line, cred.data, cred.len);
+                break;
+        }
+        case SMS_GENERIC:
+                if (!c->url) {
+                        rc = error_set(err, -EINVAL, "channels.sms.url: needed for generic");
+                        goto out;
+                }
+                s->url = xstrdup(c->url);
+                if ((rc = compile_template(s, c->body_template ? c->body_template
+                                                               : GENERIC_TEMPLATE,
+                                           err)) < 0)
+                        goto out;
+                buf_printf(&line, "Authorization: Bearer %s", c->token);
+                break;
+        }
+
+        CURLcode init_rc = curlx_global_init();
+        if (init_rc != CURLE_OK) {
+                rc = error_set(err, -EIO, "channels.sms: libcurl: %s",
+                               curl_easy_strerror(init_rc));
+                goto out;
+        }
+        if (add_header(s, buf_str(&line)) < 0 ||
+            add_header(s, s->provider == SMS_TWILIO
+                                  ? "Content-Type: application/x-www-form-urlencoded"
+                                  : "Content-Type: application/json") < 0 ||
+            add_header(s, "Accept: application/json") < 0 ||
+            /* no 100-continue round trip before a body */
+            add_header(s, "Expect:") < 0) {
+                rc = error_set(err, -ENOMEM, "channels.sms: out of memory");
+                goto out;
+        }
+        if (!(s->curl = curl_easy_init())) {
+                rc = error_set(err, -ENOMEM, "channels.sms: cannot create a libcurl handle");
+                goto out;
+        }
+        SETOPT(CURLOPT_URL, s->url);
+        SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+        SETOPT(CURLOPT_HTTPHEADER, s->headers);
+        SETOPT(CURLOPT_POST, 1L);
+        SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
+        /* 0 would mean curl's own (5 minutes to connect, no limit at
+         * all): never that, whoever filled in the config. */
+        SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
+               (long)(c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 3000));
+        SETOPT(CURLOPT_TIMEOUT_MS, (long)(c->timeout_ms > 0 ? c->timeout_ms : 10000));
+        SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+        SETOPT(CURLOPT_TCP_NODELAY, 1L);
+        SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
+        SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+        SETOPT(CURLOPT_WRITEDATA, s);
+        SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+        SETOPT(CURLOPT_HEADERDATA, s);
+        SETOPT(CURLOPT_ERRORBUFFER, s->errbuf);
+        *session = s;
+        s = NULL;
+out:
+        if (line.data)
+                explicit_bzero(line.data, line.len);
+        if (cred.data)
+                explicit_bzero(cred.data, cred.len);
+        buf_free(&line);
+        buf_free(&cred);
+        sms_close(s);
+        return rc;
+}
+
+/* ---- send ---------------------------------------------------------------- */
+
+static int body_messagebird(struct sms *s, const struct message *m, const char *e164,
+                            const struct gsm7_count *gc)
+{
+        json_t *j = json_pack("{s:[I], s:s, s:s, s:s, s:s}", "recipients",
+                              (json_int_t)strtoll(e164 + 1, NULL, 10), "originator", m->from,
+                              "body", m->text, "reference", m->reminder_id, "datacoding",
+                              gc->gsm7 ? "plain" : "unicode");
+        if (!j)
+                return -EINVAL;
+        if (s->report_url)
+                json_object_set_new(j, "reportUrl", json_string(s->report_url));
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        if (!txt)
+                return -EINVAL;
+        buf_puts(&s->body, txt);
+        free(txt);
+        return 0;
+}
+
+static void form_field(struct sms *s, const char *name, const char *value)
+{
+        char *v = curl_easy_escape(s->curl, value, 0);
+
+        if (s->body.len)
+                buf_putc(&s->body, '&');
+        buf_printf(&s->body, "%s=%s", name, v ? v : "");
+        curl_free(v);
+}
+
+static int body_twilio(struct sms *s, const struct message *m, const char *e164)
+{
+        form_field(s, "To", e164);
+        form_field(s, "From", m->from);
+        form_field(s, "Body", m->text);
+        if (s->report_url)
+                form_field(s, "StatusCallback", s->report_url);
+        return 0;
+}
+
+static int body_generic(struct sms *s, const struct message *m, const char *e164,
+                        const struct gsm7_count *gc)
+{
+        struct mustache_value *ctx = mustache_map_new();
+        struct mustache_render_opts opts = { .escape = MUSTACHE_ESCAPE_NONE, .strict = true };
+        struct error e;
+        int rc = -EINVAL;
+
+        if (!set_escaped(ctx, "to", e164) || !set_escaped(ctx, "msisdn", e164 + 1) ||
+            !set_escaped(ctx, "from", m->from) || !set_escaped(ctx, "body", m->text) ||
+            !set_escaped(ctx, "reference", m->reminder_id) ||
+            !set_escaped(ctx, "encoding", gc->gsm7 ? "gsm7" : "ucs2") ||
+            !set_escaped(ctx, "report_url", s->report_url))
+                goto out;
+        mustache_map_set_int(ctx, "segments", (long long)gc->segments);
+        rc = mustache_render(&s->body, s->tmpl, TEMPLATE_NAME, ctx, &opts, &e);
+out:
+        mustache_value_free(ctx);
+        return rc;
+}
+
+/* Seconds, or an HTTP date (IMF-fixdate, RFC 850, asctime: curl_getdate
+ * reads all three), to milliseconds from now; 0 when absent, unreadable
+ * or past. */
+static int64_t retry_after_ms(const char *v)
+{
+        if (!*v)
+                return 0;
+        if (strspn(v, "0123456789") == strlen(v)) {
+                if (strlen(v) > 9)
+                        return (int64_t)SMS_RETRY_AFTER_MAX_S * 1000;
+                long sec = strtol(v, NULL, 10);
+                return (int64_t)(sec < SMS_RETRY_AFTER_MAX_S ? sec : SMS_RETRY_AFTER_MAX_S) *
+                       1000;
+        }
+        time_t when = curl_getdate(v, NULL), now = time(NULL);
+        if (when == (time_t)-1 || when <= now)
+                return 0;
+        int64_t d = (int64_t)(when - now);
+        return (d < SMS_RETRY_AFTER_MAX_S ? d : SMS_RETRY_AFTER_MAX_S) * 1000;
+}
+
+/* The provider's error text and code from a JSON error body: MessageBird
+ * errors[0].description/code, Twilio message/code, and the common shapes
+ * of other APIs (error, error.message, detail). */
+static void error_text(const json_t *j, struct buf *out)
+{
+        const json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+        const json_t *err = json_object_get(j, "error");
+        const json_t *code = NULL;
+        const char *msg = NULL;
+
+        if (e0) {
+                msg = json_string_value(json_object_get(e0, "description"));
+                if (!msg)
+                        msg = json_string_value(json_object_get(e0, "message"));
+                code = json_object_get(e0, "code");
+        }
+        if (!msg && (msg = json_string_value(json_object_get(j, "message"))))
+                code = json_object_get(j, "code");
+        if (!msg && err)
+                msg = json_is_string(err) ? json_string_value(err)
+                                          : json_string_value(json_object_get(err, "message"));
+        if (!msg)
+                msg = json_string_value(json_object_get(j, "detail"));
+        if (json_is_integer(code))
+                buf_printf(out, ": code %lld", (long long)json_integer_value(code));
+        if (msg)
+                buf_printf(out, ": %s", msg);
+}
+
+/* The message id from a 2xx body: printable ASCII only. */
+static void provider_id(const json_t *j, const char *key, struct send_result *res)
+{
+        const json_t *v = json_object_get(j, key);
+        char tmp[sizeof(res->provider_id)] = "";
+
+        if (json_is_string(v))
+                snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+        for (size_t i = 0; tmp[i]; i++)
+                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
+                        tmp[i] = '_';
+        memcpy(res->provider_id, tmp, sizeof(tmp));
+}
+
+/* An HTTP status that says our side is misconfigured (or slow), not that
+ * the number is bad. */
+static bool config_status(long status)
+{
+        return status == 401 || status == 403 || status == 404 || status == 407 ||
+               status == 408;
+}
+
+static void classify(struct sms *s, CURLcode cc, struct send_result *res)
+{
+        long status = 0;
+        struct buf why = BUF_INIT;
+        json_t *j = NULL;
+
+        if (cc != CURLE_OK) {
+                const char *what = cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
+                                   : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
+                                                                  : "request failed";
+                result(s, res, CHANNEL_TEMPFAIL, "%s: %s", what,
+                       s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+                return;
+        }
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        j = json_loadb(buf_str(&s->response), s->response.len, 0, NULL);
+        if (status >= 200 && status <= 299) {
+                res->outcome = CHANNEL_SENT;
+                provider_id(j, s->provider == SMS_TWILIO ? "sid" : "id", res);
+                snprintf(res->reason, sizeof(res->reason), "sms: %s: accepted (HTTP %ld)",
+                         s->name, status);
+                goto out;
+        }
+        if (j)
+                error_text(j, &why);
+        if (status == 429 || (status >= 500 && status <= 599)) {
+                res->retry_after_ms = retry_after_ms(s->retry_after);
+                result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
+        } else if (config_status(status)) {
+                result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
+                       status, buf_str(&why));
+        } else if (status >= 400 && status <= 499) {
+                result(s, res, CHANNEL_PERMFAIL, "HTTP %ld%s", status, buf_str(&why));
+        } else {
+                result(s, res, CHANNEL_TEMPFAIL, "unexpected HTTP status %ld", status);
+        }
+out:
+        json_decref(j);
+        buf_free(&why);
+}
+
+static void sms_send(void *session, const struct message *m, struct send_result *res)
+{
+        struct sms *s = session;
+        char e164[PHONE_E164_SIZE];
+        enum phone_kind kind;
+        struct gsm7_count gc;
+        struct error err;
+        struct message msg = *m;
+        int rc;
+
+        memset(res, 0, sizeof(*res));
+        buf_reset(&s->body);
+        buf_reset(&s->response);
+        s->retry_after[0] = '\0';
+        s->errbuf[0] = '\0';
+        if (!msg.from || !*msg.from)
+                msg.from = s->sender ? s->sender : "dunningd";
+        if (!msg.text)
+                msg.text = "";
+        if (!msg.reminder_id)
+                msg.reminder_id = "";
+
+        /* The job checked the syntax; whether this number takes SMS at all
+         * is this channel's question (a landline will not: next channel). */
+        if (phone_normalize(msg.to, s->default_country, e164, &kind, &err) < 0) {
+                result(s, res, CHANNEL_PERMFAIL, "recipient: %s", err.msg);
+                return;
+        }
+        if (!phone_sms_capable(kind)) {
+                result(s, res, CHANNEL_PERMFAIL, "recipient is a %s number, not mobile",
+                       phone_kind_name(kind));
+                return;
+        }
+        gsm7_count(msg.text, &gc);
+        switch (s->provider) {
+        case SMS_MESSAGEBIRD: rc = body_messagebird(s, &msg, e164, &gc); break;
+        case SMS_TWILIO: rc = body_twilio(s, &msg, e164); break;
+        default: rc = body_generic(s, &msg, e164, &gc); break;
+        }
+        if (rc < 0) {
+                result(s, res, CHANNEL_PERMFAIL, "cannot build the request (text not UTF-8?)");
+                return;
+        }
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, s->body.data ? s->body.data : "");
+        classify(s, curl_easy_perform(s->curl), res);
+}
+
+const struct channel_ops channel_sms_http = {
+        .name = "http",
+        .open = sms_open,
+        .send = sms_send,
+        .send_batch = NULL,
+        .flush = NULL,
+        .close = sms_close,
+};
