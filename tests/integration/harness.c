@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1148,12 +1149,41 @@ struct harness *harness_new(void)
         return h;
 }
 
+/* Every daemon log of h, checked for personal data that escaped the
+ * masking: an e-mail address whose local part is not masked ("x@" rather
+ * than "***@") or a run of 8 or more digits after a '+'. Run for every
+ * test, so a full test run proves it for every line any daemon wrote. */
+static void assert_logs_clean(const struct harness *h)
+{
+        for (int i = 0; i < h->n_daemons; i++) {
+                char *log = harness_daemon_log(&h->daemons[i]);
+                if (!log)
+                        continue;
+                for (const char *p = log; *p; p++) {
+                        bool email = *p == '@' && p > log &&
+                                     (isalnum((unsigned char)p[-1]) || strchr("._%+-", p[-1])) &&
+                                     isalnum((unsigned char)p[1]);
+                        size_t digits = *p == '+' ? strspn(p + 1, "0123456789") : 0;
+                        if (email || digits >= 8) {
+                                const char *from = p - log > 40 ? p - 40 : log;
+                                ck_abort_msg("dunningd-%d log shows %s: ...%.80s...",
+                                             h->daemons[i].index,
+                                             email ? "an unmasked e-mail address"
+                                                   : "an unmasked phone number",
+                                             from);
+                        }
+                }
+                free(log);
+        }
+}
+
 void harness_free(struct harness *h)
 {
         int status;
 
         if (!h)
                 return;
+        assert_logs_clean(h);
         for (int i = 0; i < h->n_daemons; i++) {
                 struct harness_daemon *d = &h->daemons[i];
 
