@@ -66,6 +66,8 @@
 
 /* The most of a response body kept (error texts and ids are short). */
 #define SMS_RESPONSE_MAX (64 * 1024)
+/* Requests in flight per worker, at most (channels.sms.connections). */
+#define SMS_CONNS_MAX 32
 /* A longer Retry-After is taken as this: the retry policy caps it anyway. */
 #define SMS_RETRY_AFTER_MAX_S (7 * 86400)
 
@@ -83,10 +85,24 @@ enum sms_provider { SMS_MESSAGEBIRD, SMS_TWILIO, SMS_GENERIC };
 
 static const char *const provider_names[] = { "messagebird", "twilio", "generic" };
 
+/* One request in flight: a handle (its connection kept alive) and what
+ * came back. A session has several, for send_batch. */
+struct sms_conn {
+        CURL *curl;
+        bool busy;                   /* in the multi handle */
+        size_t msg;                  /* send_batch: the index of its message */
+        struct buf body;             /* the request body being sent */
+        struct buf response;         /* up to SMS_RESPONSE_MAX bytes of the answer */
+        char retry_after[64];        /* the last response's Retry-After, or "" */
+        char errbuf[CURL_ERROR_SIZE];
+};
+
 struct sms {
         enum sms_provider provider;
         const char *name;            /* provider_names[provider] */
-        CURL *curl;
+        struct sms_conn conn[SMS_CONNS_MAX];
+        size_t n_conns;              /* channels.sms.connections */
+        CURLM *multi;                /* send_batch's: its connection cache is shared */
         struct curl_slist *headers;  /* holds the credentials: wiped in close() */
         char *url;
         char *token;                 /* owned copy, to keep it out of reasons; wiped */
@@ -94,10 +110,6 @@ struct sms {
         char *report_url;            /* or NULL */
         char *default_country;       /* for phone_normalize, or NULL */
         struct mustache_set *tmpl;   /* generic: the body template, as TEMPLATE_NAME */
-        struct buf body;             /* the request body being sent */
-        struct buf response;         /* up to SMS_RESPONSE_MAX bytes of the answer */
-        char retry_after[64];        /* the last response's Retry-After, or "" */
-        char errbuf[CURL_ERROR_SIZE];
 };
 
 static void sms_close(void *session)
@@ -106,8 +118,18 @@ static void sms_close(void *session)
 
         if (!s)
                 return;
-        if (s->curl)
-                curl_easy_cleanup(s->curl);
+        for (size_t i = 0; i < SMS_CONNS_MAX; i++) {
+                struct sms_conn *c = &s->conn[i];
+                if (c->curl) {
+                        if (c->busy)
+                                curl_multi_remove_handle(s->multi, c->curl);
+                        curl_easy_cleanup(c->curl);
+                }
+                buf_free(&c->body);
+                buf_free(&c->response);
+        }
+        if (s->multi)
+                curl_multi_cleanup(s->multi);
         for (struct curl_slist *h = s->headers; h; h = h->next)
                 explicit_bzero(h->data, strlen(h->data));
         curl_slist_free_all(s->headers);
@@ -117,8 +139,6 @@ static void sms_close(void *session)
         free(s->sender);
         free(s->report_url);
         free(s->default_country);
-        buf_free(&s->body);
-        buf_free(&s->response);
         free(s);
 }
 
@@ -264,7 +284,7 @@ static void result(struct sms *s, struct send_result *res, enum channel_outcome 
 
 #define SETOPT(opt, val)                                                                   \
         do {                                                                               \
-                if (curl_easy_setopt(s->curl, opt, val) != CURLE_OK) {                     \
+                if (curl_easy_setopt(h, opt, val) != CURLE_OK) {                           \
                         rc = error_set(err, -EINVAL, "channels.sms: libcurl refused %s",   \
                                        #opt);                                              \
                         goto out;                                                          \
@@ -273,7 +293,7 @@ static void result(struct sms *s, struct send_result *res, enum channel_outcome 
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-        struct sms *s = arg;
+        struct sms_conn *s = arg;
         size_t len = size * n;
 
         /* Keep reading past the cap (the connection stays usable), keep
@@ -288,7 +308,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
-        struct sms *s = arg;
+        struct sms_conn *s = arg;
         size_t len = size * n;
         static const char name[] = "retry-after:";
 
@@ -488,29 +508,43 @@ static int sms_open(void **session, enum job_channel channel, const struct confi
                 rc = error_set(err, -ENOMEM, "channels.sms: out of memory");
                 goto out;
         }
-        if (!(s->curl = curl_easy_init())) {
+        s->n_conns = c->connections > 0 && c->connections <= SMS_CONNS_MAX
+                             ? (size_t)c->connections
+                             : 4;
+        if (!(s->multi = curl_multi_init())) {
                 rc = error_set(err, -ENOMEM, "channels.sms: cannot create a libcurl handle");
                 goto out;
         }
-        SETOPT(CURLOPT_URL, s->url);
-        SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-        SETOPT(CURLOPT_HTTPHEADER, s->headers);
-        SETOPT(CURLOPT_POST, 1L);
-        SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-        SETOPT(CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
-        /* 0 would mean curl's own (5 minutes to connect, no limit at
-         * all): never that, whoever filled in the config. */
-        SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
-               (long)(c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 3000));
-        SETOPT(CURLOPT_TIMEOUT_MS, (long)(c->timeout_ms > 0 ? c->timeout_ms : 10000));
-        SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-        SETOPT(CURLOPT_TCP_NODELAY, 1L);
-        SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
-        SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-        SETOPT(CURLOPT_WRITEDATA, s);
-        SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-        SETOPT(CURLOPT_HEADERDATA, s);
-        SETOPT(CURLOPT_ERRORBUFFER, s->errbuf);
+        curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->n_conns);
+        for (size_t i = 0; i < s->n_conns; i++) {
+                struct sms_conn *conn = &s->conn[i];
+                CURL *h = conn->curl = curl_easy_init();
+                if (!h) {
+                        rc = error_set(err, -ENOMEM,
+                                       "channels.sms: cannot create a libcurl handle");
+                        goto out;
+                }
+                SETOPT(CURLOPT_URL, s->url);
+                SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+                SETOPT(CURLOPT_HTTPHEADER, s->headers);
+                SETOPT(CURLOPT_POST, 1L);
+                SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+                SETOPT(CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
+                /* 0 would mean curl's own (5 minutes to connect, no limit
+                 * at all): never that, whoever filled in the config. */
+                SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
+                       (long)(c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 3000));
+                SETOPT(CURLOPT_TIMEOUT_MS, (long)(c->timeout_ms > 0 ? c->timeout_ms : 10000));
+                SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+                SETOPT(CURLOPT_TCP_NODELAY, 1L);
+                SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
+                SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+                SETOPT(CURLOPT_WRITEDATA, conn);
+                SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+                SETOPT(CURLOPT_HEADERDATA, conn);
+                SETOPT(CURLOPT_ERRORBUFFER, conn->errbuf);
+                SETOPT(CURLOPT_PRIVATE, conn);
+        }
         *session = s;
         s = NULL;
 out:
@@ -526,8 +560,8 @@ out:
 
 /* ---- send ---------------------------------------------------------------- */
 
-static int body_messagebird(struct sms *s, const struct message *m, const char *e164,
-                            const struct gsm7_count *gc)
+static int body_messagebird(struct sms *s, struct sms_conn *c, const struct message *m,
+                            const char *e164, const struct gsm7_count *gc)
 {
         json_t *j = json_pack("{s:[I], s:s, s:s, s:s, s:s}", "recipients",
                               (json_int_t)strtoll(e164 + 1, NULL, 10), "originator", m->from,
@@ -541,33 +575,34 @@ static int body_messagebird(struct sms *s, const struct message *m, const char *
         json_decref(j);
         if (!txt)
                 return -EINVAL;
-        buf_puts(&s->body, txt);
+        buf_puts(&c->body, txt);
         free(txt);
         return 0;
 }
 
-static void form_field(struct sms *s, const char *name, const char *value)
+static void form_field(struct sms_conn *c, const char *name, const char *value)
 {
-        char *v = curl_easy_escape(s->curl, value, 0);
+        char *v = curl_easy_escape(c->curl, value, 0);
 
-        if (s->body.len)
-                buf_putc(&s->body, '&');
-        buf_printf(&s->body, "%s=%s", name, v ? v : "");
+        if (c->body.len)
+                buf_putc(&c->body, '&');
+        buf_printf(&c->body, "%s=%s", name, v ? v : "");
         curl_free(v);
 }
 
-static int body_twilio(struct sms *s, const struct message *m, const char *e164)
+static int body_twilio(struct sms *s, struct sms_conn *c, const struct message *m,
+                       const char *e164)
 {
-        form_field(s, "To", e164);
-        form_field(s, "From", m->from);
-        form_field(s, "Body", m->text);
+        form_field(c, "To", e164);
+        form_field(c, "From", m->from);
+        form_field(c, "Body", m->text);
         if (s->report_url)
-                form_field(s, "StatusCallback", s->report_url);
+                form_field(c, "StatusCallback", s->report_url);
         return 0;
 }
 
-static int body_generic(struct sms *s, const struct message *m, const char *e164,
-                        const struct gsm7_count *gc)
+static int body_generic(struct sms *s, struct sms_conn *c, const struct message *m,
+                        const char *e164, const struct gsm7_count *gc)
 {
         struct mustache_value *ctx = mustache_map_new();
         struct mustache_render_opts opts = { .escape = MUSTACHE_ESCAPE_NONE, .strict = true };
@@ -581,7 +616,7 @@ static int body_generic(struct sms *s, const struct message *m, const char *e164
             !set_escaped(ctx, "report_url", s->report_url))
                 goto out;
         mustache_map_set_int(ctx, "segments", (long long)gc->segments);
-        rc = mustache_render(&s->body, s->tmpl, TEMPLATE_NAME, ctx, &opts, &e);
+        rc = mustache_render(&c->body, s->tmpl, TEMPLATE_NAME, ctx, &opts, &e);
 out:
         mustache_value_free(ctx);
         return rc;
@@ -661,7 +696,7 @@ static bool config_status(long status)
                status == 408;
 }
 
-static void classify(struct sms *s, CURLcode cc, struct send_result *res)
+static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send_result *res)
 {
         long status = 0;
         struct buf why = BUF_INIT;
@@ -672,11 +707,11 @@ static void classify(struct sms *s, CURLcode cc, struct send_result *res)
                                    : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
                                                                   : "request failed";
                 result(s, res, CHANNEL_TEMPFAIL, "%s: %s", what,
-                       s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
                 return;
         }
-        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-        j = json_loadb(buf_str(&s->response), s->response.len, 0, NULL);
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+        j = json_loadb(buf_str(&c->response), c->response.len, 0, NULL);
         if (status >= 200 && status <= 299) {
                 res->outcome = CHANNEL_SENT;
                 provider_id(j, s->provider == SMS_TWILIO ? "sid" : "id", res);
@@ -687,7 +722,7 @@ static void classify(struct sms *s, CURLcode cc, struct send_result *res)
         if (j)
                 error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
-                res->retry_after_ms = retry_after_ms(s->retry_after);
+                res->retry_after_ms = retry_after_ms(c->retry_after);
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
         } else if (config_status(status)) {
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
@@ -702,9 +737,11 @@ out:
         buf_free(&why);
 }
 
-static void sms_send(void *session, const struct message *m, struct send_result *res)
+/* Builds the request of m on connection c. False when m fails before any
+ * request (res says why). */
+static bool prepare(struct sms *s, struct sms_conn *c, const struct message *m,
+                    struct send_result *res)
 {
-        struct sms *s = session;
         char e164[PHONE_E164_SIZE];
         enum phone_kind kind;
         struct gsm7_count gc;
@@ -713,10 +750,10 @@ static void sms_send(void *session, const struct message *m, struct send_result 
         int rc;
 
         memset(res, 0, sizeof(*res));
-        buf_reset(&s->body);
-        buf_reset(&s->response);
-        s->retry_after[0] = '\0';
-        s->errbuf[0] = '\0';
+        buf_reset(&c->body);
+        buf_reset(&c->response);
+        c->retry_after[0] = '\0';
+        c->errbuf[0] = '\0';
         if (!msg.from || !*msg.from)
                 msg.from = s->sender ? s->sender : "dunningd";
         if (!msg.text)
@@ -728,33 +765,90 @@ static void sms_send(void *session, const struct message *m, struct send_result 
          * is this channel's question (a landline will not: next channel). */
         if (phone_normalize(msg.to, s->default_country, e164, &kind, &err) < 0) {
                 result(s, res, CHANNEL_PERMFAIL, "recipient: %s", err.msg);
-                return;
+                return false;
         }
         if (!phone_sms_capable(kind)) {
                 result(s, res, CHANNEL_PERMFAIL, "recipient is a %s number, not mobile",
                        phone_kind_name(kind));
-                return;
+                return false;
         }
         gsm7_count(msg.text, &gc);
         switch (s->provider) {
-        case SMS_MESSAGEBIRD: rc = body_messagebird(s, &msg, e164, &gc); break;
-        case SMS_TWILIO: rc = body_twilio(s, &msg, e164); break;
-        default: rc = body_generic(s, &msg, e164, &gc); break;
+        case SMS_MESSAGEBIRD: rc = body_messagebird(s, c, &msg, e164, &gc); break;
+        case SMS_TWILIO: rc = body_twilio(s, c, &msg, e164); break;
+        default: rc = body_generic(s, c, &msg, e164, &gc); break;
         }
         if (rc < 0) {
                 result(s, res, CHANNEL_PERMFAIL, "cannot build the request (text not UTF-8?)");
-                return;
+                return false;
         }
-        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body.len);
-        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, s->body.data ? s->body.data : "");
-        classify(s, curl_easy_perform(s->curl), res);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, c->body.data ? c->body.data : "");
+        return true;
+}
+
+static void sms_send(void *session, const struct message *m, struct send_result *res)
+{
+        struct sms *s = session;
+        struct sms_conn *c = &s->conn[0];
+
+        if (prepare(s, c, m, res))
+                classify(s, c, curl_easy_perform(c->curl), res);
+}
+
+/* The messages of a batch with up to n_conns requests in flight at once
+ * (libcurl's multi interface, one thread): one wake-up often brings
+ * several answers, where one request at a time costs a sleep and a wake-up
+ * each. Each message gets the outcome send() would give it. */
+static void sms_send_batch(void *session, const struct message *const *msgs, size_t n,
+                           struct send_result *res)
+{
+        struct sms *s = session;
+        size_t next = 0, active = 0;
+
+        while (next < n || active > 0) {
+                for (size_t k = 0; k < s->n_conns && next < n; k++) {
+                        struct sms_conn *c = &s->conn[k];
+                        if (c->busy)
+                                continue;
+                        size_t i = next++;
+                        if (!prepare(s, c, msgs[i], &res[i]))
+                                continue;   /* failed before any request; c stays free */
+                        c->msg = i;
+                        if (curl_multi_add_handle(s->multi, c->curl) != CURLM_OK) {
+                                result(s, &res[i], CHANNEL_TEMPFAIL, "request not started");
+                                continue;
+                        }
+                        c->busy = true;
+                        active++;
+                }
+                if (active == 0)
+                        continue;
+                int running = 0;
+                curl_multi_perform(s->multi, &running);
+                CURLMsg *done;
+                int left;
+                while ((done = curl_multi_info_read(s->multi, &left))) {
+                        struct sms_conn *c = NULL;
+                        if (done->msg != CURLMSG_DONE)
+                                continue;
+                        curl_easy_getinfo(done->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+                        CURLcode cc = done->data.result;
+                        curl_multi_remove_handle(s->multi, c->curl);
+                        c->busy = false;
+                        active--;
+                        classify(s, c, cc, &res[c->msg]);
+                }
+                if (active > 0 && running > 0)
+                        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+        }
 }
 
 const struct channel_ops channel_sms_http = {
         .name = "http",
         .open = sms_open,
         .send = sms_send,
-        .send_batch = NULL,
+        .send_batch = sms_send_batch,
         .flush = NULL,
         .close = sms_close,
 };

@@ -134,6 +134,7 @@ static const struct key keys[] = {
                check_quiet_hours),
         INT("channels.sms.connect_timeout_ms", channels.sms.connect_timeout_ms, 100, 60000, 3000),
         INT("channels.sms.timeout_ms", channels.sms.timeout_ms, 100, 600000, 10000),
+        INT("channels.sms.connections", channels.sms.connections, 1, 32, 4),
         INT("channels.letter.postal_lag_days", channels.letter.postal_lag_days, 0, 30, 2),
         ENUM("channels.letter.transport", channels.letter.transport, "outbox", "outbox"),
         ENUM("log.level", log.level, "debug|info|warning|error", "info"),

@@ -27,6 +27,7 @@ struct config_channel {
         char *quiet_hours;      /* "HH:MM-HH:MM" in the customer's zone, or "none" */
         int connect_timeout_ms;
         int timeout_ms;         /* a whole request */
+        int connections;        /* requests in flight per worker in a batch */
         int postal_lag_days;  /* letter: days until assumed delivery (WIK term) */
         char *reply_to;          /* email: Reply-To address, or NULL */
         char *list_unsubscribe;  /* email: List-Unsubscribe value, or NULL */

@@ -219,10 +219,21 @@ void dispatch_prepared_free(struct dispatch_prepared *p)
         buf_free(&p->pdf);
 }
 
-void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n, int64_t now_ms,
-                          struct dispatch_pre *pre)
+/* The end of the quiet hours at now in the customer's zone (the config's
+ * default zone when the job names none or ICU does not know it), or 0. */
+static int64_t sms_quiet_until(const struct dispatch *d, const struct job *job, int64_t now_ms)
 {
-        const struct channel_ops *ops = d->ops[JOB_CHANNEL_EMAIL];
+        const char *tz = job->customer.timezone;
+        int64_t until = tz ? quiet_until(&d->quiet, tz, now_ms) : -1;
+        if (until < 0)
+                until = quiet_until(&d->quiet, d->cfg->default_timezone, now_ms);
+        return until > 0 ? until : 0;
+}
+
+void dispatch_batch(struct dispatch *d, enum job_channel ch, struct job *const *jobs, size_t n,
+                    int64_t now_ms, struct dispatch_pre *pre)
+{
+        const struct channel_ops *ops = d->ops[ch];
         struct dispatch_prepared *prep = xcalloc(n, sizeof(*prep));
         const struct message **list = xcalloc(n, sizeof(*list));
         struct send_result *res = xcalloc(n, sizeof(*res));
@@ -231,11 +242,6 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
 
         int64_t t0 = mono_us();
 
-        for (size_t i = 0; i < n; i++) {
-                const char *link = pre[i].pay_link;
-                memset(&pre[i], 0, sizeof(pre[i]));
-                pre[i].pay_link = link;
-        }
         if (!ops->send_batch)
                 goto out;
         for (size_t i = 0; i < n; i++) {
@@ -243,27 +249,31 @@ void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n,
                 struct mustache_value *ctx = NULL;
                 struct render_extra extra = { .now_ms = now_ms, .pay_link = pre[i].pay_link };
                 struct error err;
-                if (!jobs[i])
+                if (!jobs[i] || pre[i].used)
                         continue;
                 policy_choose(jobs[i], d->cfg, now_ms, &pd);
-                if (pd.n == 0 || pd.order[0] != JOB_CHANNEL_EMAIL)
+                if (pd.n == 0 || pd.order[0] != ch)
+                        continue;
+                /* Inside the quiet hours dispatch_job puts it off. */
+                if (ch == JOB_CHANNEL_SMS && sms_quiet_until(d, jobs[i], now_ms) > 0)
                         continue;
                 /* A job that does not render is left to dispatch_job,
                  * which dead-letters it with the reason. */
                 if (render_context(&ctx, jobs[i], d->cfg, &extra, d->l10n, &err) == 0 &&
-                    dispatch_prepare(&prep[k], d->cfg, d->render, jobs[i], JOB_CHANNEL_EMAIL,
-                                     ctx, false, now_ms, &err) == 0) {
+                    dispatch_prepare(&prep[k], d->cfg, d->render, jobs[i], ch, ctx, false,
+                                     now_ms, &err) == 0) {
                         list[k] = &prep[k].msg;
                         who[k++] = i;
                 }
                 mustache_value_free(ctx);
         }
         if (k > 0)
-                ops->send_batch(d->session[JOB_CHANNEL_EMAIL], list, k, res);
+                ops->send_batch(d->session[ch], list, k, res);
         int64_t share = k ? (mono_us() - t0) / (int64_t)k : 0;
         for (size_t j = 0; j < k; j++) {
                 pre[who[j]].used = true;
-                pre[who[j]].email = res[j];
+                pre[who[j]].channel = ch;
+                pre[who[j]].result = res[j];
                 pre[who[j]].duration_us = share;
         }
 out:
@@ -275,16 +285,6 @@ out:
         free(who);
 }
 
-/* The end of the quiet hours at now in the customer's zone (the config's
- * default zone when the job names none or ICU does not know it), or 0. */
-static int64_t sms_quiet_until(const struct dispatch *d, const struct job *job, int64_t now_ms)
-{
-        const char *tz = job->customer.timezone;
-        int64_t until = tz ? quiet_until(&d->quiet, tz, now_ms) : -1;
-        if (until < 0)
-                until = quiet_until(&d->quiet, d->cfg->default_timezone, now_ms);
-        return until > 0 ? until : 0;
-}
 
 void dispatch_job(struct dispatch *d, const struct job *job, const struct dispatch_pre *pre,
                   int64_t now_ms, struct dispatch_result *r)
@@ -321,8 +321,8 @@ void dispatch_job(struct dispatch *d, const struct job *job, const struct dispat
                                 goto out;
                         }
                 }
-                if (ch == JOB_CHANNEL_EMAIL && pre && pre->used) {
-                        sr = pre->email;   /* sent ahead with the batch's others */
+                if (pre && pre->used && ch == pre->channel) {
+                        sr = pre->result;   /* sent ahead with the batch's others */
                         goto outcome;
                 }
                 /* The context is made once, when a channel needs it. A

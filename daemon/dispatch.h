@@ -71,11 +71,13 @@ int dispatch_prepare(struct dispatch_prepared *p, const struct config *cfg,
 /* Frees what dispatch_prepare allocated; p may be zeroed. */
 void dispatch_prepared_free(struct dispatch_prepared *p);
 
-/* The e-mail outcome of a job sent ahead in a batch (dispatch_email_batch). */
+/* The outcome of a job sent ahead in a batch (dispatch_batch). The caller
+ * zeroes it and sets pay_link before the first dispatch_batch. */
 struct dispatch_pre {
-        const char *pay_link;       /* set by the caller: the job's pay link, or NULL */
-        bool used;                  /* e-mail was tried for this job */
-        struct send_result email;   /* and this is how it went */
+        const char *pay_link;       /* the job's pay link, or NULL */
+        bool used;                  /* channel was tried for this job in a batch */
+        enum job_channel channel;
+        struct send_result result;  /* and this is how it went */
         int64_t duration_us;        /* its equal share of the batch's time */
 };
 
@@ -96,14 +98,16 @@ bool dispatch_paylinks_enabled(const struct dispatch *d);
 void dispatch_paylink(struct dispatch *d, const struct job *job, int64_t now_ms,
                       struct dispatch_link *out);
 
-/* Sends, in one session of a driver that can (send_batch: SMTP), the
- * e-mails of those jobs whose first channel is e-mail, and fills pre[i]
- * for them; pre[i].used stays false for the others. jobs[i] may be NULL
- * (skipped). Then dispatch_job(jobs[i], &pre[i]) finishes each job: it
- * uses the e-mail outcome instead of sending again and goes on to the
- * next channel after a permanent failure. */
-void dispatch_email_batch(struct dispatch *d, struct job *const *jobs, size_t n, int64_t now_ms,
-                          struct dispatch_pre *pre);
+/* Sends, with the channel driver's send_batch where it has one (SMTP: one
+ * session; SMS: several requests in flight), the messages of those jobs
+ * whose first channel is ch (SMS: outside the quiet hours) and fills
+ * pre[i] for them; jobs[i] may be NULL (skipped), and jobs whose pre[i] is
+ * used already are left alone, so one pre serves a dispatch_batch per
+ * channel. Then dispatch_job(jobs[i], &pre[i]) finishes each job: it uses
+ * the outcome instead of sending again and goes on to the next channel
+ * after a permanent failure. */
+void dispatch_batch(struct dispatch *d, enum job_channel ch, struct job *const *jobs, size_t n,
+                    int64_t now_ms, struct dispatch_pre *pre);
 
 /* Sends job: policy, rendering, the channels in the policy's order until
  * one takes it (pre, may be NULL: an e-mail already sent in a batch). The

@@ -337,8 +337,6 @@ static void process_batch(struct worker *w)
                 }
         }
         int64_t now = now_ms();
-        /* The e-mails of the batch go out in one session where the
-         * transport can (SMTP); the rest is sent job by job below. */
         struct job **go = xcalloc(nv ? nv : 1, sizeof(*go));
         struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
         for (size_t k = 0; k < nv; k++)
@@ -353,7 +351,10 @@ static void process_batch(struct worker *w)
                         goto fail;
                 }
         }
-        dispatch_email_batch(w->d, go, nv, now, pre);
+        /* The e-mails of the batch in one SMTP session, its SMS several
+         * at a time; the rest is sent job by job below. */
+        dispatch_batch(w->d, JOB_CHANNEL_EMAIL, go, nv, now, pre);
+        dispatch_batch(w->d, JOB_CHANNEL_SMS, go, nv, now, pre);
         beat(w);
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];

@@ -742,6 +742,82 @@ START_TEST(test_network_errors)
 }
 END_TEST
 
+START_TEST(test_send_batch_in_flight)
+{
+        /* Eight messages, three requests in flight at a time: each gets the
+         * outcome send() would give it, on at most three connections that
+         * are kept for the next batch. The first answer is a 429. */
+        struct config c = cfg_for("messagebird", "/messages");
+        c.channels.sms.connections = 3;
+        void *s = open_sms(&c);
+        script("[{\"status\":429,\"headers\":{\"Retry-After\":\"3\"},\"delay\":0.2}]");
+        enum { N = 8 };
+        static char rids[N][19];
+        struct message m[N];
+        const struct message *list[N];
+        struct send_result res[N];
+        for (int i = 0; i < N; i++) {
+                snprintf(rids[i], sizeof(rids[i]), "r-00000000000000%02x", i);
+                m[i] = msg_for(i == 5 ? "+31101234567" : TO, "Betaal vandaag");
+                m[i].reminder_id = rids[i];
+                list[i] = &m[i];
+        }
+        memset(res, 0xa5, sizeof(res));
+        channel_sms_http.send_batch(s, list, N, res);
+        /* A landline fails before any request; 7 requests went out. */
+        assert_outcome(res[5], CHANNEL_PERMFAIL);
+        ck_assert_int_eq(n_records(), 7);
+        int sent = 0, temp = 0;
+        json_t *all = records();
+        long ports[16];
+        size_t n_ports = 0;
+        for (size_t k = 0; k < json_array_size(all); k++) {
+                json_t *r = json_array_get(all, k);
+                json_t *body = json_loads(rstr(r, "body"), 0, NULL);
+                const char *ref = json_string_value(json_object_get(body, "reference"));
+                int i = (int)strtol(ref + 16, NULL, 16);
+                ck_assert_str_eq(ref, rids[i]);
+                long st = (long)json_integer_value(json_object_get(r, "status"));
+                if (st == 429) {
+                        assert_outcome(res[i], CHANNEL_TEMPFAIL);
+                        ck_assert_int_eq(res[i].retry_after_ms, 3000);
+                        temp++;
+                } else {
+                        assert_outcome(res[i], CHANNEL_SENT);
+                        const char *id = json_string_value(
+                                json_object_get(json_object_get(r, "response"), "id"));
+                        ck_assert_str_eq(res[i].provider_id, id);
+                        sent++;
+                }
+                check_reason(&res[i]);
+                long p = client_port(r);
+                bool known = false;
+                for (size_t q = 0; q < n_ports; q++)
+                        known = known || ports[q] == p;
+                if (!known && n_ports < 16)
+                        ports[n_ports++] = p;
+                json_decref(body);
+        }
+        json_decref(all);
+        ck_assert_int_eq(sent, 6);
+        ck_assert_int_eq(temp, 1);
+        ck_assert_msg(n_ports >= 2 && n_ports <= 3, "%zu connections for 3 in flight", n_ports);
+        /* The next batch reuses them. */
+        channel_sms_http.send_batch(s, list, 3, res);
+        all = records();
+        for (size_t k = 7; k < json_array_size(all); k++) {
+                long p = client_port(json_array_get(all, k));
+                bool known = false;
+                for (size_t q = 0; q < n_ports; q++)
+                        known = known || ports[q] == p;
+                ck_assert_msg(known, "request %zu on a new connection (port %ld)", k, p);
+        }
+        ck_assert_int_eq(json_array_size(all), 10);
+        json_decref(all);
+        channel_sms_http.close(s);
+}
+END_TEST
+
 START_TEST(test_recipients)
 {
         struct config c = cfg_for("messagebird", "/messages");
@@ -801,6 +877,7 @@ int main(void)
         tcase_add_test(tc, test_auth_refused);
         tcase_add_test(tc, test_network_errors);
         tcase_add_test(tc, test_recipients);
+        tcase_add_test(tc, test_send_batch_in_flight);
         suite_add_tcase(s, tc);
 
         SRunner *sr = srunner_create(s);
