@@ -395,7 +395,11 @@ static int cmd_enqueue(const struct config *cfg, int argc, char **argv, bool jso
         snprintf(label, sizeof(label), "reading %s", rep.path);
         progress_begin(&prog, progress_wanted(stderr, json) ? stderr : NULL, label, "rows");
         report.data = &prog;
-        if (import_file_progress(&res, rep.path, at, &report, &err) < 0) {
+        /* Phone numbers written nationally (06-...) are taken as from the
+         * SMS channel's default country. */
+        struct import_opts io = { .at_ms = at,
+                                  .default_country = cfg->channels.sms.default_country };
+        if (import_file_opts(&res, rep.path, &io, &report, &err) < 0) {
                 progress_end(&prog);
                 fprintf(stderr, "dunningctl: %s\n", err.msg);
                 import_result_free(&res);

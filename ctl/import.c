@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "csv.h"
 #include "job.h"
+#include "phone.h"
 
 #define IMPORT_MAX_FILE (256u * 1024 * 1024)
 
@@ -210,9 +211,11 @@ static void report(const struct import_progress *p, size_t done, size_t total)
 
 /* Validates one job text (with --at applied) and files it or its error. */
 static void import_json_text(struct import_result *res, const char *name, struct where w,
-                             const char *text, size_t len, int64_t at_ms)
+                             const char *text, size_t len, const struct import_opts *o)
 {
-        char *compact = len <= JOB_MAX_BYTES ? job_json_rewrite(text, len, at_ms) : NULL;
+        char *compact = len <= JOB_MAX_BYTES
+                                ? job_json_rewrite(text, len, o->at_ms, o->default_country)
+                                : NULL;
         struct error e = { "" };
         struct job *job = NULL;
         char at[32];
@@ -234,7 +237,8 @@ static bool blank(const char *s, size_t n)
 }
 
 static void import_jsonl(struct import_result *res, const char *name, const char *data,
-                         size_t len, int64_t at_ms, const struct import_progress *progress)
+                         size_t len, const struct import_opts *o,
+                         const struct import_progress *progress)
 {
         size_t i = 0, lines = 0;
         int line = 1;
@@ -251,7 +255,7 @@ static void import_jsonl(struct import_result *res, const char *name, const char
 
                 if (!blank(data + i, end - i))
                         import_json_text(res, name, (struct where){ line, false }, data + i,
-                                         end - i, at_ms);
+                                         end - i, o);
                 i = end + 1;
                 report(progress, (size_t)line, lines);
                 line++;
@@ -259,8 +263,8 @@ static void import_jsonl(struct import_result *res, const char *name, const char
 }
 
 static int import_json_array(struct import_result *res, const char *name, const char *data,
-                             size_t len, int64_t at_ms, const struct import_progress *progress,
-                             struct error *err)
+                             size_t len, const struct import_opts *o,
+                             const struct import_progress *progress, struct error *err)
 {
         char **elems = NULL;
         size_t n = 0;
@@ -273,7 +277,7 @@ static int import_json_array(struct import_result *res, const char *name, const 
         }
         for (size_t i = 0; i < n; i++) {
                 import_json_text(res, name, (struct where){ (int)i, true }, elems[i],
-                                 strlen(elems[i]), at_ms);
+                                 strlen(elems[i]), o);
                 free(elems[i]);
                 report(progress, i + 1, n);
         }
@@ -295,6 +299,7 @@ struct csv_import {
         struct import_result *res;
         const char *name;
         int64_t at_ms;
+        const char *default_country;    /* phone numbers without +CC, or NULL */
         int col_index[COL__N];          /* field index in a record, -1: no such column */
         struct row *rows;
         size_t n_rows;
@@ -413,7 +418,16 @@ static char *json_job(const struct csv_import *ci, struct row *const *rows, size
         json_member(&b, &first, "locale", r0->cell[COL_LOCALE]);
         json_member(&b, &first, "segment", r0->cell[COL_SEGMENT]);
         json_member(&b, &first, "email", r0->cell[COL_EMAIL]);
-        json_member(&b, &first, "phone", r0->cell[COL_PHONE]);
+        /* 06-12345678 becomes +31612345678 (channels.sms.default_country);
+         * a number that cannot be made E.164 stays as written, and the
+         * job's validation names it. */
+        char e164[PHONE_E164_SIZE];
+        struct error perr;
+        const char *phone = r0->cell[COL_PHONE];
+        if (phone[0] && ci->default_country &&
+            phone_normalize(phone, ci->default_country, e164, NULL, &perr) == 0)
+                phone = e164;
+        json_member(&b, &first, "phone", phone);
         for (int c = COL_LINE1; c <= COL_COUNTRY; c++) {
                 if (!r0->cell[c][0])
                         continue;
@@ -746,10 +760,11 @@ static void sort_errors(struct import_result *res, size_t from, const char *name
 }
 
 static int import_csv(struct import_result *res, const char *name, const char *data,
-                      size_t len, int64_t at_ms, const struct import_progress *progress,
-                      struct error *err)
+                      size_t len, const struct import_opts *o,
+                      const struct import_progress *progress, struct error *err)
 {
-        struct csv_import ci = { .res = res, .name = name, .at_ms = at_ms };
+        struct csv_import ci = { .res = res, .name = name, .at_ms = o->at_ms,
+                                 .default_country = o->default_country };
         struct csv csv = { NULL, 0, ',' };
         struct row **order = NULL;
         struct group *groups = NULL;
@@ -824,12 +839,20 @@ int import_buffer_progress(struct import_result *res, const char *name, const ch
                            size_t len, const char *format, int64_t at_ms,
                            const struct import_progress *progress, struct error *err)
 {
+        struct import_opts o = { .at_ms = at_ms };
+        return import_buffer_opts(res, name, data, len, format, &o, progress, err);
+}
+
+int import_buffer_opts(struct import_result *res, const char *name, const char *data,
+                       size_t len, const char *format, const struct import_opts *o,
+                       const struct import_progress *progress, struct error *err)
+{
         struct import_result local = { 0 };
         int r = 0;
 
         memset(res, 0, sizeof(*res));
         if (strcmp(format, "csv") == 0) {
-                r = import_csv(&local, name, data, len, at_ms, progress, err);
+                r = import_csv(&local, name, data, len, o, progress, err);
         } else {
                 /* a BOM in front of JSON is common in Windows exports */
                 if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
@@ -837,9 +860,9 @@ int import_buffer_progress(struct import_result *res, const char *name, const ch
                         len -= 3;
                 }
                 if (strcmp(format, "jsonl") == 0)
-                        import_jsonl(&local, name, data, len, at_ms, progress);
+                        import_jsonl(&local, name, data, len, o, progress);
                 else if (strcmp(format, "json") == 0)
-                        r = import_json_array(&local, name, data, len, at_ms, progress, err);
+                        r = import_json_array(&local, name, data, len, o, progress, err);
                 else
                         r = error_set(err, -EINVAL, "%s: unknown format \"%s\"", name, format);
         }
@@ -875,6 +898,13 @@ int import_file(struct import_result *res, const char *path, int64_t at_ms,
 int import_file_progress(struct import_result *res, const char *path, int64_t at_ms,
                          const struct import_progress *progress, struct error *err)
 {
+        struct import_opts o = { .at_ms = at_ms };
+        return import_file_opts(res, path, &o, progress, err);
+}
+
+int import_file_opts(struct import_result *res, const char *path, const struct import_opts *o,
+                     const struct import_progress *progress, struct error *err)
+{
         const char *format = format_of(path);
         struct buf data = BUF_INIT;
         int r;
@@ -891,8 +921,8 @@ int import_file_progress(struct import_result *res, const char *path, int64_t at
         else if (r < 0)
                 error_set(err, r, "%s: cannot open: %s", path, strerror(-r));
         else
-                r = import_buffer_progress(res, path, buf_str(&data), data.len, format, at_ms,
-                                           progress, err);
+                r = import_buffer_opts(res, path, buf_str(&data), data.len, format, o, progress,
+                                       err);
         buf_free(&data);
         return r;
 }

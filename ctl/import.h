@@ -77,5 +77,18 @@ int import_buffer_progress(struct import_result *res, const char *name, const ch
                            size_t len, const char *format, int64_t at_ms,
                            const struct import_progress *progress, struct error *err);
 
+/* Everything an import can be told. */
+struct import_opts {
+        int64_t at_ms;                  /* > 0: not_before of every job (--at) */
+        /* ISO 3166-1 alpha-2 (channels.sms.default_country): customer.phone
+         * written nationally (06-12345678) becomes E.164; NULL: as written */
+        const char *default_country;
+};
+int import_file_opts(struct import_result *res, const char *path, const struct import_opts *o,
+                     const struct import_progress *progress, struct error *err);
+int import_buffer_opts(struct import_result *res, const char *name, const char *data,
+                       size_t len, const char *format, const struct import_opts *o,
+                       const struct import_progress *progress, struct error *err);
+
 /* Frees everything in res and leaves it empty; NULL-safe. */
 void import_result_free(struct import_result *res);

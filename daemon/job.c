@@ -3,6 +3,8 @@
  * reminder and job ids (SHA-256 via libcrypto). jansson stays in this file. */
 #include "job.h"
 
+#include "phone.h"
+
 #include "civil.h"
 
 #include <errno.h>
@@ -931,7 +933,8 @@ char *job_json_with_skip(const struct job *job, enum job_channel ch)
         return s;
 }
 
-char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms)
+char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms,
+                       const char *default_country)
 {
         json_t *root = load(json, len, NULL);
         char when[32];
@@ -941,6 +944,15 @@ char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms)
                 return NULL;
         if (!json_is_object(root))
                 goto out;
+        json_t *customer = json_object_get(root, "customer");
+        json_t *phone = json_object_get(customer, "phone");
+        char e164[PHONE_E164_SIZE];
+        struct error perr;
+        /* 06-12345678 -> +31612345678; what cannot be made E.164 stays, and
+         * job_parse names it. */
+        if (default_country && json_is_string(phone) && !valid_e164(json_string_value(phone)) &&
+            phone_normalize(json_string_value(phone), default_country, e164, NULL, &perr) == 0)
+                json_object_set_new(customer, "phone", json_string(e164));
         if (not_before_ms > 0 &&
             json_object_set_new(root, "not_before",
                                 json_string(job_format_time(not_before_ms, when))) < 0)

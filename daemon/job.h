@@ -114,10 +114,13 @@ int job_parse_time(const char *s, int64_t *ms);
 char *job_format_time(int64_t ms, char out[32]);
 
 /* Re-serialises a JSON object text compactly, keeping key order; when
- * not_before_ms > 0, "not_before" is set to that time (job_format_time).
+ * not_before_ms > 0, "not_before" is set to that time (job_format_time);
+ * with default_country (ISO alpha-2, may be NULL) a customer.phone that is
+ * not E.164 is normalised (phone.h) when it can be.
  * Returns a new string (free it), or NULL when text is not a JSON object:
  * job_parse then says why. Used by the importer (--at). */
-char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms);
+char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms,
+                       const char *default_country);
 
 /* Splits a JSON array text into the compact texts of its elements.
  * On success *elems (n entries, each and the array freed by the caller)

@@ -139,13 +139,21 @@ static void supervise(struct worker_shared *sh, struct monitor *mon, const sigse
         uint64_t wd_usec = 0;
         int64_t wd_ms = sd_watchdog_enabled(0, &wd_usec) > 0 ? (int64_t)(wd_usec / 1000) : 0;
         int64_t step = 1000, last_tick = worker_clock_ms(), last_status = last_tick;
-        int64_t last_ping = 0;
+        int64_t last_ping = 0, last_keep = last_tick;
         bool was_stuck = false;
         if (wd_ms > 0 && wd_ms / 4 < step)
                 step = wd_ms / 4 > 10 ? wd_ms / 4 : 10;
 
         do {
                 int64_t now = worker_clock_ms();
+                /* Leases last 2 x claim_idle_ms: renewed every third of it. */
+                int64_t lease = 2 * (int64_t)atomic_load(&sh->snap)->cfg->queue.claim_idle_ms;
+                if (now - last_keep >= lease / 3) {
+                        monitor_keep_leases(mon);
+                        last_keep = now;
+                }
+                if (lease / 4 < step)
+                        step = lease / 4 > 10 ? lease / 4 : 10;
                 if (now - last_tick >= 1000) {
                         monitor_tick(mon);
                         last_tick = now;
@@ -236,6 +244,7 @@ int main(int argc, char **argv)
         atomic_store(&sh.snap, snap);
         sh.n_workers = n;
         sh.beat_ms = xcalloc((size_t)n, sizeof(*sh.beat_ms));
+        pthread_mutex_init(&sh.lease_lock, NULL);
         for (int i = 0; i < n; i++)
                 atomic_store(&sh.beat_ms[i], worker_clock_ms());
 
@@ -314,6 +323,7 @@ int main(int argc, char **argv)
         free(old.snaps);
         snapshot_free(snap);
         free(sh.beat_ms);
+        free(sh.leases);
         /* Not every worker started: a failure systemd should restart. */
         return started == n ? 0 : 1;
 }

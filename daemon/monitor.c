@@ -93,6 +93,43 @@ static int do_status(struct queue *q, void *arg, struct error *err)
         return queue_status(q, arg, err);
 }
 
+struct renew_args {
+        const struct worker_lease *l;
+        size_t n;
+        int64_t lease_ms;
+};
+
+static int do_renew(struct queue *q, void *arg, struct error *err)
+{
+        struct renew_args *a = arg;
+        const char **ids = xcalloc(a->n, sizeof(*ids));
+        const char **owners = xcalloc(a->n, sizeof(*owners));
+        bool *held = xcalloc(a->n, sizeof(*held));
+        for (size_t i = 0; i < a->n; i++) {
+                ids[i] = a->l[i].id;
+                owners[i] = a->l[i].owner;
+        }
+        int rc = queue_renew_leases(q, ids, owners, a->n, a->lease_ms, held, err);
+        free(ids);
+        free(owners);
+        free(held);
+        return rc;
+}
+
+void monitor_keep_leases(struct monitor *m)
+{
+        struct worker_lease *l = NULL;
+        size_t n = worker_leases_copy(m->sh, &l);
+        struct error err;
+        if (n) {
+                struct renew_args a = { l, n, 2 * (int64_t)running(m)->queue.claim_idle_ms };
+                if (with_redis(m, do_renew, &a, &err) < 0)
+                        log_event(LOG_WARNING, "cannot renew sending leases", "error", err.msg,
+                                  NULL);
+        }
+        free(l);
+}
+
 int monitor_redis_check(struct monitor *m, struct error *err)
 {
         return with_redis(m, do_ping, NULL, err);

@@ -35,6 +35,12 @@ int monitor_redis_check(struct monitor *m, struct error *err);
  * any, reason (size n) names them and for how long. */
 int monitor_stalled(const struct monitor *m, int64_t now, char *reason, size_t n);
 
+/* Renews the sending leases of every batch being sent (they last 2 x
+ * queue.claim_idle_ms): call at least every third of that, so a batch
+ * that takes longer than a lease (a slow server) keeps its reminders and
+ * a worker that takes its entries over finds them busy. */
+void monitor_keep_leases(struct monitor *m);
+
 /* Samples the counters; call about once a second (main's loop). */
 void monitor_tick(struct monitor *m);
 /* "8 workers, 412.3 reminders/s, busy 37% (last minute); 12345 sent" */

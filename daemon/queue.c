@@ -1345,3 +1345,53 @@ int queue_record_once(struct queue *q, const char *marker, int ttl_s, const char
         freeReplyObject(r);
         return rc;
 }
+
+/* ARGV: prefix, lease ms, then reminder id and owner pairs. */
+static const char renew_lua[] =
+        "local p, lease = ARGV[1], ARGV[2]\n"
+        "local out = {}\n"
+        "for i = 3, #ARGV, 2 do\n"
+        "  local lock = p .. ':sending:' .. ARGV[i]\n"
+        "  if redis.call('GET', lock) == ARGV[i + 1] then\n"
+        "    redis.call('PEXPIRE', lock, lease)\n"
+        "    out[#out + 1] = 1\n"
+        "  else out[#out + 1] = 0 end\n"
+        "end\n"
+        "return out\n";
+
+int queue_renew_leases(struct queue *q, const char *const *ids, const char *const *owners,
+                       size_t n, int64_t lease_ms, bool *held, struct error *err)
+{
+        size_t argc = 5 + 2 * n;
+        const char **argv = xcalloc(argc, sizeof(*argv));
+        char lease[32];
+        int rc;
+
+        if (n == 0) {
+                free(argv);
+                return 0;
+        }
+        snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
+        argv[0] = "EVAL";
+        argv[1] = renew_lua;
+        argv[2] = "0";
+        argv[3] = q->prefix;
+        argv[4] = lease;
+        for (size_t i = 0; i < n; i++) {
+                argv[5 + 2 * i] = ids[i];
+                argv[6 + 2 * i] = owners ? owners[i] : q->consumer ? q->consumer : "-";
+        }
+        redisReply *r = redisCommandArgv(q->ctx, (int)argc, argv, NULL);
+        free(argv);
+        rc = reply_check(q, r, "renew leases", err);
+        if (rc)
+                return rc;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+                freeReplyObject(r);
+                return error_set(err, -EPROTO, "redis renew leases: unexpected reply");
+        }
+        for (size_t i = 0; i < n; i++)
+                held[i] = r->element[i]->type == REDIS_REPLY_INTEGER && r->element[i]->integer == 1;
+        freeReplyObject(r);
+        return 0;
+}

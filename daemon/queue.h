@@ -79,6 +79,12 @@ enum queue_take {
 int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
                          const char *const *channels, size_t nch, int64_t lease_ms,
                          enum queue_take *take, struct error *err);
+/* Extends the sending leases of n reminders that owners[i] (NULL: this
+ * consumer) still holds (held[i] true) to lease_ms from now; a lease that
+ * expired or went to another consumer is not touched (held[i] false).
+ * Never inside an open transaction. */
+int queue_renew_leases(struct queue *q, const char *const *ids, const char *const *owners,
+                       size_t n, int64_t lease_ms, bool *held, struct error *err);
 /* In the transaction: gives the lease of reminder_id back. */
 void queue_txn_release(struct queue *q, const char *reminder_id);
 

@@ -274,6 +274,97 @@ static int get_paylinks(struct worker *w, struct job **go, size_t n, int64_t now
         return rc;
 }
 
+/* Registers the GO leases of a batch about to be sent (main renews them). */
+static void leases_hold(struct worker *w, const char **ids, const enum queue_take *take, size_t n)
+{
+        struct worker_shared *sh = w->sh;
+        pthread_mutex_lock(&sh->lease_lock);
+        for (size_t k = 0; k < n; k++) {
+                if (take[k] != QUEUE_TAKE_GO)
+                        continue;
+                if (sh->n_leases == sh->cap_leases) {
+                        sh->cap_leases = sh->cap_leases ? 2 * sh->cap_leases : 256;
+                        sh->leases = xrealloc(sh->leases, sh->cap_leases * sizeof(*sh->leases));
+                }
+                struct worker_lease *l = &sh->leases[sh->n_leases++];
+                snprintf(l->id, sizeof(l->id), "%s", ids[k]);
+                snprintf(l->owner, sizeof(l->owner), "%s", w->consumer);
+        }
+        pthread_mutex_unlock(&sh->lease_lock);
+}
+
+/* Forgets this worker's leases: its batch is recorded (or given up). */
+static void leases_drop(struct worker *w)
+{
+        struct worker_shared *sh = w->sh;
+        pthread_mutex_lock(&sh->lease_lock);
+        size_t kept = 0;
+        for (size_t i = 0; i < sh->n_leases; i++)
+                if (strcmp(sh->leases[i].owner, w->consumer) != 0)
+                        sh->leases[kept++] = sh->leases[i];
+        sh->n_leases = kept;
+        pthread_mutex_unlock(&sh->lease_lock);
+}
+
+size_t worker_leases_copy(struct worker_shared *sh, struct worker_lease **out)
+{
+        pthread_mutex_lock(&sh->lease_lock);
+        size_t n = sh->n_leases;
+        *out = n ? xmalloc(n * sizeof(**out)) : NULL;
+        if (n)
+                memcpy(*out, sh->leases, n * sizeof(**out));
+        pthread_mutex_unlock(&sh->lease_lock);
+        return n;
+}
+
+/* The sending leases of a batch being sent. */
+struct renewal {
+        struct worker *w;
+        const char **ids;          /* reminder ids, one per valid job */
+        enum queue_take *take;     /* GO becomes BUSY when a lease is lost */
+        bool *done;                /* sent (or given up) already */
+        size_t n;
+        int64_t lease;             /* ms */
+        int64_t t0;                /* worker_clock_ms() of the last take or renewal */
+};
+
+/* Renews the leases of the jobs still to be sent once a third of the lease
+ * has passed (one round trip). A lease found lost makes its job BUSY. A
+ * Redis error only logs: the batch goes on, its record will fail too. */
+static void renew(struct renewal *rn, struct job **go)
+{
+        int64_t now = worker_clock_ms();
+        struct error err;
+
+        if (now - rn->t0 < rn->lease / 3)
+                return;
+        const char **ids = xcalloc(rn->n, sizeof(*ids));
+        size_t *which = xcalloc(rn->n, sizeof(*which));
+        bool *held = xcalloc(rn->n, sizeof(*held));
+        size_t m = 0;
+        for (size_t k = 0; k < rn->n; k++)
+                if (rn->take[k] == QUEUE_TAKE_GO && !rn->done[k]) {
+                        which[m] = k;
+                        ids[m++] = rn->ids[k];
+                }
+        if (queue_renew_leases(rn->w->q, ids, NULL, m, rn->lease, held, &err) == 0) {
+                rn->t0 = now;
+                for (size_t j = 0; j < m; j++)
+                        if (!held[j]) {
+                                rn->take[which[j]] = QUEUE_TAKE_BUSY;
+                                go[which[j]] = NULL;
+                                log_event(LOG_WARNING, "sending lease lost, leaving it to its "
+                                                       "new owner", "reminder", ids[j], NULL);
+                        }
+        } else {
+                log_event(LOG_WARNING, "cannot renew sending leases", "worker",
+                          rn->w->consumer, "error", err.msg, NULL);
+        }
+        free(ids);
+        free(which);
+        free(held);
+}
+
 static void process_batch(struct worker *w)
 {
         size_t n = w->batch.n;
@@ -322,7 +413,63 @@ static void process_batch(struct worker *w)
                         if (take[j] == QUEUE_TAKE_GO && strcmp(ids[j], ids[k]) == 0)
                                 take[k] = QUEUE_TAKE_SENT;
 
-        /* 3. Send, and collect every outcome in one transaction. */
+        /* 3. Send. Nothing is recorded yet, so the leases can be renewed
+         * between sends: a batch that takes longer than a lease (slow
+         * letters, a slow SMTP server) keeps its reminders, and a worker
+         * that took our entries over finds them busy, not free. */
+        struct renewal rn = { .w = w, .ids = ids, .take = take, .n = nv, .lease = lease,
+                              .t0 = worker_clock_ms() };
+        leases_hold(w, ids, take, nv);
+        int64_t now = now_ms();
+        struct job **go = xcalloc(nv ? nv : 1, sizeof(*go));
+        struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
+        struct dispatch_result *res = xcalloc(nv ? nv : 1, sizeof(*res));
+        rn.done = xcalloc(nv ? nv : 1, sizeof(*rn.done));
+        for (size_t k = 0; k < nv; k++)
+                go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
+        struct dispatch_link *links = NULL;
+        if (nv && dispatch_paylinks_enabled(w->d)) {
+                links = xcalloc(nv, sizeof(*links));
+                if ((rc = get_paylinks(w, go, nv, now, links, pre, &err)) < 0)
+                        goto unsent;
+                renew(&rn, go);
+        }
+        /* The e-mails of the batch in one SMTP session, its SMS several
+         * at a time; the rest is sent job by job below. */
+        dispatch_batch(w->d, JOB_CHANNEL_EMAIL, go, nv, now, pre);
+        renew(&rn, go);
+        dispatch_batch(w->d, JOB_CHANNEL_SMS, go, nv, now, pre);
+        renew(&rn, go);
+        beat(w);
+        for (size_t k = 0; k < nv; k++) {
+                size_t i = idx[k];
+                res[k] = (struct dispatch_result){ .channel = JOB_CHANNEL_NONE };
+                if (take[k] == QUEUE_TAKE_SENT) {
+                        res[k].status = DISPATCH_SKIPPED;
+                        snprintf(res[k].reason, sizeof(res[k].reason), "already-sent");
+                } else if (take[k] == QUEUE_TAKE_GO && links &&
+                           links[k].outcome == CHANNEL_TEMPFAIL) {
+                        /* The provider will make the link later: so will we. */
+                        res[k].status = DISPATCH_RETRY;
+                        res[k].retry_after_ms = links[k].retry_after_ms;
+                        snprintf(res[k].reason, sizeof(res[k].reason), "paylink: %s",
+                                 links[k].reason);
+                } else if (take[k] == QUEUE_TAKE_GO || pre[k].used) {
+                        if (take[k] == QUEUE_TAKE_GO)
+                                renew(&rn, go);
+                        /* A lease lost (it expired and another worker has
+                         * it) leaves the job to that worker, unless this
+                         * one sent it already in a batch above: then its
+                         * outcome is recorded here. */
+                        if (take[k] == QUEUE_TAKE_GO || pre[k].used)
+                                dispatch_job(w->d, jobs[i], &pre[k], now, &res[k]);
+                }
+                rn.done[k] = true;
+                beat(w);
+        }
+        dispatch_flush(w->d);
+
+        /* 4. Record every outcome in one transaction. */
         for (size_t i = 0; i < n; i++) {
                 struct queue_entry *e = &w->batch.entries[i];
                 char dmsg[64];
@@ -336,30 +483,9 @@ static void process_batch(struct worker *w)
                         record_dead(w, e->job, NULL, "invalid", invalid[i], 0, e->id);
                 }
         }
-        int64_t now = now_ms();
-        struct job **go = xcalloc(nv ? nv : 1, sizeof(*go));
-        struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
-        for (size_t k = 0; k < nv; k++)
-                go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
-        struct dispatch_link *links = NULL;
-        if (nv && dispatch_paylinks_enabled(w->d)) {
-                links = xcalloc(nv, sizeof(*links));
-                if ((rc = get_paylinks(w, go, nv, now, links, pre, &err)) < 0) {
-                        free(go);
-                        free(pre);
-                        free(links);
-                        goto fail;
-                }
-        }
-        /* The e-mails of the batch in one SMTP session, its SMS several
-         * at a time; the rest is sent job by job below. */
-        dispatch_batch(w->d, JOB_CHANNEL_EMAIL, go, nv, now, pre);
-        dispatch_batch(w->d, JOB_CHANNEL_SMS, go, nv, now, pre);
-        beat(w);
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
-                struct dispatch_result r = { .channel = JOB_CHANNEL_NONE };
-                if (take[k] == QUEUE_TAKE_BUSY) {
+                if (take[k] == QUEUE_TAKE_BUSY && !pre[k].used) {
                         /* Another worker is sending it (we took its entry
                          * over while it was slow). Look again once its
                          * lease is over: the job goes back to the scheduled
@@ -371,31 +497,28 @@ static void process_batch(struct worker *w)
                                   jobs[i]->reminder_id, "entry", w->batch.entries[i].id, NULL);
                         continue;
                 }
-                if (take[k] == QUEUE_TAKE_SENT) {
-                        r.status = DISPATCH_SKIPPED;
-                        snprintf(r.reason, sizeof(r.reason), "already-sent");
-                } else if (links && links[k].outcome == CHANNEL_TEMPFAIL) {
-                        /* The provider will make the link later: so will we. */
-                        r.status = DISPATCH_RETRY;
-                        r.retry_after_ms = links[k].retry_after_ms;
-                        snprintf(r.reason, sizeof(r.reason), "paylink: %s", links[k].reason);
+                /* Only a lease still ours is given back: one lost while
+                 * sending belongs to another worker now. */
+                if (take[k] == QUEUE_TAKE_GO)
                         queue_txn_release(w->q, jobs[i]->reminder_id);
-                } else {
-                        dispatch_job(w->d, jobs[i], &pre[k], now, &r);
-                        queue_txn_release(w->q, jobs[i]->reminder_id);
-                }
                 if (links && links[k].made)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
-                record_result(w, &w->batch.entries[i], jobs[i], &r);
-                beat(w);
+                record_result(w, &w->batch.entries[i], jobs[i], &res[k]);
         }
-        dispatch_flush(w->d);
+unsent:
         free(go);
         free(pre);
+        free(res);
         free(links);
+        free(rn.done);
+        if (rc < 0) {
+                leases_drop(w);
+                goto fail;
+        }
 
         rc = queue_txn_commit(w->q, &err);
+        leases_drop(w);
         if (rc < 0)
                 goto fail;
         goto out;

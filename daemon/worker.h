@@ -7,6 +7,7 @@
  * snapshots stay alive until exit, so a worker never holds a freed one). */
 #pragma once
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -38,7 +39,21 @@ struct worker_shared {
          * is old is stuck (monitor.h). */
         int n_workers;
         atomic_llong *beat_ms;
+        /* The sending leases of the batches being sent right now, kept
+         * alive by main (worker_leases_copy) however long a send takes. */
+        pthread_mutex_t lease_lock;
+        struct worker_lease *leases;
+        size_t n_leases, cap_leases;
 };
+
+struct worker_lease {
+        char id[20];        /* reminder id */
+        char owner[128];    /* the worker's consumer name */
+};
+
+/* Copies the leases the workers hold now into *out (free it); returns
+ * how many. */
+size_t worker_leases_copy(struct worker_shared *sh, struct worker_lease **out);
 
 /* CLOCK_MONOTONIC in ms (the clock of beat_ms) and in us. */
 int64_t worker_clock_ms(void);

@@ -413,6 +413,66 @@ START_TEST(test_undelivered_sms_moves_to_the_next_channel)
 }
 END_TEST
 
+START_TEST(test_slow_batch_keeps_its_leases)
+{
+        /* Six SMS at 0.8 s each, one at a time: the batch takes about 5 s,
+         * more than the 2 s lease (2 x claim_idle_ms). A second daemon
+         * takes the entries over after 1 s idle and must find them busy,
+         * not free: every reminder is sent once. */
+        char yaml_sms[1024], port_file[420];
+        struct harness_config c;
+        harness_config_defaults(&c);   /* no pay link: the SMS alone */
+        snprintf(port_file, sizeof(port_file), "%s/sms.port", h->dir);
+        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
+        snprintf(yaml_sms, sizeof(yaml_sms),
+                 "transport: http, provider: messagebird, url: \"http://127.0.0.1:%d/messages\", "
+                 "token_file: %s, quiet_hours: none, connections: 1",
+                 sms.port, tok);
+        free(tok);
+        c.sms_yaml = yaml_sms;
+        c.workers = 1;
+        harness_config_write(h, &c);
+        script_sms("[{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8},"
+                   "{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8},"
+                   "{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8}]");
+        for (int i = 1; i <= 16; i += 3)
+                ck_assert_str_eq(harness_channel_of(i), "sms");
+        char *path = harness_write_file(h, "six.jsonl", "");
+        FILE *f = fopen(path, "w");
+        for (int i = 1; i <= 16; i += 3) {
+                char *j = harness_job_json(i, NULL);
+                fprintf(f, "%s\n", j);
+                free(j);
+        }
+        fclose(f);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        free(path);
+
+        struct harness_daemon *d1 = harness_daemon_start(h);
+        harness_sleep_ms(1500);   /* d1 has the batch and is sending it */
+        struct harness_daemon *d2 = harness_daemon_start(h);
+        for (int i = 1; i <= 16; i += 3) {
+                char rid[19];
+                harness_reminder_id(i, rid);
+                wait_sent(rid, "sms", 30000);
+        }
+        ck_assert_int_eq(harness_wait_no_pending(h, 20000), 0);
+        /* The copies d2 put aside come back, find the marker, and stop. */
+        harness_sleep_ms(2500);
+        json_t *reqs = sms_requests();
+        ck_assert_int_eq(count_path(reqs, "POST", "/messages"), 6);
+        json_decref(reqs);
+        ck_assert_int_eq(harness_count_events(h, "sent"), 6);
+        harness_daemon_signal(d1, SIGTERM);
+        harness_daemon_signal(d2, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d1, 10000), 0);
+        ck_assert_int_eq(harness_daemon_wait(d2, 10000), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("providers");
@@ -423,6 +483,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_400_sends_on_the_next_channel);
         tcase_add_test(tc, test_mollie_webhook_records_a_payment_once);
         tcase_add_test(tc, test_undelivered_sms_moves_to_the_next_channel);
+        tcase_add_test(tc, test_slow_batch_keeps_its_leases);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -372,6 +372,46 @@ static char *write_tmp(const char *name, const char *data)
         return path;
 }
 
+START_TEST(test_phone_normalised)
+{
+        /* National numbers become E.164 with the configured country, in
+         * CSV and JSON alike; what cannot be a number is still rejected,
+         * with its line. */
+        const char *csv = HEADER
+                "c1,reminder-1,C1,Jan,nl-NL,06-12345678,INV-1,1000,EUR,2026-10-31\n"
+                "c1,reminder-1,C2,Piet,nl-NL,+31 (0)6 1234 5679,INV-2,1000,EUR,2026-10-31\n"
+                "c1,reminder-1,C3,Kees,nl-NL,0671234567,INV-3,1000,EUR,2026-10-31\n";
+        struct import_opts o = { .default_country = "NL" };
+        struct import_result res;
+        struct error err = { "" };
+        ck_assert_int_eq(import_buffer_opts(&res, "c.csv", csv, strlen(csv), "csv", &o, NULL, &err),
+                         0);
+        ck_assert_uint_eq(res.n_jobs, 2);
+        ck_assert_ptr_nonnull(strstr(res.jobs[0].json, "\"phone\":\"+31612345678\""));
+        ck_assert_ptr_nonnull(strstr(res.jobs[1].json, "\"phone\":\"+31612345679\""));
+        ck_assert_uint_eq(res.n_errors, 1);
+        expect_prefix(res.errors[0], "c.csv:4:");
+        ck_assert_ptr_nonnull(strstr(res.errors[0], "customer.phone"));
+        import_result_free(&res);
+
+        const char *jsonl =
+                "{\"v\":1,\"campaign\":\"c\",\"step\":\"s\",\"customer\":{\"id\":\"C1\","
+                "\"name\":\"J\",\"locale\":\"nl-NL\",\"phone\":\"0612345678\"},\"invoices\":"
+                "[{\"number\":\"I1\",\"amount_cents\":1,\"currency\":\"EUR\",\"due\":\"2026-10-31\"}]}\n";
+        ck_assert_int_eq(import_buffer_opts(&res, "j.jsonl", jsonl, strlen(jsonl), "jsonl", &o, NULL,
+                                            &err),
+                         0);
+        ck_assert_uint_eq(res.n_jobs, 1);
+        ck_assert_ptr_nonnull(strstr(res.jobs[0].json, "\"phone\":\"+31612345678\""));
+        import_result_free(&res);
+        /* Without a country the number is taken as written: not E.164. */
+        res = import_ok("j.jsonl", jsonl, "jsonl", 0);
+        ck_assert_uint_eq(res.n_jobs, 0);
+        EXPECT_ERRORS(&res, "j.jsonl:1: customer.phone: not a valid E.164 number");
+        import_result_free(&res);
+}
+END_TEST
+
 START_TEST(test_import_file)
 {
         struct import_result res;
@@ -441,6 +481,7 @@ static Suite *import_suite(void)
         tcase_add_test(tc, test_jsonl);
         tcase_add_test(tc, test_json_array);
         tcase_add_test(tc, test_import_file);
+        tcase_add_test(tc, test_phone_normalised);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -580,18 +580,18 @@ END_TEST
 
 START_TEST(test_json_rewrite_and_split)
 {
-        char *s = job_json_rewrite("{ \"a\" : 1,\n \"not_before\": \"x\", \"b\": [1, 2] }", 44, 0);
+        char *s = job_json_rewrite("{ \"a\" : 1,\n \"not_before\": \"x\", \"b\": [1, 2] }", 44, 0, NULL);
         struct error err = { "" };
         char **elems;
         size_t n;
 
         ck_assert_str_eq(s, "{\"a\":1,\"not_before\":\"x\",\"b\":[1,2]}");
         free(s);
-        s = job_json_rewrite("{\"a\":1}", 7, INT64_C(1795420800000));
+        s = job_json_rewrite("{\"a\":1}", 7, INT64_C(1795420800000), NULL);
         ck_assert_str_eq(s, "{\"a\":1,\"not_before\":\"2026-11-23T08:00:00Z\"}");
         free(s);
-        ck_assert_ptr_null(job_json_rewrite("[1]", 3, 0));
-        ck_assert_ptr_null(job_json_rewrite("{", 1, 0));
+        ck_assert_ptr_null(job_json_rewrite("[1]", 3, 0, NULL));
+        ck_assert_ptr_null(job_json_rewrite("{", 1, 0, NULL));
 
         ck_assert_int_eq(job_json_split_array(&elems, &n, "[ {\"a\": 1}, 2, \"x\" ]", 20, &err), 0);
         ck_assert_uint_eq(n, 3);
