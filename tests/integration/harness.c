@@ -1206,22 +1206,31 @@ void harness_free(struct harness *h)
 /* ---- HTTP ---- */
 
 static char *http_request(const struct harness_daemon *d, const char *method, const char *path,
-                          const char *content_type, const char *body, int *status);
+                          const char *content_type, const char *body, const char *headers,
+                          int *status);
 
 char *harness_http(const struct harness_daemon *d, const char *method, const char *path,
                    int *status)
 {
-        return http_request(d, method, path, NULL, NULL, status);
+        return http_request(d, method, path, NULL, NULL, NULL, status);
 }
 
 char *harness_http_post(const struct harness_daemon *d, const char *path,
                         const char *content_type, const char *body, int *status)
 {
-        return http_request(d, "POST", path, content_type, body, status);
+        return http_request(d, "POST", path, content_type, body, NULL, status);
+}
+
+char *harness_http_post_headers(const struct harness_daemon *d, const char *path,
+                                const char *content_type, const char *body,
+                                const char *headers, int *status)
+{
+        return http_request(d, "POST", path, content_type, body, headers, status);
 }
 
 static char *http_request(const struct harness_daemon *d, const char *method, const char *path,
-                          const char *content_type, const char *body, int *status)
+                          const char *content_type, const char *body, const char *headers,
+                          int *status)
 {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)d->port) };
@@ -1237,9 +1246,9 @@ static char *http_request(const struct harness_daemon *d, const char *method, co
         }
         size_t blen = body ? strlen(body) : 0;
         snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                                   "%s%s%sContent-Length: %zu\r\n\r\n", method, path,
+                                   "%s%s%s%sContent-Length: %zu\r\n\r\n", method, path,
                  content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                 content_type ? "\r\n" : "", blen);
+                 content_type ? "\r\n" : "", headers ? headers : "", blen);
         ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
         /* A large body may be refused before it is all read: that is fine. */
         if (blen)
@@ -1336,5 +1345,5 @@ char *harness_http_request(int port, const char *method, const char *path,
                            const char *content_type, const char *body, int *status)
 {
         struct harness_daemon d = { .port = port };
-        return http_request(&d, method, path, content_type, body, status);
+        return http_request(&d, method, path, content_type, body, NULL, status);
 }

@@ -213,6 +213,10 @@ char *harness_http(const struct harness_daemon *d, const char *method, const cha
 /* The same with a body (content_type may be NULL). */
 char *harness_http_post(const struct harness_daemon *d, const char *path,
                         const char *content_type, const char *body, int *status);
+/* The same with more header lines ("Name: value\r\n" each). */
+char *harness_http_post_headers(const struct harness_daemon *d, const char *path,
+                                const char *content_type, const char *body,
+                                const char *headers, int *status);
 /* One request to any HTTP server on 127.0.0.1:port (a stand-in). */
 char *harness_http_request(int port, const char *method, const char *path,
                            const char *content_type, const char *body, int *status);

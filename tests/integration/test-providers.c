@@ -473,6 +473,89 @@ START_TEST(test_slow_batch_keeps_its_leases)
 }
 END_TEST
 
+/* Twilio's X-Twilio-Signature for url and a form body, computed with
+ * Python's hmac (an implementation independent of the daemon's). */
+static void twilio_signature(const char *url, const char *body, char *out, size_t n)
+{
+        char cmd[2048];
+        snprintf(cmd, sizeof(cmd),
+                 "/usr/bin/python3 -c 'import base64, hashlib, hmac, sys, urllib.parse\n"
+                 "url, body = sys.argv[1], sys.argv[2]\n"
+                 "p = urllib.parse.parse_qsl(body, keep_blank_values=True)\n"
+                 "d = url + \"\".join(k + v for k, v in sorted(p))\n"
+                 "print(base64.b64encode(hmac.new(b\"%s\", d.encode(), hashlib.sha1).digest()).decode())"
+                 "' '%s' '%s'",
+                 SMS_TOKEN, url, body);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(out, (int)n, f));
+        out[strcspn(out, "\n")] = '\0';
+        ck_assert_int_eq(pclose(f), 0);
+}
+
+START_TEST(test_twilio_report_signed)
+{
+        char yaml_sms[1024];
+        const char *report = "https://dunning.example/webhooks/sms/twilio";
+        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
+        snprintf(yaml_sms, sizeof(yaml_sms),
+                 "transport: http, provider: twilio, url: \"http://127.0.0.1:%d/2010-04-01\", "
+                 "account_sid: %s, token_file: %s, report_url: \"%s\", quiet_hours: none",
+                 sms.port, SID, tok, report);
+        free(tok);
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.sms_yaml = yaml_sms;
+        harness_config_write(h, &c);
+        struct harness_daemon *d = harness_daemon_start(h);
+        char rid[19];
+        harness_reminder_id(1, rid);
+        enqueue(1, 1);
+        wait_sent(rid, "sms", 30000);
+        json_t *reqs = sms_requests();
+        json_t *resp = json_object_get(json_array_get(reqs, 0), "response");
+        char sid[64];
+        snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(resp, "sid")));
+        /* StatusCallback carried our report URL, and the message is known. */
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(reqs, 0),
+                                                                        "body")),
+                                     "StatusCallback=https%3A%2F%2Fdunning.example%2Fwebhooks%2F"
+                                     "sms%2Ftwilio"));
+        json_decref(reqs);
+        ck_assert_int_gt(strlen(sid), 10);
+        char *stored = harness_redis_str(h, "HGET " HARNESS_PREFIX ":sms:%s reminder", sid);
+        ck_assert_str_eq(stored, rid);
+        free(stored);
+
+        char body[512], sig[128], hdr[256];
+        snprintf(body, sizeof(body),
+                 "AccountSid=%s&ErrorCode=30003&From=Acme&MessageSid=%s&MessageStatus=undelivered"
+                 "&To=%%2B31612345679", SID, sid);
+        twilio_signature(report, body, sig, sizeof(sig));
+        const char *form = "application/x-www-form-urlencoded";
+        int st;
+        /* A forged or altered report is refused. */
+        free(harness_http_post_headers(d, "/webhooks/sms/twilio", form, body,
+                                       "X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n", &st));
+        ck_assert_int_eq(st, 403);
+        snprintf(hdr, sizeof(hdr), "X-Twilio-Signature: %s\r\n", sig);
+        char altered[512];
+        snprintf(altered, sizeof(altered), "%s&Extra=1", body);
+        free(harness_http_post_headers(d, "/webhooks/sms/twilio", form, altered, hdr, &st));
+        ck_assert_int_eq(st, 403);
+        ck_assert_int_eq(harness_count_events(h, "undelivered"), 0);
+        /* The real one moves the reminder on. */
+        char *r = harness_http_post_headers(d, "/webhooks/sms/twilio", form, body, hdr, &st);
+        ck_assert_int_eq(st, 200);
+        ck_assert_str_eq(r, "{\"status\":\"recorded\"}\n");
+        free(r);
+        wait_sent(rid, "sms,email", 30000);
+        ck_assert_int_eq(harness_count_events(h, "undelivered"), 1);
+        harness_daemon_signal(d, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("providers");
@@ -484,6 +567,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_mollie_webhook_records_a_payment_once);
         tcase_add_test(tc, test_undelivered_sms_moves_to_the_next_channel);
         tcase_add_test(tc, test_slow_batch_keeps_its_leases);
+        tcase_add_test(tc, test_twilio_report_signed);
         suite_add_tcase(s, tc);
         return s;
 }
