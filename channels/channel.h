@@ -11,6 +11,7 @@
 #include "error.h"
 #include "job.h"
 
+struct buf;
 struct letter_input;
 
 enum channel_outcome {
@@ -46,9 +47,16 @@ struct message {
         const char *attachment_name;  /* A-Z a-z 0-9 . _ - only */
 };
 
+/* The bit of a channel in channel_ops.channels. */
+#define CHANNEL_BIT(ch) (1u << (unsigned)(ch))
+
 struct channel_ops {
-        /* the transport's name in config: channels.<channel>.transport */
+        /* the transport's name in config: channels.<channel>.transport;
+         * unique per channel, not across them (sms and letter both have
+         * an "http") */
         const char *name;
+        /* the channels it serves: CHANNEL_BIT(JOB_CHANNEL_...) ORed */
+        unsigned channels;
         /* Opens a session for one channel with the given config; *session
          * is the driver's own state. Called once per worker. */
         int (*open)(void **session, enum job_channel channel, const struct config *cfg,
@@ -68,8 +76,15 @@ struct channel_ops {
         void (*close)(void *session);
 };
 
-/* The driver named transport, or NULL. */
-const struct channel_ops *channel_lookup(const char *transport);
+/* The driver of channel named transport (channels.<channel>.transport),
+ * or NULL when no driver of that name serves the channel. */
+const struct channel_ops *channel_lookup(enum job_channel channel, const char *transport);
+
+/* The letter of m (m->letter) as a one-page PDF, appended to pdf: the one
+ * way every letter transport makes it (outbox.c, print.c). Returns 0, or
+ * a negative errno with res->outcome and res->reason set (PERMFAIL for a
+ * letter that cannot be laid out, TEMPFAIL when cairo fails). */
+int channel_letter_pdf(struct buf *pdf, const struct message *m, struct send_result *res);
 
 /* The configured transport name of a channel. */
 const char *channel_transport(const struct config *cfg, enum job_channel channel);
@@ -78,3 +93,4 @@ const char *channel_transport(const struct config *cfg, enum job_channel channel
 extern const struct channel_ops channel_outbox;
 extern const struct channel_ops channel_smtp;  /* email.c: e-mail through SMTP */
 extern const struct channel_ops channel_sms_http;  /* sms.c: SMS through a provider's API */
+extern const struct channel_ops channel_print_http;  /* print.c: letters to a print service */

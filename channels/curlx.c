@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -32,4 +33,21 @@ void curlx_wipe_free(char *s)
 char *curlx_dup_or_null(const char *s)
 {
         return s && *s ? xstrdup(s) : NULL;
+}
+
+int64_t curlx_retry_after_ms(const char *v, long max_s)
+{
+        if (!v || !*v)
+                return 0;
+        if (strspn(v, "0123456789") == strlen(v)) {
+                if (strlen(v) > 9)
+                        return (int64_t)max_s * 1000;
+                long sec = strtol(v, NULL, 10);
+                return (int64_t)(sec < max_s ? sec : max_s) * 1000;
+        }
+        time_t when = curl_getdate(v, NULL), now = time(NULL);
+        if (when == (time_t)-1 || when <= now)
+                return 0;
+        int64_t d = (int64_t)(when - now);
+        return (d < max_s ? d : max_s) * 1000;
 }

@@ -1,7 +1,9 @@
-/* curlx.h: what the HTTP clients (sms.c, paylink.c) share around libcurl. */
+/* curlx.h: what the HTTP clients (sms.c, print.c, paylink.c) share around
+ * libcurl. */
 #pragma once
 
 #include <curl/curl.h>
+#include <stdint.h>
 
 /* curl_global_init, once per process, from any thread (libcurl's own is
  * not thread-safe before 7.84). Never cleaned up: other threads' handles
@@ -13,3 +15,8 @@ void curlx_wipe_free(char *s);
 
 /* A copy of s, or NULL when s is NULL or empty. */
 char *curlx_dup_or_null(const char *s);
+
+/* A Retry-After value, seconds or an HTTP date (IMF-fixdate, RFC 850,
+ * asctime: curl_getdate reads all three), as milliseconds from now, at
+ * most max_s seconds; 0 when v is empty, unreadable or past. */
+int64_t curlx_retry_after_ms(const char *v, long max_s);

@@ -501,6 +501,7 @@ static void email_send_batch(void *session, const struct message *const *msgs, s
 
 const struct channel_ops channel_smtp = {
         .name = "smtp",
+        .channels = CHANNEL_BIT(JOB_CHANNEL_EMAIL),
         .open = email_open,
         .send = email_send,
         .send_batch = email_send_batch,

@@ -26,7 +26,6 @@
 
 #include "buf.h"
 #include "gsm7.h"
-#include "letter.h"
 #include "mime.h"
 
 struct outbox {
@@ -237,23 +236,6 @@ static void build_sms(struct outbox *o, const struct message *m)
         json_decref(j);
 }
 
-/* The letter as a one-page A4 PDF (letter.c: cairo + pango, EPC QR). */
-static int build_letter(struct outbox *o, const struct message *m, struct send_result *res)
-{
-        struct error err;
-        if (!m->letter) {
-                res->outcome = CHANNEL_PERMFAIL;
-                snprintf(res->reason, sizeof(res->reason), "letter: no layout data");
-                return -EINVAL;
-        }
-        int rc = letter_render(&o->data, m->letter, &err);
-        if (rc < 0) {
-                res->outcome = rc == -EIO ? CHANNEL_TEMPFAIL : CHANNEL_PERMFAIL;
-                snprintf(res->reason, sizeof(res->reason), "letter: %s", err.msg);
-        }
-        return rc;
-}
-
 static void outbox_send(void *session, const struct message *m, struct send_result *res)
 {
         struct outbox *o = session;
@@ -271,7 +253,8 @@ static void outbox_send(void *session, const struct message *m, struct send_resu
                 build_sms(o, m);
                 break;
         case JOB_CHANNEL_LETTER:
-                if (build_letter(o, m, res) < 0)
+                /* letter.c: cairo + pango, EPC QR; the same as print.c's */
+                if (channel_letter_pdf(&o->data, m, res) < 0)
                         return;
                 break;
         default:
@@ -285,6 +268,8 @@ static void outbox_send(void *session, const struct message *m, struct send_resu
 
 const struct channel_ops channel_outbox = {
         .name = "outbox",
+        .channels = CHANNEL_BIT(JOB_CHANNEL_EMAIL) | CHANNEL_BIT(JOB_CHANNEL_SMS) |
+                    CHANNEL_BIT(JOB_CHANNEL_LETTER),
         .open = outbox_open,
         .send = outbox_send,
         .flush = NULL,

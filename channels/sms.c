@@ -622,27 +622,6 @@ out:
         return rc;
 }
 
-/* Seconds, or an HTTP date (IMF-fixdate, RFC 850, asctime: curl_getdate
- * reads all three), to milliseconds from now; 0 when absent, unreadable
- * or past. */
-static int64_t retry_after_ms(const char *v)
-{
-        if (!*v)
-                return 0;
-        if (strspn(v, "0123456789") == strlen(v)) {
-                if (strlen(v) > 9)
-                        return (int64_t)SMS_RETRY_AFTER_MAX_S * 1000;
-                long sec = strtol(v, NULL, 10);
-                return (int64_t)(sec < SMS_RETRY_AFTER_MAX_S ? sec : SMS_RETRY_AFTER_MAX_S) *
-                       1000;
-        }
-        time_t when = curl_getdate(v, NULL), now = time(NULL);
-        if (when == (time_t)-1 || when <= now)
-                return 0;
-        int64_t d = (int64_t)(when - now);
-        return (d < SMS_RETRY_AFTER_MAX_S ? d : SMS_RETRY_AFTER_MAX_S) * 1000;
-}
-
 /* The provider's error text and code from a JSON error body: MessageBird
  * errors[0].description/code, Twilio message/code, and the common shapes
  * of other APIs (error, error.message, detail). */
@@ -722,7 +701,8 @@ static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send
         if (j)
                 error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
-                res->retry_after_ms = retry_after_ms(c->retry_after);
+                res->retry_after_ms =
+                        curlx_retry_after_ms(c->retry_after, SMS_RETRY_AFTER_MAX_S);
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
         } else if (config_status(status)) {
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
@@ -846,6 +826,7 @@ static void sms_send_batch(void *session, const struct message *const *msgs, siz
 
 const struct channel_ops channel_sms_http = {
         .name = "http",
+        .channels = CHANNEL_BIT(JOB_CHANNEL_SMS),
         .open = sms_open,
         .send = sms_send,
         .send_batch = sms_send_batch,

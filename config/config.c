@@ -136,7 +136,12 @@ static const struct key keys[] = {
         INT("channels.sms.timeout_ms", channels.sms.timeout_ms, 100, 600000, 10000),
         INT("channels.sms.connections", channels.sms.connections, 1, 32, 4),
         INT("channels.letter.postal_lag_days", channels.letter.postal_lag_days, 0, 30, 2),
-        ENUM("channels.letter.transport", channels.letter.transport, "outbox", "outbox"),
+        ENUM("channels.letter.transport", channels.letter.transport, "outbox|http", "outbox"),
+        STRING("channels.letter.url", channels.letter.url, NULL, check_http_url),
+        SECRET("channels.letter.token_file", channels.letter.token),
+        INT("channels.letter.connect_timeout_ms", channels.letter.connect_timeout_ms, 100, 60000,
+            3000),
+        INT("channels.letter.timeout_ms", channels.letter.timeout_ms, 100, 600000, 30000),
         ENUM("log.level", log.level, "debug|info|warning|error", "info"),
         ENUM("paylink.provider", paylink.provider, "none|mollie|static", "none"),
         STRING("paylink.api_url", paylink.api_url, "https://api.mollie.com/v2", check_http_url),
@@ -611,6 +616,13 @@ static void check_relations(struct load *l)
                 if (sms->provider && strcmp(sms->provider, "generic") == 0)
                         require(l, "channels.sms.url", sms->url, "channels.sms.provider",
                                 "channels.sms.provider is generic");
+        }
+        const struct config_channel *letter = &c->channels.letter;
+        if (letter->transport && strcmp(letter->transport, "http") == 0) {
+                require(l, "channels.letter.url", letter->url, "channels.letter.transport",
+                        "channels.letter.transport is http");
+                require(l, "channels.letter.token_file", letter->token,
+                        "channels.letter.transport", "channels.letter.transport is http");
         }
         if (c->paylink.provider && strcmp(c->paylink.provider, "mollie") == 0) {
                 require(l, "paylink.api_key_file", c->paylink.api_key, "paylink.provider",

@@ -12,7 +12,7 @@
 #include "error.h"
 
 struct config_channel {
-        char *transport;   /* "outbox" (default), "smtp" (email), "http" (sms) */
+        char *transport;   /* "outbox" (default), "smtp" (email), "http" (sms, letter) */
         char *from;        /* email: "Name <addr>" */
         char *sender;      /* sms: alphanumeric sender id or number */
         int max_segments;  /* sms */
@@ -28,6 +28,9 @@ struct config_channel {
         int connect_timeout_ms;
         int timeout_ms;         /* a whole request */
         int connections;        /* requests in flight per worker in a batch */
+        /* letter transport http (channels/print.c) uses url, token,
+         * connect_timeout_ms and timeout_ms above: the print service's
+         * upload endpoint and its Bearer token */
         int postal_lag_days;  /* letter: days until assumed delivery (WIK term) */
         char *reply_to;          /* email: Reply-To address, or NULL */
         char *list_unsubscribe;  /* email: List-Unsubscribe value, or NULL */

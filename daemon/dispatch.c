@@ -43,7 +43,7 @@ int dispatch_new(struct dispatch **out, const struct config *cfg, const struct r
                 goto out;
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
                 const char *t = channel_transport(cfg, (enum job_channel)ch);
-                d->ops[ch] = channel_lookup(t);
+                d->ops[ch] = channel_lookup((enum job_channel)ch, t);
                 if (!d->ops[ch]) {
                         rc = error_set(err, -ENOTSUP, "channels.%s.transport: %s is not built in",
                                        job_channel_name((enum job_channel)ch), t ? t : "(none)");

@@ -739,6 +739,7 @@ void harness_config_defaults(struct harness_config *c)
         c->email_yaml = NULL;
         c->watchdog_ms = 60000;
         c->sms_yaml = NULL;
+        c->letter_yaml = NULL;
         c->extra_yaml = NULL;
 }
 
@@ -790,7 +791,7 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "creditor: { name: \"Acme Energie B.V.\", iban: NL91ABNA0417164300, bic: ABNANL2A, "
                 "address: [\"Postbus 123\", \"3500 AA Utrecht\"] }\n"
                 "channels: { email: { from: \"Acme <debiteuren@acme.example>\", %s }, "
-                "sms: { sender: Acme, %s }, letter: { transport: outbox } }\n"
+                "sms: { sender: Acme, %s }, letter: { %s } }\n"
                 "log: { level: %s }\n"
                 "%s\n",
                 h->sock, c->workers, c->batch, c->block_ms, c->claim_idle_ms, c->max_deliveries,
@@ -799,6 +800,7 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 h->templates,
                 port, c->watchdog_ms, c->email_yaml ? c->email_yaml : "transport: outbox",
                 c->sms_yaml ? c->sms_yaml : "transport: outbox, quiet_hours: none",
+                c->letter_yaml ? c->letter_yaml : "transport: outbox",
                 c->log_level, c->extra_yaml ? c->extra_yaml : "") >= 0, "out of memory");
         write_atomically(path, text);
         free(text);

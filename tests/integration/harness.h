@@ -50,6 +50,9 @@ struct harness_config {
          * \"21:00-08:00\""; NULL (the default) for "transport: outbox,
          * quiet_hours: none", so tests send SMS at any hour. Borrowed. */
         const char *sms_yaml;
+        /* Keys of channels.letter, e.g. "transport: http, url: ..."; NULL
+         * (the default) for "transport: outbox". Borrowed. */
+        const char *letter_yaml;
         /* Top-level YAML appended as is (e.g. a paylink mapping), or NULL. */
         const char *extra_yaml;
 };

@@ -170,7 +170,7 @@ static void *open_channel(const struct config *c, int want_rc)
 {
         void *s = NULL;
         struct error err = { 0 };
-        const struct channel_ops *ops = channel_lookup("smtp");
+        const struct channel_ops *ops = channel_lookup(JOB_CHANNEL_EMAIL, "smtp");
         ck_assert_ptr_nonnull(ops);
         int rc = ops->open(&s, JOB_CHANNEL_EMAIL, c, &err);
         ck_assert_msg(rc == want_rc, "open: %d: %s", rc, err.msg);

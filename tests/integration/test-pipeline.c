@@ -8,6 +8,7 @@
  * address or phone number. */
 #include <check.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -909,6 +910,121 @@ START_TEST(test_same_reminder_twice_in_a_batch)
 }
 END_TEST
 
+/* ---- letters in three languages ---------------------------------------- */
+
+/* Runs cmd with sh and returns its stdout; fails the test on exit != 0. */
+static char *run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run_cmd(const char *fmt, ...)
+{
+        char *cmd = NULL, *out = NULL;
+        size_t len = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        ck_assert(vasprintf(&cmd, fmt, ap) >= 0);
+        va_end(ap);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        FILE *mem = open_memstream(&out, &len);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                fwrite(chunk, 1, n, mem);
+        fclose(mem);
+        int status = pclose(f);
+        ck_assert_msg(status == 0, "`%s` failed (status %d); are poppler-utils, qpdf and "
+                      "zbar-tools installed?", cmd, status);
+        free(cmd);
+        return out;
+}
+
+/* s with every no-break space (U+00A0, U+202F) as a plain space, in place. */
+static void plain_spaces(char *s)
+{
+        char *w = s;
+        for (const char *r = s; *r;) {
+                if ((unsigned char)r[0] == 0xc2 && (unsigned char)r[1] == 0xa0) {
+                        *w++ = ' ';
+                        r += 2;
+                } else if ((unsigned char)r[0] == 0xe2 && (unsigned char)r[1] == 0x80 &&
+                           (unsigned char)r[2] == 0xaf) {
+                        *w++ = ' ';
+                        r += 3;
+                } else {
+                        *w++ = *r++;
+                }
+        }
+        *w = '\0';
+}
+
+/* Letters for customers in nl, de and fr go through the daemon to the
+ * outbox: each PDF passes qpdf --check, shows the name and the amount as
+ * the customer's locale writes it, and carries a readable EPC QR code. */
+START_TEST(test_letters_in_three_languages)
+{
+        static const struct {
+                const char *locale, *name, *city, *country, *amount;
+        } cases[] = {
+                { "nl-NL", "Jan de Vries", "Utrecht", "NL", "€ 10,01" },
+                { "de-DE", "Jürgen Müller", "Köln", "DE", "10,01 €" },
+                { "fr-FR", "Hélène Dubois", "Paris", "FR", "10,01 €" },
+        };
+        const size_t n = sizeof(cases) / sizeof(cases[0]);
+        struct harness_daemon *d = harness_daemon_start(h);
+        for (size_t i = 0; i < n; i++) {
+                char job[1024];
+                snprintf(job, sizeof(job),
+                         "{\"v\":1,\"campaign\":\"it\",\"step\":\"reminder-1\",\"customer\":{"
+                         "\"id\":\"C-L%zu\",\"name\":\"%s\",\"locale\":\"%s\","
+                         "\"preferred_channel\":\"letter\",\"address\":{\"lines\":"
+                         "[\"Hauptstraße %zu\"],\"postal_code\":\"5000%zu\",\"city\":\"%s\","
+                         "\"country\":\"%s\"}},\"invoices\":[{\"number\":\"INV-L%zu\","
+                         "\"amount_cents\":1001,\"currency\":\"EUR\",\"due\":\"2026-10-31\"}]}",
+                         i, cases[i].name, cases[i].locale, i + 1, i, cases[i].city,
+                         cases[i].country, i);
+                harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", job);
+        }
+        assert_sent_all(n, 30000);
+        ck_assert_int_eq(harness_outbox_count(h, "letter"), n);
+
+        struct harness_entry *e;
+        size_t k = harness_xrange(h, HARNESS_PREFIX ":events", &e);
+        size_t checked = 0;
+        for (size_t j = 0; j < k; j++) {
+                if (strcmp(harness_entry_get(&e[j], "type"), "sent") != 0)
+                        continue;
+                ck_assert_str_eq(harness_entry_get(&e[j], "channel"), "letter");
+                const char *customer = harness_entry_get(&e[j], "customer");
+                ck_assert_ptr_nonnull(customer);
+                size_t i = (size_t)atoi(customer + strlen("C-L"));
+                ck_assert_uint_lt(i, n);
+                char pdf[600];
+                snprintf(pdf, sizeof(pdf), "%s/letter/%s.pdf", h->outbox,
+                         harness_entry_get(&e[j], "reminder"));
+                free(run_cmd("qpdf --check '%s' >/dev/null", pdf));
+                char *text = run_cmd("pdftotext -enc UTF-8 '%s' -", pdf);
+                plain_spaces(text);
+                ck_assert_msg(strstr(text, cases[i].name), "%s: no name %s in:\n%s",
+                              cases[i].locale, cases[i].name, text);
+                ck_assert_msg(strstr(text, cases[i].amount), "%s: no amount %s in:\n%s",
+                              cases[i].locale, cases[i].amount, text);
+                free(text);
+                free(run_cmd("pdftoppm -r 200 -png -singlefile '%s' '%s/qr-%zu'", pdf, h->dir,
+                             i));
+                char *qr = run_cmd("zbarimg --raw -q -Sbinary '%s/qr-%zu.png' 2>/dev/null",
+                                   h->dir, i);
+                ck_assert_msg(strncmp(qr, "BCD\n", 4) == 0, "%s: no EPC QR code: %s",
+                              cases[i].locale, qr);
+                ck_assert_msg(strstr(qr, "\nEUR10.01\n"), "%s: EPC amount: %s",
+                              cases[i].locale, qr);
+                free(qr);
+                checked++;
+        }
+        harness_entries_free(e, k);
+        ck_assert_uint_eq(checked, n);
+        assert_stops_cleanly(d);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
         Suite *s = suite_create("pipeline");
@@ -935,6 +1051,7 @@ static Suite *pipeline_suite(void)
         tcase_add_test(tc, test_final_notice_email_carries_the_letter);
         tcase_add_test(tc, test_same_reminder_twice_in_a_batch);
         tcase_add_test(tc, test_sms_waits_for_quiet_hours_end);
+        tcase_add_test(tc, test_letters_in_three_languages);
         suite_add_tcase(s, tc);
         return s;
 }

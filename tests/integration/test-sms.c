@@ -133,7 +133,7 @@ static void *open_sms(const struct config *c)
 {
         void *s = NULL;
         struct error err = { "" };
-        const struct channel_ops *ops = channel_lookup("http");
+        const struct channel_ops *ops = channel_lookup(JOB_CHANNEL_SMS, "http");
 
         ck_assert_ptr_eq(ops, &channel_sms_http);
         int rc = ops->open(&s, JOB_CHANNEL_SMS, c, &err);

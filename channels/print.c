@@ -1,0 +1,475 @@
+/* print.c: the http transport of the letter channel: the letter's PDF
+ * uploaded to a print-and-mail service through libcurl.
+ *
+ * The PDF is made exactly as the outbox makes it (channel_letter_pdf) and
+ * POSTed to channels.letter.url as multipart/form-data:
+ *   file            the PDF (application/pdf, filename <reminder id>.pdf)
+ *   reference       the reminder id
+ *   name            the recipient's name
+ *   address_line1..n  the street lines of the job's address (1..4, only
+ *                   those the job has)
+ *   postal_code, city, country (ISO 3166-1 alpha-2)
+ *   pages           1 (a letter is always one page: letter.h)
+ * with "Authorization: Bearer <channels.letter.token_file>". The letter's
+ * id at the service is the JSON response's "id".
+ *
+ * One curl easy handle per session (a worker's), so the connection to the
+ * service is kept alive between letters.
+ *
+ * Outcomes, as sms.c: 2xx sent; 429 and 5xx temporary, with the
+ * Retry-After; 401, 403, 404, 407 and 408 temporary too (our token or URL
+ * is wrong, not this customer's address: a permanent failure would move
+ * every customer to another channel); other 4xx permanent with the
+ * service's message (an address the printer refuses); network errors and
+ * timeouts temporary.
+ *
+ * Reasons are one line and carry neither the token nor the recipient's
+ * name or address, even when the service's message quotes them. */
+#include "channel.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "curlx.h"
+
+/* The most of a response body kept (ids and error texts are short). */
+#define PRINT_RESPONSE_MAX (64 * 1024)
+/* A longer Retry-After is taken as this: the retry policy caps it anyway. */
+#define PRINT_RETRY_AFTER_MAX_S (7 * 86400)
+
+struct print {
+        CURL *curl;
+        struct curl_slist *headers;  /* holds the token: wiped in close() */
+        char *url;
+        char *token;                 /* owned copy, to keep it out of reasons; wiped */
+        struct buf pdf;              /* the letter being sent */
+        struct buf response;         /* up to PRINT_RESPONSE_MAX bytes of the answer */
+        char retry_after[64];        /* the last response's Retry-After, or "" */
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static void print_close(void *session)
+{
+        struct print *p = session;
+
+        if (!p)
+                return;
+        if (p->curl)
+                curl_easy_cleanup(p->curl);
+        for (struct curl_slist *h = p->headers; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data));
+        curl_slist_free_all(p->headers);
+        free(p->url);
+        curlx_wipe_free(p->token);
+        buf_free(&p->pdf);
+        buf_free(&p->response);
+        free(p);
+}
+
+/* ---- reasons ------------------------------------------------------------ */
+
+/* Appends text on one line to out: control characters become a space,
+ * the token "[token]", and each of the NULL-terminated personal strings
+ * (name, address lines, postal code, city; 3 bytes or more)
+ * "[address]". */
+static void scrub(struct buf *out, const char *text, const char *token,
+                  const char *const *personal)
+{
+        const char *s = text;
+
+        while (*s) {
+                size_t tl = token ? strlen(token) : 0;
+                if (tl >= 4 && strncmp(s, token, tl) == 0) {
+                        buf_puts(out, "[token]");
+                        s += tl;
+                        continue;
+                }
+                bool hit = false;
+                for (size_t i = 0; personal && personal[i]; i++) {
+                        size_t n = strlen(personal[i]);
+                        if (n >= 3 && strncasecmp(s, personal[i], n) == 0) {
+                                buf_puts(out, "[address]");
+                                s += n;
+                                hit = true;
+                                break;
+                        }
+                }
+                if (hit)
+                        continue;
+                unsigned char c = (unsigned char)*s++;
+                if (c < 0x20 || c == 0x7f)
+                        c = ' ';
+                if (c == ' ' && out->len && out->data[out->len - 1] == ' ')
+                        continue;
+                buf_putc(out, (char)c);
+        }
+        while (out->len && out->data[out->len - 1] == ' ')
+                out->data[--out->len] = '\0';
+}
+
+/* Copies s into dst[size], cut at a UTF-8 character boundary. */
+static void copy_utf8(char *dst, size_t size, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n >= size) {
+                n = size - 1;
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+}
+
+/* The recipient's personal strings of m, for scrub(): NULL-terminated,
+ * borrowed from m. */
+static void personal_of(const struct message *m, const char *out[8])
+{
+        size_t n = 0;
+        const struct job_customer *c = m->job ? &m->job->customer : NULL;
+
+        if (m->to_name)
+                out[n++] = m->to_name;
+        if (c && c->name)
+                out[n++] = c->name;
+        if (c && c->has_address) {
+                for (size_t i = 0; i < c->address.n_lines && n < 6; i++)
+                        out[n++] = c->address.lines[i];
+                if (c->address.postal_code)
+                        out[n++] = c->address.postal_code;
+        }
+        out[n] = NULL;
+}
+
+static void result(struct print *p, const struct message *m, struct send_result *res,
+                   enum channel_outcome o, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Sets the outcome and "letter: print: " + the formatted text, scrubbed. */
+static void result(struct print *p, const struct message *m, struct send_result *res,
+                   enum channel_outcome o, const char *fmt, ...)
+{
+        struct buf raw = BUF_INIT, line = BUF_INIT;
+        const char *personal[8];
+        va_list ap;
+
+        va_start(ap, fmt);
+        buf_vprintf(&raw, fmt, ap);
+        va_end(ap);
+        personal_of(m, personal);
+        buf_puts(&line, "letter: print: ");
+        scrub(&line, buf_str(&raw), p->token, personal);
+        res->outcome = o;
+        copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
+        buf_free(&raw);
+        buf_free(&line);
+}
+
+/* ---- open ---------------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+        struct print *p = arg;
+        size_t len = size * n;
+
+        /* Keep reading past the cap (the connection stays usable), keep
+         * only the start. */
+        if (p->response.len < PRINT_RESPONSE_MAX)
+                buf_append(&p->response, data,
+                           len < PRINT_RESPONSE_MAX - p->response.len
+                                   ? len
+                                   : PRINT_RESPONSE_MAX - p->response.len);
+        return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+        struct print *p = arg;
+        size_t len = size * n;
+        static const char name[] = "retry-after:";
+
+        /* A new status line (after a 100 Continue) starts a new block. */
+        if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+                p->retry_after[0] = '\0';
+        } else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+                const char *v = data + sizeof(name) - 1, *end = data + len;
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                while (end > v && isspace((unsigned char)end[-1]))
+                        end--;
+                size_t vl = (size_t)(end - v);
+                if (vl >= sizeof(p->retry_after))
+                        vl = sizeof(p->retry_after) - 1;
+                memcpy(p->retry_after, v, vl);
+                p->retry_after[vl] = '\0';
+        }
+        return len;
+}
+
+static int add_header(struct print *p, const char *line)
+{
+        struct curl_slist *h = curl_slist_append(p->headers, line);
+        if (!h)
+                return -ENOMEM;
+        p->headers = h;
+        return 0;
+}
+
+#define SETOPT(opt, val)                                                                   \
+        do {                                                                               \
+                if (curl_easy_setopt(h, opt, val) != CURLE_OK) {                           \
+                        rc = error_set(err, -EINVAL, "channels.letter: libcurl refused %s", \
+                                       #opt);                                              \
+                        goto out;                                                          \
+                }                                                                          \
+        } while (0)
+
+static int print_open(void **session, enum job_channel channel, const struct config *cfg,
+                      struct error *err)
+{
+        const struct config_channel *c = &cfg->channels.letter;
+        struct print *p = xcalloc(1, sizeof(*p));
+        struct buf line = BUF_INIT;
+        int rc = 0;
+
+        if (channel != JOB_CHANNEL_LETTER) {
+                rc = error_set(err, -EINVAL, "transport http: only for channels.letter here");
+                goto out;
+        }
+        if (!c->url || !*c->url) {
+                rc = error_set(err, -EINVAL, "channels.letter.url: needed for transport http");
+                goto out;
+        }
+        if (!c->token || !*c->token) {
+                rc = error_set(err, -EINVAL,
+                               "channels.letter.token_file: needed for transport http");
+                goto out;
+        }
+        p->url = xstrdup(c->url);
+        p->token = xstrdup(c->token);
+
+        CURLcode init_rc = curlx_global_init();
+        if (init_rc != CURLE_OK) {
+                rc = error_set(err, -EIO, "channels.letter: libcurl: %s",
+                               curl_easy_strerror(init_rc));
+                goto out;
+        }
+        buf_printf(&line, "Authorization: Bearer %s", p->token);
+        if (add_header(p, buf_str(&line)) < 0 || add_header(p, "Accept: application/json") < 0 ||
+            /* no 100-continue round trip before the PDF */
+            add_header(p, "Expect:") < 0) {
+                rc = error_set(err, -ENOMEM, "channels.letter: out of memory");
+                goto out;
+        }
+        CURL *h = p->curl = curl_easy_init();
+        if (!h) {
+                rc = error_set(err, -ENOMEM, "channels.letter: cannot create a libcurl handle");
+                goto out;
+        }
+        SETOPT(CURLOPT_URL, p->url);
+        SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+        SETOPT(CURLOPT_HTTPHEADER, p->headers);
+        SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
+        /* 0 would mean curl's own (no limit at all): never that. */
+        SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
+               (long)(c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 3000));
+        SETOPT(CURLOPT_TIMEOUT_MS, (long)(c->timeout_ms > 0 ? c->timeout_ms : 30000));
+        SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+        SETOPT(CURLOPT_TCP_NODELAY, 1L);
+        SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
+        SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+        SETOPT(CURLOPT_WRITEDATA, p);
+        SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+        SETOPT(CURLOPT_HEADERDATA, p);
+        SETOPT(CURLOPT_ERRORBUFFER, p->errbuf);
+        *session = p;
+        p = NULL;
+out:
+        if (line.data)
+                explicit_bzero(line.data, line.len);
+        buf_free(&line);
+        print_close(p);
+        return rc;
+}
+
+/* ---- send ---------------------------------------------------------------- */
+
+static int add_field(curl_mime *mime, const char *name, const char *value)
+{
+        curl_mimepart *part = curl_mime_addpart(mime);
+
+        if (!part || curl_mime_name(part, name) != CURLE_OK ||
+            curl_mime_data(part, value ? value : "", CURL_ZERO_TERMINATED) != CURLE_OK)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The form of m: the PDF in p->pdf and the address fields. */
+static curl_mime *build_form(struct print *p, const struct message *m)
+{
+        const struct job_customer *c = &m->job->customer;
+        const struct job_address *a = &c->address;
+        curl_mime *mime = curl_mime_init(p->curl);
+        curl_mimepart *file;
+        char name[64];
+        int rc = 0;
+
+        if (!mime)
+                return NULL;
+        snprintf(name, sizeof(name), "%s.pdf", m->reminder_id);
+        if (!(file = curl_mime_addpart(mime)) || curl_mime_name(file, "file") != CURLE_OK ||
+            curl_mime_data(file, p->pdf.data, p->pdf.len) != CURLE_OK ||
+            curl_mime_filename(file, name) != CURLE_OK ||
+            curl_mime_type(file, "application/pdf") != CURLE_OK)
+                rc = -ENOMEM;
+        rc = rc ?: add_field(mime, "reference", m->reminder_id);
+        rc = rc ?: add_field(mime, "name", m->to_name ? m->to_name : c->name);
+        for (size_t i = 0; rc == 0 && i < a->n_lines && i < 4; i++) {
+                snprintf(name, sizeof(name), "address_line%zu", i + 1);
+                rc = add_field(mime, name, a->lines[i]);
+        }
+        rc = rc ?: add_field(mime, "postal_code", a->postal_code);
+        rc = rc ?: add_field(mime, "city", a->city);
+        rc = rc ?: add_field(mime, "country", a->country);
+        rc = rc ?: add_field(mime, "pages", "1");
+        if (rc < 0) {
+                curl_mime_free(mime);
+                return NULL;
+        }
+        return mime;
+}
+
+/* The service's error text from a JSON error body: message, error (a
+ * string or {message}), detail, errors[0].message. */
+static void error_text(const json_t *j, struct buf *out)
+{
+        const json_t *err = json_object_get(j, "error");
+        const json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+        const char *msg = json_string_value(json_object_get(j, "message"));
+
+        if (!msg && err)
+                msg = json_is_string(err) ? json_string_value(err)
+                                          : json_string_value(json_object_get(err, "message"));
+        if (!msg)
+                msg = json_string_value(json_object_get(j, "detail"));
+        if (!msg && e0)
+                msg = json_is_string(e0) ? json_string_value(e0)
+                                         : json_string_value(json_object_get(e0, "message"));
+        if (msg)
+                buf_printf(out, ": %s", msg);
+}
+
+/* The letter's id from a 2xx body: printable ASCII only. */
+static void provider_id(const json_t *j, struct send_result *res)
+{
+        const json_t *v = json_object_get(j, "id");
+        char tmp[sizeof(res->provider_id)] = "";
+
+        if (json_is_string(v))
+                snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+        for (size_t i = 0; tmp[i]; i++)
+                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
+                        tmp[i] = '_';
+        memcpy(res->provider_id, tmp, sizeof(tmp));
+}
+
+/* An HTTP status that says our side is misconfigured (or slow), not that
+ * the address is bad. */
+static bool config_status(long status)
+{
+        return status == 401 || status == 403 || status == 404 || status == 407 ||
+               status == 408;
+}
+
+static void classify(struct print *p, const struct message *m, CURLcode cc,
+                     struct send_result *res)
+{
+        long status = 0;
+        struct buf why = BUF_INIT;
+        json_t *j = NULL;
+
+        if (cc != CURLE_OK) {
+                const char *what = cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
+                                   : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
+                                                                  : "request failed";
+                result(p, m, res, CHANNEL_TEMPFAIL, "%s: %s", what,
+                       p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc));
+                return;
+        }
+        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+        j = json_loadb(buf_str(&p->response), p->response.len, 0, NULL);
+        if (status >= 200 && status <= 299) {
+                res->outcome = CHANNEL_SENT;
+                provider_id(j, res);
+                snprintf(res->reason, sizeof(res->reason), "letter: print: accepted (HTTP %ld)",
+                         status);
+                goto out;
+        }
+        if (j)
+                error_text(j, &why);
+        if (status == 429 || (status >= 500 && status <= 599)) {
+                res->retry_after_ms =
+                        curlx_retry_after_ms(p->retry_after, PRINT_RETRY_AFTER_MAX_S);
+                result(p, m, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
+        } else if (config_status(status)) {
+                result(p, m, res, CHANNEL_TEMPFAIL,
+                       "HTTP %ld (check channels.letter url/token)%s", status, buf_str(&why));
+        } else if (status >= 400 && status <= 499) {
+                result(p, m, res, CHANNEL_PERMFAIL, "HTTP %ld%s", status, buf_str(&why));
+        } else {
+                result(p, m, res, CHANNEL_TEMPFAIL, "unexpected HTTP status %ld", status);
+        }
+out:
+        json_decref(j);
+        buf_free(&why);
+}
+
+static void print_send(void *session, const struct message *m, struct send_result *res)
+{
+        struct print *p = session;
+        curl_mime *mime = NULL;
+
+        memset(res, 0, sizeof(*res));
+        buf_reset(&p->pdf);
+        buf_reset(&p->response);
+        p->retry_after[0] = '\0';
+        p->errbuf[0] = '\0';
+        if (!m->job || !m->job->customer.has_address || !m->reminder_id) {
+                result(p, m, res, CHANNEL_PERMFAIL, "no postal address");
+                return;
+        }
+        if (channel_letter_pdf(&p->pdf, m, res) < 0)
+                return;
+        if (!(mime = build_form(p, m))) {
+                result(p, m, res, CHANNEL_TEMPFAIL, "cannot build the request (out of memory)");
+                return;
+        }
+        curl_easy_setopt(p->curl, CURLOPT_MIMEPOST, mime);
+        CURLcode cc = curl_easy_perform(p->curl);
+        /* The handle must not point at the form once it is freed. */
+        curl_easy_setopt(p->curl, CURLOPT_MIMEPOST, (curl_mime *)NULL);
+        curl_mime_free(mime);
+        classify(p, m, cc, res);
+}
+
+const struct channel_ops channel_print_http = {
+        .name = "http",
+        .channels = CHANNEL_BIT(JOB_CHANNEL_LETTER),
+        .open = print_open,
+        .send = print_send,
+        .send_batch = NULL,
+        .flush = NULL,
+        .close = print_close,
+};
