@@ -1,9 +1,11 @@
 /* curlx.c: libcurl set-up shared by the HTTP clients. */
 #include "curlx.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "buf.h"
@@ -50,4 +52,43 @@ int64_t curlx_retry_after_ms(const char *v, long max_s)
                 return 0;
         int64_t d = (int64_t)(when - now);
         return (d < max_s ? d : max_s) * 1000;
+}
+
+size_t curlx_on_body(char *data, size_t size, size_t n, void *answer)
+{
+        struct curlx_answer *a = answer;
+        size_t len = size * n;
+
+        /* Keep reading past the cap (the connection stays usable), keep
+         * only the start. */
+        if (a->body.len < CURLX_ANSWER_MAX)
+                buf_append(&a->body, data,
+                           len < CURLX_ANSWER_MAX - a->body.len ? len
+                                                                : CURLX_ANSWER_MAX - a->body.len);
+        return len;
+}
+
+size_t curlx_on_header(char *data, size_t size, size_t n, void *answer)
+{
+        struct curlx_answer *s = answer;
+        size_t len = size * n;
+        static const char name[] = "retry-after:";
+
+        /* A new status line (after a 100 Continue, say) starts a new
+         * header block. */
+        if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+                s->retry_after[0] = '\0';
+        else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+                const char *v = data + sizeof(name) - 1, *end = data + len;
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                while (end > v && isspace((unsigned char)end[-1]))
+                        end--;
+                size_t vl = (size_t)(end - v);
+                if (vl >= sizeof(s->retry_after))
+                        vl = sizeof(s->retry_after) - 1;
+                memcpy(s->retry_after, v, vl);
+                s->retry_after[vl] = '\0';
+        }
+        return len;
 }

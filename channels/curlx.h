@@ -3,7 +3,10 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "buf.h"
 
 /* curl_global_init, once per process, from any thread (libcurl's own is
  * not thread-safe before 7.84). Never cleaned up: other threads' handles
@@ -20,3 +23,17 @@ char *curlx_dup_or_null(const char *s);
  * asctime: curl_getdate reads all three), as milliseconds from now, at
  * most max_s seconds; 0 when v is empty, unreadable or past. */
 int64_t curlx_retry_after_ms(const char *v, long max_s);
+
+/* What came back for one request: the start of the body (ids and error
+ * texts are short) and the Retry-After header. buf_reset body and clear
+ * retry_after before each request. */
+#define CURLX_ANSWER_MAX (64 * 1024)
+struct curlx_answer {
+        struct buf body;        /* up to CURLX_ANSWER_MAX bytes */
+        char retry_after[64];   /* the last response's Retry-After, or "" */
+};
+
+/* CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION, with WRITEDATA and
+ * HEADERDATA a struct curlx_answer. */
+size_t curlx_on_body(char *data, size_t size, size_t n, void *answer);
+size_t curlx_on_header(char *data, size_t size, size_t n, void *answer);

@@ -41,8 +41,6 @@
 #include "buf.h"
 #include "curlx.h"
 
-/* The most of a response body kept (ids and error texts are short). */
-#define PRINT_RESPONSE_MAX (64 * 1024)
 /* A longer Retry-After is taken as this: the retry policy caps it anyway. */
 #define PRINT_RETRY_AFTER_MAX_S (7 * 86400)
 
@@ -52,8 +50,7 @@ struct print {
         char *url;
         char *token;                 /* owned copy, to keep it out of reasons; wiped */
         struct buf pdf;              /* the letter being sent */
-        struct buf response;         /* up to PRINT_RESPONSE_MAX bytes of the answer */
-        char retry_after[64];        /* the last response's Retry-After, or "" */
+        struct curlx_answer answer;  /* the body (its start) and Retry-After */
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -71,7 +68,7 @@ static void print_close(void *session)
         free(p->url);
         curlx_wipe_free(p->token);
         buf_free(&p->pdf);
-        buf_free(&p->response);
+        buf_free(&p->answer.body);
         free(p);
 }
 
@@ -176,45 +173,6 @@ static void result(struct print *p, const struct message *m, struct send_result 
 
 /* ---- open ---------------------------------------------------------------- */
 
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-        struct print *p = arg;
-        size_t len = size * n;
-
-        /* Keep reading past the cap (the connection stays usable), keep
-         * only the start. */
-        if (p->response.len < PRINT_RESPONSE_MAX)
-                buf_append(&p->response, data,
-                           len < PRINT_RESPONSE_MAX - p->response.len
-                                   ? len
-                                   : PRINT_RESPONSE_MAX - p->response.len);
-        return len;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
-{
-        struct print *p = arg;
-        size_t len = size * n;
-        static const char name[] = "retry-after:";
-
-        /* A new status line (after a 100 Continue) starts a new block. */
-        if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-                p->retry_after[0] = '\0';
-        } else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-                const char *v = data + sizeof(name) - 1, *end = data + len;
-                while (v < end && (*v == ' ' || *v == '\t'))
-                        v++;
-                while (end > v && isspace((unsigned char)end[-1]))
-                        end--;
-                size_t vl = (size_t)(end - v);
-                if (vl >= sizeof(p->retry_after))
-                        vl = sizeof(p->retry_after) - 1;
-                memcpy(p->retry_after, v, vl);
-                p->retry_after[vl] = '\0';
-        }
-        return len;
-}
-
 static int add_header(struct print *p, const char *line)
 {
         struct curl_slist *h = curl_slist_append(p->headers, line);
@@ -287,10 +245,10 @@ static int print_open(void **session, enum job_channel channel, const struct con
         SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
         SETOPT(CURLOPT_TCP_NODELAY, 1L);
         SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
-        SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-        SETOPT(CURLOPT_WRITEDATA, p);
-        SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-        SETOPT(CURLOPT_HEADERDATA, p);
+        SETOPT(CURLOPT_WRITEFUNCTION, curlx_on_body);
+        SETOPT(CURLOPT_WRITEDATA, &p->answer);
+        SETOPT(CURLOPT_HEADERFUNCTION, curlx_on_header);
+        SETOPT(CURLOPT_HEADERDATA, &p->answer);
         SETOPT(CURLOPT_ERRORBUFFER, p->errbuf);
         *session = p;
         p = NULL;
@@ -409,7 +367,7 @@ static void classify(struct print *p, const struct message *m, CURLcode cc,
                 return;
         }
         curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
-        j = json_loadb(buf_str(&p->response), p->response.len, 0, NULL);
+        j = json_loadb(buf_str(&p->answer.body), p->answer.body.len, 0, NULL);
         if (status >= 200 && status <= 299) {
                 res->outcome = CHANNEL_SENT;
                 provider_id(j, res);
@@ -421,7 +379,7 @@ static void classify(struct print *p, const struct message *m, CURLcode cc,
                 error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
                 res->retry_after_ms =
-                        curlx_retry_after_ms(p->retry_after, PRINT_RETRY_AFTER_MAX_S);
+                        curlx_retry_after_ms(p->answer.retry_after, PRINT_RETRY_AFTER_MAX_S);
                 result(p, m, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
         } else if (config_status(status)) {
                 result(p, m, res, CHANNEL_TEMPFAIL,
@@ -443,8 +401,8 @@ static void print_send(void *session, const struct message *m, struct send_resul
 
         memset(res, 0, sizeof(*res));
         buf_reset(&p->pdf);
-        buf_reset(&p->response);
-        p->retry_after[0] = '\0';
+        buf_reset(&p->answer.body);
+        p->answer.retry_after[0] = '\0';
         p->errbuf[0] = '\0';
         if (!m->job || !m->job->customer.has_address || !m->reminder_id) {
                 result(p, m, res, CHANNEL_PERMFAIL, "no postal address");

@@ -64,8 +64,6 @@
 #include "mustache.h"
 #include "phone.h"
 
-/* The most of a response body kept (error texts and ids are short). */
-#define SMS_RESPONSE_MAX (64 * 1024)
 /* Requests in flight per worker, at most (channels.sms.connections). */
 #define SMS_CONNS_MAX 32
 /* A longer Retry-After is taken as this: the retry policy caps it anyway. */
@@ -92,8 +90,7 @@ struct sms_conn {
         bool busy;                   /* in the multi handle */
         size_t msg;                  /* send_batch: the index of its message */
         struct buf body;             /* the request body being sent */
-        struct buf response;         /* up to SMS_RESPONSE_MAX bytes of the answer */
-        char retry_after[64];        /* the last response's Retry-After, or "" */
+        struct curlx_answer answer;  /* the body (its start) and Retry-After */
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -126,7 +123,7 @@ static void sms_close(void *session)
                         curl_easy_cleanup(c->curl);
                 }
                 buf_free(&c->body);
-                buf_free(&c->response);
+                buf_free(&c->answer.body);
         }
         if (s->multi)
                 curl_multi_cleanup(s->multi);
@@ -290,46 +287,6 @@ static void result(struct sms *s, struct send_result *res, enum channel_outcome 
                         goto out;                                                          \
                 }                                                                          \
         } while (0)
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-        struct sms_conn *s = arg;
-        size_t len = size * n;
-
-        /* Keep reading past the cap (the connection stays usable), keep
-         * only the start. */
-        if (s->response.len < SMS_RESPONSE_MAX)
-                buf_append(&s->response, data,
-                           len < SMS_RESPONSE_MAX - s->response.len
-                                   ? len
-                                   : SMS_RESPONSE_MAX - s->response.len);
-        return len;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
-{
-        struct sms_conn *s = arg;
-        size_t len = size * n;
-        static const char name[] = "retry-after:";
-
-        /* A new status line (after a 100 Continue, say) starts a new
-         * header block. */
-        if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
-                s->retry_after[0] = '\0';
-        else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-                const char *v = data + sizeof(name) - 1, *end = data + len;
-                while (v < end && (*v == ' ' || *v == '\t'))
-                        v++;
-                while (end > v && isspace((unsigned char)end[-1]))
-                        end--;
-                size_t vl = (size_t)(end - v);
-                if (vl >= sizeof(s->retry_after))
-                        vl = sizeof(s->retry_after) - 1;
-                memcpy(s->retry_after, v, vl);
-                s->retry_after[vl] = '\0';
-        }
-        return len;
-}
 
 /* Compiles the generic body template and renders it once with sample
  * values: every variable must exist and the result must be JSON. */
@@ -538,10 +495,10 @@ static int sms_open(void **session, enum job_channel channel, const struct confi
                 SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
                 SETOPT(CURLOPT_TCP_NODELAY, 1L);
                 SETOPT(CURLOPT_USERAGENT, "dunningd/" DUNNINGD_VERSION);
-                SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-                SETOPT(CURLOPT_WRITEDATA, conn);
-                SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-                SETOPT(CURLOPT_HEADERDATA, conn);
+                SETOPT(CURLOPT_WRITEFUNCTION, curlx_on_body);
+                SETOPT(CURLOPT_WRITEDATA, &conn->answer);
+                SETOPT(CURLOPT_HEADERFUNCTION, curlx_on_header);
+                SETOPT(CURLOPT_HEADERDATA, &conn->answer);
                 SETOPT(CURLOPT_ERRORBUFFER, conn->errbuf);
                 SETOPT(CURLOPT_PRIVATE, conn);
         }
@@ -690,7 +647,7 @@ static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send
                 return;
         }
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-        j = json_loadb(buf_str(&c->response), c->response.len, 0, NULL);
+        j = json_loadb(buf_str(&c->answer.body), c->answer.body.len, 0, NULL);
         if (status >= 200 && status <= 299) {
                 res->outcome = CHANNEL_SENT;
                 provider_id(j, s->provider == SMS_TWILIO ? "sid" : "id", res);
@@ -702,7 +659,7 @@ static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send
                 error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
                 res->retry_after_ms =
-                        curlx_retry_after_ms(c->retry_after, SMS_RETRY_AFTER_MAX_S);
+                        curlx_retry_after_ms(c->answer.retry_after, SMS_RETRY_AFTER_MAX_S);
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
         } else if (config_status(status)) {
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
@@ -731,8 +688,8 @@ static bool prepare(struct sms *s, struct sms_conn *c, const struct message *m,
 
         memset(res, 0, sizeof(*res));
         buf_reset(&c->body);
-        buf_reset(&c->response);
-        c->retry_after[0] = '\0';
+        buf_reset(&c->answer.body);
+        c->answer.retry_after[0] = '\0';
         c->errbuf[0] = '\0';
         if (!msg.from || !*msg.from)
                 msg.from = s->sender ? s->sender : "dunningd";
