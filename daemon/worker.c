@@ -274,6 +274,12 @@ static int get_paylinks(struct worker *w, struct job **go, size_t n, int64_t now
         return rc;
 }
 
+/* Whether the job went out in one of the batch sends (SMTP, SMS). */
+static bool sent_in_batch(const struct dispatch_pre *pre)
+{
+        return pre->used && pre->result.outcome == CHANNEL_SENT;
+}
+
 /* Registers the GO leases of a batch about to be sent (main renews them). */
 static void leases_hold(struct worker *w, const char **ids, const enum queue_take *take, size_t n)
 {
@@ -454,14 +460,14 @@ static void process_batch(struct worker *w)
                         res[k].retry_after_ms = links[k].retry_after_ms;
                         snprintf(res[k].reason, sizeof(res[k].reason), "paylink: %s",
                                  links[k].reason);
-                } else if (take[k] == QUEUE_TAKE_GO || pre[k].used) {
+                } else if (take[k] == QUEUE_TAKE_GO || sent_in_batch(&pre[k])) {
                         if (take[k] == QUEUE_TAKE_GO)
                                 renew(&rn, go);
                         /* A lease lost (it expired and another worker has
                          * it) leaves the job to that worker, unless this
-                         * one sent it already in a batch above: then its
-                         * outcome is recorded here. */
-                        if (take[k] == QUEUE_TAKE_GO || pre[k].used)
+                         * one sent it already in a batch above: then that
+                         * is recorded here (and no other channel tried). */
+                        if (take[k] == QUEUE_TAKE_GO || sent_in_batch(&pre[k]))
                                 dispatch_job(w->d, jobs[i], &pre[k], now, &res[k]);
                 }
                 rn.done[k] = true;
@@ -485,7 +491,7 @@ static void process_batch(struct worker *w)
         }
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
-                if (take[k] == QUEUE_TAKE_BUSY && !pre[k].used) {
+                if (take[k] == QUEUE_TAKE_BUSY && !sent_in_batch(&pre[k])) {
                         /* Another worker is sending it (we took its entry
                          * over while it was slow). Look again once its
                          * lease is over: the job goes back to the scheduled
