@@ -1,8 +1,11 @@
 /* curlx.c: libcurl set-up shared by the HTTP clients. */
 #include "curlx.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -91,4 +94,69 @@ size_t curlx_on_header(char *data, size_t size, size_t n, void *answer)
                 s->retry_after[vl] = '\0';
         }
         return len;
+}
+
+void curlx_copy_utf8(char *dst, size_t size, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n >= size) {
+                n = size - 1;
+                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        memcpy(dst, s, n);
+        dst[n] = '\0';
+}
+
+/* The provider's error text (and code) from a JSON error body: the first
+ * of errors[0] (a string, or its description/message and code), message
+ * (and code), error (a string or its message), detail. */
+void curlx_error_text(const json_t *j, struct buf *out)
+{
+        const json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+        const json_t *err = json_object_get(j, "error");
+        const json_t *code = NULL;
+        const char *msg = NULL;
+
+        if (json_is_string(e0)) {
+                msg = json_string_value(e0);
+        } else if (e0) {
+                msg = json_string_value(json_object_get(e0, "description"));
+                if (!msg)
+                        msg = json_string_value(json_object_get(e0, "message"));
+                code = json_object_get(e0, "code");
+        }
+        if (!msg && (msg = json_string_value(json_object_get(j, "message"))))
+                code = json_object_get(j, "code");
+        if (!msg && err)
+                msg = json_is_string(err) ? json_string_value(err)
+                                          : json_string_value(json_object_get(err, "message"));
+        if (!msg)
+                msg = json_string_value(json_object_get(j, "detail"));
+        if (json_is_integer(code))
+                buf_printf(out, ": code %lld", (long long)json_integer_value(code));
+        if (msg)
+                buf_printf(out, ": %s", msg);
+}
+
+void curlx_provider_id(const json_t *j, const char *key, char *out, size_t size)
+{
+        const json_t *v = json_object_get(j, key);
+        char tmp[128] = "";
+
+        if (json_is_string(v))
+                snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+        for (size_t i = 0; tmp[i]; i++)
+                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
+                        tmp[i] = '_';
+        snprintf(out, size, "%s", tmp);
+}
+
+bool curlx_config_status(long status)
+{
+        return status == 401 || status == 403 || status == 404 || status == 407 ||
+               status == 408;
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,3 +39,18 @@ struct curlx_answer {
  * HEADERDATA a struct curlx_answer. */
 size_t curlx_on_body(char *data, size_t size, size_t n, void *answer);
 size_t curlx_on_header(char *data, size_t size, size_t n, void *answer);
+
+/* s cut to size (with its NUL) at a UTF-8 character boundary, into dst. */
+void curlx_copy_utf8(char *dst, size_t size, const char *s);
+
+/* Appends ": code N: text" of a provider's JSON error body to out (the
+ * parts it finds). */
+void curlx_error_text(const json_t *j, struct buf *out);
+
+/* The provider's id of a message (member key, a string or an integer)
+ * into out, printable ASCII only ("" when absent). */
+void curlx_provider_id(const json_t *j, const char *key, char *out, size_t size);
+
+/* An HTTP status that says our side is misconfigured or slow (401, 403,
+ * 404, 407, 408), not that the recipient is bad: a temporary failure. */
+bool curlx_config_status(long status);

@@ -113,20 +113,6 @@ static void scrub(struct buf *out, const char *text, const char *token,
                 out->data[--out->len] = '\0';
 }
 
-/* Copies s into dst[size], cut at a UTF-8 character boundary. */
-static void copy_utf8(char *dst, size_t size, const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n >= size) {
-                n = size - 1;
-                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-                        n--;
-        }
-        memcpy(dst, s, n);
-        dst[n] = '\0';
-}
-
 /* The recipient's personal strings of m, for scrub(): NULL-terminated,
  * borrowed from m. */
 static void personal_of(const struct message *m, const char *out[8])
@@ -166,7 +152,7 @@ static void result(struct print *p, const struct message *m, struct send_result 
         buf_puts(&line, "letter: print: ");
         scrub(&line, buf_str(&raw), p->token, personal);
         res->outcome = o;
-        copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
+        curlx_copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
         buf_free(&raw);
         buf_free(&line);
 }
@@ -307,50 +293,6 @@ static curl_mime *build_form(struct print *p, const struct message *m)
         return mime;
 }
 
-/* The service's error text from a JSON error body: message, error (a
- * string or {message}), detail, errors[0].message. */
-static void error_text(const json_t *j, struct buf *out)
-{
-        const json_t *err = json_object_get(j, "error");
-        const json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
-        const char *msg = json_string_value(json_object_get(j, "message"));
-
-        if (!msg && err)
-                msg = json_is_string(err) ? json_string_value(err)
-                                          : json_string_value(json_object_get(err, "message"));
-        if (!msg)
-                msg = json_string_value(json_object_get(j, "detail"));
-        if (!msg && e0)
-                msg = json_is_string(e0) ? json_string_value(e0)
-                                         : json_string_value(json_object_get(e0, "message"));
-        if (msg)
-                buf_printf(out, ": %s", msg);
-}
-
-/* The letter's id from a 2xx body: printable ASCII only. */
-static void provider_id(const json_t *j, struct send_result *res)
-{
-        const json_t *v = json_object_get(j, "id");
-        char tmp[sizeof(res->provider_id)] = "";
-
-        if (json_is_string(v))
-                snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
-        else if (json_is_integer(v))
-                snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
-        for (size_t i = 0; tmp[i]; i++)
-                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
-                        tmp[i] = '_';
-        memcpy(res->provider_id, tmp, sizeof(tmp));
-}
-
-/* An HTTP status that says our side is misconfigured (or slow), not that
- * the address is bad. */
-static bool config_status(long status)
-{
-        return status == 401 || status == 403 || status == 404 || status == 407 ||
-               status == 408;
-}
-
 static void classify(struct print *p, const struct message *m, CURLcode cc,
                      struct send_result *res)
 {
@@ -370,18 +312,18 @@ static void classify(struct print *p, const struct message *m, CURLcode cc,
         j = json_loadb(buf_str(&p->answer.body), p->answer.body.len, 0, NULL);
         if (status >= 200 && status <= 299) {
                 res->outcome = CHANNEL_SENT;
-                provider_id(j, res);
+                curlx_provider_id(j, "id", res->provider_id, sizeof(res->provider_id));
                 snprintf(res->reason, sizeof(res->reason), "letter: print: accepted (HTTP %ld)",
                          status);
                 goto out;
         }
         if (j)
-                error_text(j, &why);
+                curlx_error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
                 res->retry_after_ms =
                         curlx_retry_after_ms(p->answer.retry_after, PRINT_RETRY_AFTER_MAX_S);
                 result(p, m, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
-        } else if (config_status(status)) {
+        } else if (curlx_config_status(status)) {
                 result(p, m, res, CHANNEL_TEMPFAIL,
                        "HTTP %ld (check channels.letter url/token)%s", status, buf_str(&why));
         } else if (status >= 400 && status <= 499) {

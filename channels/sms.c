@@ -242,20 +242,6 @@ static void scrub(struct buf *out, const char *text, const char *token)
                 out->data[--out->len] = '\0';
 }
 
-/* Copies s into dst[size], cut at a UTF-8 character boundary. */
-static void copy_utf8(char *dst, size_t size, const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n >= size) {
-                n = size - 1;
-                while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-                        n--;
-        }
-        memcpy(dst, s, n);
-        dst[n] = '\0';
-}
-
 static void result(struct sms *s, struct send_result *res, enum channel_outcome o,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -272,7 +258,7 @@ static void result(struct sms *s, struct send_result *res, enum channel_outcome 
         buf_printf(&line, "sms: %s: ", s->name);
         scrub(&line, buf_str(&raw), s->token);
         res->outcome = o;
-        copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
+        curlx_copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
         buf_free(&raw);
         buf_free(&line);
 }
@@ -579,59 +565,6 @@ out:
         return rc;
 }
 
-/* The provider's error text and code from a JSON error body: MessageBird
- * errors[0].description/code, Twilio message/code, and the common shapes
- * of other APIs (error, error.message, detail). */
-static void error_text(const json_t *j, struct buf *out)
-{
-        const json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
-        const json_t *err = json_object_get(j, "error");
-        const json_t *code = NULL;
-        const char *msg = NULL;
-
-        if (e0) {
-                msg = json_string_value(json_object_get(e0, "description"));
-                if (!msg)
-                        msg = json_string_value(json_object_get(e0, "message"));
-                code = json_object_get(e0, "code");
-        }
-        if (!msg && (msg = json_string_value(json_object_get(j, "message"))))
-                code = json_object_get(j, "code");
-        if (!msg && err)
-                msg = json_is_string(err) ? json_string_value(err)
-                                          : json_string_value(json_object_get(err, "message"));
-        if (!msg)
-                msg = json_string_value(json_object_get(j, "detail"));
-        if (json_is_integer(code))
-                buf_printf(out, ": code %lld", (long long)json_integer_value(code));
-        if (msg)
-                buf_printf(out, ": %s", msg);
-}
-
-/* The message id from a 2xx body: printable ASCII only. */
-static void provider_id(const json_t *j, const char *key, struct send_result *res)
-{
-        const json_t *v = json_object_get(j, key);
-        char tmp[sizeof(res->provider_id)] = "";
-
-        if (json_is_string(v))
-                snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
-        else if (json_is_integer(v))
-                snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
-        for (size_t i = 0; tmp[i]; i++)
-                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
-                        tmp[i] = '_';
-        memcpy(res->provider_id, tmp, sizeof(tmp));
-}
-
-/* An HTTP status that says our side is misconfigured (or slow), not that
- * the number is bad. */
-static bool config_status(long status)
-{
-        return status == 401 || status == 403 || status == 404 || status == 407 ||
-               status == 408;
-}
-
 static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send_result *res)
 {
         long status = 0;
@@ -650,18 +583,19 @@ static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send
         j = json_loadb(buf_str(&c->answer.body), c->answer.body.len, 0, NULL);
         if (status >= 200 && status <= 299) {
                 res->outcome = CHANNEL_SENT;
-                provider_id(j, s->provider == SMS_TWILIO ? "sid" : "id", res);
+                curlx_provider_id(j, s->provider == SMS_TWILIO ? "sid" : "id", res->provider_id,
+                                  sizeof(res->provider_id));
                 snprintf(res->reason, sizeof(res->reason), "sms: %s: accepted (HTTP %ld)",
                          s->name, status);
                 goto out;
         }
         if (j)
-                error_text(j, &why);
+                curlx_error_text(j, &why);
         if (status == 429 || (status >= 500 && status <= 599)) {
                 res->retry_after_ms =
                         curlx_retry_after_ms(c->answer.retry_after, SMS_RETRY_AFTER_MAX_S);
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
-        } else if (config_status(status)) {
+        } else if (curlx_config_status(status)) {
                 result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
                        status, buf_str(&why));
         } else if (status >= 400 && status <= 499) {
