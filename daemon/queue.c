@@ -627,11 +627,37 @@ int queue_txn_commit(struct queue *q, struct error *err)
 
 /* --- enqueueing and the operator's commands --- */
 
+/* Reads the replies of n pipelined commands that answer an integer:
+ * result[i] is it, or -1 for an error reply (the first error is
+ * returned after all are read). -EIO at once when the connection is
+ * gone with replies still owed. */
+static int int_replies(struct queue *q, size_t n, int *result, const char *what,
+                       struct error *err)
+{
+        int rc = 0;
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                result[i] = -1;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, what, err);
+                if (c) {
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        continue;
+                }
+                if (r->type == REDIS_REPLY_INTEGER)
+                        result[i] = (int)r->integer;
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
 int queue_enqueue(struct queue *q, const char *const *job_ids, const char *const *jobs,
                   const int64_t *due_ms, size_t n, int64_t now, int ttl_s, int *result,
                   struct error *err)
 {
-        int rc = 0;
         char marker[192], due[32], nows[32], ttl[16];
 
         snprintf(nows, sizeof(nows), "%lld", (long long)now);
@@ -643,22 +669,7 @@ int queue_enqueue(struct queue *q, const char *const *job_ids, const char *const
                                        q->k_sched, jobs[i], due, nows, ttl };
                 redisAppendCommandArgv(q->ctx, 10, argv, NULL);
         }
-        for (size_t i = 0; i < n; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "enqueue", err);
-                if (c) {
-                        if (c == -EIO)
-                                return c;
-                        rc = rc ? rc : c;
-                        result[i] = -1;
-                        continue;
-                }
-                result[i] = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
-                freeReplyObject(r);
-        }
-        return rc;
+        return int_replies(q, n, result, "enqueue", err);
 }
 
 static long long int_reply(struct queue *q, const char *cmd, const char *key, struct error *err,
@@ -1012,59 +1023,23 @@ int queue_dead_last(struct queue *q, char id[48], struct error *err)
 int queue_dead_retry(struct queue *q, const char *const *ids, const char *const *jobs,
                      size_t n, int *result, struct error *err)
 {
-        int rc = 0;
-
         for (size_t i = 0; i < n; i++) {
                 const char *argv[] = { "EVAL", dead_retry_lua, "2", q->k_dead, q->k_jobs,
                                        ids[i], jobs[i] };
                 redisAppendCommandArgv(q->ctx, 7, argv, NULL);
-                result[i] = -1;         /* unknown until its reply is read */
         }
-        for (size_t i = 0; i < n; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "dead retry", err);
-                if (c) {
-                        /* the connection is gone with the replies still owed */
-                        if (c == -EIO)
-                                return c;
-                        rc = rc ? rc : c;
-                        continue;
-                }
-                if (r->type == REDIS_REPLY_INTEGER)
-                        result[i] = (int)r->integer;
-                freeReplyObject(r);
-        }
-        return rc;
+        return int_replies(q, n, result, "dead retry", err);
 }
 
 int queue_dead_drop_many(struct queue *q, const char *const *ids, size_t n, int *result,
                          struct error *err)
 {
-        int rc = 0;
-
         for (size_t i = 0; i < n; i++) {
                 const char *argv[] = { "XDEL", q->k_dead, ids[i] };
                 redisAppendCommandArgv(q->ctx, 3, argv, NULL);
-                result[i] = -1;         /* unknown until its reply is read */
         }
-        for (size_t i = 0; i < n; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "XDEL", err);
-                if (c) {
-                        if (c == -EIO)
-                                return c;
-                        rc = rc ? rc : c;
-                        continue;
-                }
-                if (r->type == REDIS_REPLY_INTEGER)
-                        result[i] = r->integer > 0;
-                freeReplyObject(r);
-        }
-        return rc;
+        /* XDEL of one id answers 1 (deleted) or 0 (not there). */
+        return int_replies(q, n, result, "XDEL", err);
 }
 
 static void tally_add(struct queue_tally *t, const char *value, size_t len, long long count)
