@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 enum key_type {
         KEY_STRING,  /* char *, never empty */
         KEY_INT,     /* int within [min, max] */
+        KEY_DOUBLE,  /* double within [dmin, dmax] */
         KEY_BOOL,    /* bool, written true or false */
         KEY_ENUM,    /* char *, one of the '|'-separated words in allowed */
         KEY_STRLIST, /* char **, NULL-terminated, count in the size_t at count_offset */
@@ -44,6 +46,7 @@ struct key {
         const char *def;       /* default, written as in the file; NULL: none */
         bool required;
         long long min, max;    /* KEY_INT */
+        double dmin, dmax;     /* KEY_DOUBLE */
         const char *allowed;   /* KEY_ENUM: "a|b|c" */
         size_t count_offset;   /* KEY_STRLIST */
         const char *(*check)(const char *value); /* KEY_STRING: NULL or the reason */
@@ -56,6 +59,8 @@ struct key {
         { .name = k, .type = KEY_STRING, .offset = FIELD(f), .required = true, .check = chk }
 #define INT(k, f, lo, hi, d) \
         { .name = k, .type = KEY_INT, .offset = FIELD(f), .min = lo, .max = hi, .def = #d }
+#define DOUBLE(k, f, lo, hi, d) \
+        { .name = k, .type = KEY_DOUBLE, .offset = FIELD(f), .dmin = lo, .dmax = hi, .def = #d }
 #define BOOL(k, f, d) \
         { .name = k, .type = KEY_BOOL, .offset = FIELD(f), .def = d }
 #define ENUM(k, f, values, d) \
@@ -152,6 +157,22 @@ static const struct key keys[] = {
         STRING("paylink.url_template", paylink.url_template, NULL, check_url_template),
         SECRET("paylink.secret_file", paylink.secret),
         INT("paylink.timeout_ms", paylink.timeout_ms, 100, 600000, 10000),
+        BOOL("history.enabled", history.enabled, "true"),
+        INT("history.segment_refresh_ms", history.segment_refresh_ms, 100, 3600000, 10000),
+        INT("history.retention_days", history.retention_days, 1, 3650, 400),
+        INT("tracking.attribution_window_days", tracking.attribution_window_days, 1, 365, 14),
+        INT("tracking.late_after_days", tracking.late_after_days, 0, 365, 3),
+        INT("segments.min_invoices", segments.min_invoices, 1, 1000, 3),
+        INT("segments.on_time_max_late", segments.on_time_max_late, 0, 1000, 1),
+        DOUBLE("segments.structural_late_share", segments.structural_late_share, 0.0, 1.0, 0.5),
+        DOUBLE("policy.exploration", policy.exploration, 0.0, 1.0, 0.1),
+        INT("policy.seed", policy.seed, 0, 2147483647, 1),
+        DOUBLE("policy.segment_weight", policy.segment_weight, 0.0, 10000.0, 10.0),
+        DOUBLE("policy.preference_weight", policy.preference_weight, 0.0, 1000.0, 2.0),
+        INT("policy.cost_cents.email", policy.cost_cents[0], 0, 100000, 0),
+        INT("policy.cost_cents.sms", policy.cost_cents[1], 0, 100000, 8),
+        INT("policy.cost_cents.letter", policy.cost_cents[2], 0, 100000, 100),
+        BOOL("policy.final_notice_email", policy.final_notice_email, "true"),
 };
 
 /* what the file said about each row of keys[] */
@@ -298,6 +319,8 @@ static const char *type_name(enum key_type t)
                 return "a string";
         case KEY_INT:
                 return "an integer";
+        case KEY_DOUBLE:
+                return "a number";
         case KEY_BOOL:
                 return "true or false";
         case KEY_STRLIST:
@@ -408,6 +431,27 @@ static int set_int(struct load *l, const struct key *k, const struct config_yaml
         return 0;
 }
 
+static int set_double(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                      double *target)
+{
+        const char *s = n->value;
+        char *end;
+
+        errno = 0;
+        double v = strtod(s, &end);
+        if (!*s || end == s || *end || isspace((unsigned char)*s) || !isfinite(v)) {
+                report(l, n->value_line, n->value_col, k->name, "\"%s\" is not a number", s);
+                return -EINVAL;
+        }
+        if (errno == ERANGE || v < k->dmin || v > k->dmax) {
+                report(l, n->value_line, n->value_col, k->name, "%s is out of range (%g..%g)", s,
+                       k->dmin, k->dmax);
+                return -ERANGE;
+        }
+        *target = v;
+        return 0;
+}
+
 static int set_list(struct load *l, const struct key *k, const struct config_yaml_node *n,
                     void *target)
 {
@@ -448,7 +492,7 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
                        type_name(k->type), kind_name(n));
                 return -EINVAL;
         }
-        if (!*s && k->type != KEY_INT && k->type != KEY_BOOL) {
+        if (!*s && k->type != KEY_INT && k->type != KEY_DOUBLE && k->type != KEY_BOOL) {
                 report(l, n->value_line, n->value_col, k->name, "must not be empty");
                 return -EINVAL;
         }
@@ -464,6 +508,8 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
                 return 0;
         case KEY_INT:
                 return set_int(l, k, n, target);
+        case KEY_DOUBLE:
+                return set_double(l, k, n, target);
         case KEY_BOOL:
                 if (strcmp(s, "true") && strcmp(s, "false")) {
                         report(l, n->value_line, n->value_col, k->name,
@@ -711,6 +757,7 @@ void config_free(struct config *cfg)
                         free(list);
                         break;
                 case KEY_INT:
+                case KEY_DOUBLE:
                 case KEY_BOOL:
                         break;
                 }

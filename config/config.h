@@ -106,6 +106,36 @@ struct config {
                 char *secret;        /* static: contents of secret_file, the HMAC key */
                 int timeout_ms;
         } paylink;
+
+        /* Per-customer and per-segment response history (daemon/history.h). */
+        struct {
+                bool enabled;            /* read before and written with every send */
+                int segment_refresh_ms;  /* workers re-read segment aggregates this often */
+                int retention_days;      /* invoice, reminder and daily stats keys live this long */
+        } history;
+
+        /* Payments in and their attribution (daemon/tracking.h). */
+        struct {
+                int attribution_window_days;  /* last reminder this recent is credited "assisted" */
+                int late_after_days;          /* paid more than this after due counts as late */
+        } tracking;
+
+        /* Segments derived from payment behaviour when a job names none. */
+        struct {
+                int min_invoices;             /* fewer invoices paid: "new" */
+                int on_time_max_late;         /* at most this many late: "on-time" */
+                double structural_late_share; /* this share or more late: "structural-late" */
+        } segments;
+
+        /* Channel choice (daemon/policy.h). */
+        struct {
+                double exploration;       /* share of decisions that sample (Thompson) */
+                int seed;                 /* makes the sampling reproducible */
+                double segment_weight;    /* pseudo-sends the segment's rate is worth */
+                double preference_weight; /* pseudo-payments the stated preference is worth */
+                int cost_cents[3];        /* per message, by enum job_channel */
+                bool final_notice_email;  /* a final notice may also go by e-mail */
+        } policy;
 };
 
 /* Loads and validates path. On success *out owns a new config (free with

@@ -69,6 +69,9 @@ struct queue {
         char sha_promote[41], sha_enqueue[41], sha_take[41];
         char claim_cursor[48];
         size_t n_txn;              /* commands queued after MULTI */
+        const char *scripts[QUEUE_SCRIPTS_MAX];   /* queue_script_add, reloaded on reconnect */
+        char script_sha[QUEUE_SCRIPTS_MAX][41];
+        int n_scripts;
 };
 
 static int64_t now_ms(void)
@@ -185,6 +188,8 @@ static int connect_now(struct queue *q, struct error *err)
                 rc = load_script(q, queue_enqueue_lua, q->sha_enqueue, err);
         if (!rc)
                 rc = load_script(q, queue_take_lua, q->sha_take, err);
+        for (int i = 0; !rc && i < q->n_scripts; i++)
+                rc = load_script(q, q->scripts[i], q->script_sha[i], err);
         if (!rc)
                 return 0;
 fail:
@@ -256,16 +261,7 @@ int queue_set_timeout(struct queue *q, int ms)
 
 int queue_ensure_group(struct queue *q, struct error *err)
 {
-        redisReply *r = redisCommand(q->ctx, "XGROUP CREATE %s %s 0 MKSTREAM", q->k_jobs,
-                                     QUEUE_GROUP);
-        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0) {
-                freeReplyObject(r);
-                return 0;
-        }
-        int rc = reply_check(q, r, "XGROUP CREATE", err);
-        if (!rc)
-                freeReplyObject(r);
-        return rc;
+        return queue_group_create(q, "jobs", err);
 }
 
 static struct queue_entry *batch_push(struct queue_batch *b)
@@ -619,7 +615,9 @@ int queue_txn_commit(struct queue *q, struct error *err)
         q->n_txn = 0;
         redisAppendCommand(q->ctx, "EXEC");
         redisReply *r = txn_replies(q, n, err, &rc);
-        if (r && r->type != REDIS_REPLY_ARRAY && !rc)
+        if (r && r->type == REDIS_REPLY_NIL && !rc)
+                rc = error_set(err, -EAGAIN, "redis transaction: a watched key changed");
+        else if (r && r->type != REDIS_REPLY_ARRAY && !rc)
                 rc = error_set(err, -EPROTO, "redis transaction aborted");
         freeReplyObject(r);
         return rc;
@@ -1367,6 +1365,287 @@ int queue_renew_leases(struct queue *q, const char *const *ids, const char *cons
         }
         for (size_t i = 0; i < n; i++)
                 held[i] = r->element[i]->type == REDIS_REPLY_INTEGER && r->element[i]->integer == 1;
+        freeReplyObject(r);
+        return 0;
+}
+
+/* --- generic access: hashes, other streams, scripts, optimistic locking --- */
+
+static void fields_take(struct queue_fields *f, const redisReply *arr)
+{
+        size_t n = arr && arr->type == REDIS_REPLY_ARRAY ? arr->elements / 2 : 0;
+        f->kv = n ? xcalloc(2 * n, sizeof(*f->kv)) : NULL;
+        f->n = 0;
+        for (size_t i = 0; i < n; i++) {
+                const redisReply *k = arr->element[2 * i], *v = arr->element[2 * i + 1];
+                if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                        continue;
+                f->kv[2 * f->n] = xstrndup(k->str, k->len);
+                f->kv[2 * f->n + 1] = xstrndup(v->str, v->len);
+                f->n++;
+        }
+}
+
+void queue_fields_free(struct queue_fields *f)
+{
+        if (!f)
+                return;
+        for (size_t i = 0; i < 2 * f->n; i++)
+                free(f->kv[i]);
+        free(f->kv);
+        f->kv = NULL;
+        f->n = 0;
+}
+
+const char *queue_fields_get(const struct queue_fields *f, const char *name)
+{
+        for (size_t i = 0; i < f->n; i++)
+                if (strcmp(f->kv[2 * i], name) == 0)
+                        return f->kv[2 * i + 1];
+        return NULL;
+}
+
+int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
+                     struct queue_fields *out, struct error *err)
+{
+        int rc = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *argv[] = { "HGETALL", keys[i] };
+                redisAppendCommandArgv(q->ctx, 2, argv, NULL);
+        }
+        for (size_t i = 0; i < n; i++) {
+                redisReply *r = NULL;
+                memset(&out[i], 0, sizeof(out[i]));
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "HGETALL", err);
+                if (c) {
+                        if (c == -EIO)
+                                return c;
+                        rc = rc ? rc : c;
+                        continue;
+                }
+                fields_take(&out[i], r);
+                freeReplyObject(r);
+        }
+        return rc;
+}
+
+int queue_group_create(struct queue *q, const char *stream, struct error *err)
+{
+        char key[160];
+        queue_key(q, key, sizeof(key), stream);
+        redisReply *r = redisCommand(q->ctx, "XGROUP CREATE %s %s 0 MKSTREAM", key, QUEUE_GROUP);
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0) {
+                freeReplyObject(r);
+                return 0;
+        }
+        int rc = reply_check(q, r, "XGROUP CREATE", err);
+        if (!rc)
+                freeReplyObject(r);
+        return rc;
+}
+
+/* Appends the entries [[id, [field, value, ...]], ...] of arr to *out. */
+static void records_take(struct queue_fields **out, size_t *n, const redisReply *arr)
+{
+        for (size_t i = 0; arr && arr->type == REDIS_REPLY_ARRAY && i < arr->elements; i++) {
+                const redisReply *ent = arr->element[i];
+                if (ent->type != REDIS_REPLY_ARRAY || ent->elements < 2 ||
+                    ent->element[0]->type != REDIS_REPLY_STRING)
+                        continue;
+                *out = xrealloc(*out, (*n + 1) * sizeof(**out));
+                struct queue_fields *f = &(*out)[(*n)++];
+                memset(f, 0, sizeof(*f));
+                snprintf(f->id, sizeof(f->id), "%s", ent->element[0]->str);
+                fields_take(f, ent->element[1]);
+        }
+}
+
+int queue_stream_read(struct queue *q, const char *stream, bool own_pending, int count,
+                      int block_ms, struct queue_fields **out, size_t *n, struct error *err)
+{
+        char key[160];
+        int rc;
+        redisReply *r;
+
+        queue_key(q, key, sizeof(key), stream);
+        if (own_pending)
+                r = command(q, err, &rc, "XREADGROUP",
+                            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0", QUEUE_GROUP,
+                            q->consumer, count, key);
+        else
+                r = command(q, err, &rc, "XREADGROUP",
+                            "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", QUEUE_GROUP,
+                            q->consumer, count, block_ms, key);
+        if (rc)
+                return rc;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
+                records_take(out, n, r->element[0]->element[1]);
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int count,
+                       struct queue_fields **out, size_t *n, struct error *err)
+{
+        char key[160];
+        int rc;
+
+        queue_key(q, key, sizeof(key), stream);
+        redisReply *r = command(q, err, &rc, "XAUTOCLAIM", "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d",
+                                key, QUEUE_GROUP, q->consumer, (long long)idle_ms, count);
+        if (rc)
+                return rc;
+        /* Redis 7: [next cursor, claimed entries, deleted ids]. */
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2)
+                records_take(out, n, r->element[1]);
+        freeReplyObject(r);
+        return 0;
+}
+
+void queue_records_free(struct queue_fields *recs, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                queue_fields_free(&recs[i]);
+        free(recs);
+}
+
+void queue_txn_ack_stream(struct queue *q, const char *stream, const char *entry_id)
+{
+        struct cmd c = { 0 };
+        queue_key(q, c.key, sizeof(c.key), stream);
+        arg(&c, "XACK");
+        arg(&c, c.key);
+        arg(&c, QUEUE_GROUP);
+        arg(&c, entry_id);
+        txn_append(q, &c);
+}
+
+void queue_txn_argv(struct queue *q, int argc, const char *const *argv)
+{
+        if (q->n_txn == 0)
+                redisAppendCommand(q->ctx, "MULTI");
+        /* hiredis does not write through argv; its prototype lacks a const. */
+        redisAppendCommandArgv(q->ctx, argc, (const char **)argv, NULL);
+        q->n_txn++;
+}
+
+int queue_script_add(struct queue *q, const char *src, struct error *err)
+{
+        for (int i = 0; i < q->n_scripts; i++)
+                if (q->scripts[i] == src)
+                        return i;
+        /* Loading talks to Redis: not in the middle of a transaction. */
+        if (q->n_txn)
+                return error_set(err, -EBUSY, "script not loaded before the transaction");
+        if (q->n_scripts == QUEUE_SCRIPTS_MAX)
+                return error_set(err, -ENOSPC, "too many scripts");
+        int i = q->n_scripts;
+        int rc = load_script(q, src, q->script_sha[i], err);
+        if (rc < 0)
+                return rc;
+        q->scripts[i] = src;
+        q->n_scripts++;
+        return i;
+}
+
+void queue_txn_script(struct queue *q, int script, int nkeys, int argc, const char *const *argv)
+{
+        const char *a[256];
+        char nk[16];
+        int n = 0;
+
+        if (script < 0 || script >= q->n_scripts || argc + 3 > 256)
+                return;
+        snprintf(nk, sizeof(nk), "%d", nkeys);
+        a[n++] = "EVALSHA";
+        a[n++] = q->script_sha[script];
+        a[n++] = nk;
+        for (int i = 0; i < argc; i++)
+                a[n++] = argv[i] ? argv[i] : "";
+        queue_txn_argv(q, n, a);
+}
+
+int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
+                      long long *result, struct error *err)
+{
+        const char *a[256];
+        char nk[16];
+        int n = 0;
+
+        if (script < 0 || script >= q->n_scripts || argc + 3 > 256)
+                return error_set(err, -EINVAL, "script call: bad arguments");
+        snprintf(nk, sizeof(nk), "%d", nkeys);
+        a[n++] = "EVALSHA";
+        a[n++] = q->script_sha[script];
+        a[n++] = nk;
+        for (int i = 0; i < argc; i++)
+                a[n++] = argv[i] ? argv[i] : "";
+        redisReply *r = redisCommandArgv(q->ctx, n, a, NULL);
+        int rc = reply_check(q, r, "EVALSHA", err);
+        if (rc)
+                return rc;
+        if (result)
+                *result = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        return 0;
+}
+
+int queue_watch(struct queue *q, const char *const *keys, size_t n, struct error *err)
+{
+        const char *a[64];
+        if (n == 0 || n > 63)
+                return error_set(err, -EINVAL, "watch: 1..63 keys");
+        a[0] = "WATCH";
+        for (size_t i = 0; i < n; i++)
+                a[i + 1] = keys[i];
+        redisReply *r = redisCommandArgv(q->ctx, (int)n + 1, a, NULL);
+        int rc = reply_check(q, r, "WATCH", err);
+        if (!rc)
+                freeReplyObject(r);
+        return rc;
+}
+
+void queue_unwatch(struct queue *q)
+{
+        freeReplyObject(redisCommand(q->ctx, "UNWATCH"));
+}
+
+int queue_exists(struct queue *q, const char *key, struct error *err)
+{
+        const char *a[] = { "EXISTS", key };
+        redisReply *r = redisCommandArgv(q->ctx, 2, a, NULL);
+        int rc = reply_check(q, r, "EXISTS", err);
+        if (rc)
+                return rc;
+        rc = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+        freeReplyObject(r);
+        return rc;
+}
+
+int queue_xadd(struct queue *q, const char *stream, const char *const *fields, size_t n_fields,
+               char id[48], struct error *err)
+{
+        char key[160];
+        const char *a[72];
+        size_t n = 0;
+
+        if (n_fields == 0 || n_fields % 2 || n_fields > 64)
+                return error_set(err, -EINVAL, "xadd: bad field list");
+        queue_key(q, key, sizeof(key), stream);
+        a[n++] = "XADD";
+        a[n++] = key;
+        a[n++] = "*";
+        for (size_t i = 0; i < n_fields; i++)
+                a[n++] = fields[i] ? fields[i] : "";
+        redisReply *r = redisCommandArgv(q->ctx, (int)n, a, NULL);
+        int rc = reply_check(q, r, "XADD", err);
+        if (rc)
+                return rc;
+        if (id)
+                snprintf(id, 48, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
         freeReplyObject(r);
         return 0;
 }

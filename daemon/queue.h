@@ -15,6 +15,7 @@
 #include "error.h"
 
 #define QUEUE_GROUP "dunningd"
+#define QUEUE_SCRIPTS_MAX 8
 
 struct queue;
 
@@ -241,3 +242,52 @@ int queue_sent_channel(struct queue *q, const char *reminder_id, const char *con
 int queue_record_once(struct queue *q, const char *marker, int ttl_s, const char *stream,
                       int64_t maxlen, const char *const *fields, size_t n_fields,
                       const char *requeue_job, const char *del_key, struct error *err);
+
+/* --- Generic access for the history, tracking and statistics modules ---
+ * Keys are full keys (queue_key). */
+
+/* Field/value pairs of a hash or a stream entry (id is the entry's). */
+struct queue_fields {
+        char id[48];
+        char **kv;      /* 2 * n strings: field, value, ... */
+        size_t n;
+};
+void queue_fields_free(struct queue_fields *f);
+/* The value of field name, or NULL. */
+const char *queue_fields_get(const struct queue_fields *f, const char *name);
+/* HGETALL of n hashes, one pipelined round trip; a missing key gives n 0. */
+int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
+                     struct queue_fields *out, struct error *err);
+/* The consumer group "dunningd" on <prefix>:<stream>, made if missing. */
+int queue_group_create(struct queue *q, const char *stream, struct error *err);
+/* Like queue_read and queue_claim, for <prefix>:<stream>: appends to
+ * *out (n entries; free with queue_records_free). */
+int queue_stream_read(struct queue *q, const char *stream, bool own_pending, int count,
+                      int block_ms, struct queue_fields **out, size_t *n, struct error *err);
+int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int count,
+                       struct queue_fields **out, size_t *n, struct error *err);
+void queue_records_free(struct queue_fields *recs, size_t n);
+/* In the transaction: XACK of an entry of <prefix>:<stream>. */
+void queue_txn_ack_stream(struct queue *q, const char *stream, const char *entry_id);
+/* In the transaction: any command. */
+void queue_txn_argv(struct queue *q, int argc, const char *const *argv);
+/* Loads a Lua script (src must outlive q: a static string) and keeps it
+ * loaded across reconnects; returns its handle (>= 0). Adding the same src
+ * again returns the same handle without a round trip; loading a new one
+ * inside an open transaction is refused (-EBUSY): load it before. */
+int queue_script_add(struct queue *q, const char *src, struct error *err);
+/* In the transaction: EVALSHA of a script with nkeys keys first in argv. */
+void queue_txn_script(struct queue *q, int script, int nkeys, int argc, const char *const *argv);
+/* EVALSHA now; *result is the integer it answered (0 for anything else). */
+int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
+                      long long *result, struct error *err);
+/* Optimistic locking: WATCH keys, read, then a transaction whose
+ * queue_txn_commit returns -EAGAIN when a watched key changed meanwhile
+ * (nothing written: read again and redo). UNWATCH when giving up. */
+int queue_watch(struct queue *q, const char *const *keys, size_t n, struct error *err);
+void queue_unwatch(struct queue *q);
+/* 1 when key exists, 0 when not. */
+int queue_exists(struct queue *q, const char *key, struct error *err);
+/* XADD to <prefix>:<stream> now (not in a transaction); id may be NULL. */
+int queue_xadd(struct queue *q, const char *stream, const char *const *fields, size_t n_fields,
+               char id[48], struct error *err);
