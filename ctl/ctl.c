@@ -15,8 +15,10 @@
 #include "buf.h"
 #include "config.h"
 #include "dead.h"
+#include "stats_cmd.h"
 #include "import.h"
 #include "job.h"
+#include "paid.h"
 #include "preview.h"
 #include "progress.h"
 #include "queue.h"
@@ -29,6 +31,8 @@
 static int cmd_enqueue(const struct config *cfg, int argc, char **argv, bool json);
 static int cmd_status(const struct config *cfg, int argc, char **argv, bool json);
 static int cmd_dead(const struct config *cfg, int argc, char **argv, bool json);
+static int cmd_stats(const struct config *cfg, int argc, char **argv, bool json);
+static int cmd_explain(const struct config *cfg, int argc, char **argv, bool json);
 static int cmd_preview(const struct config *cfg, int argc, char **argv, bool json);
 static int cmd_render(const struct config *cfg, int argc, char **argv, bool json);
 
@@ -121,6 +125,94 @@ static const struct command {
                 "\n"
                 "Exit status: 0 success (also when a filter matches nothing); 1 Redis\n"
                 "failed, or there is no dead letter ID; 2 wrong usage.\n",
+        },
+        {
+                "stats", cmd_stats, true, true,
+                "stats [--campaign C] [--segment S] [--since T] [--until T] [--json]\n",
+                "  stats [--campaign C] [--segment S] [--since T] [--until T] [--json]\n"
+                "                         per channel and step: sent, delivered, paid,\n"
+                "                         conversion, hours to pay, cost, uplift\n",
+                "Prints, per channel and step, what the reminders of a period achieved:\n"
+                "sent, delivered, undelivered, failed (the contact refused for good),\n"
+                "payments credited directly (through that reminder's pay link or payment\n"
+                "reference) and assisted (the last reminder within the attribution\n"
+                "window), the conversion (paid / sent), the median hours from send to\n"
+                "payment, the money collected, the cost of the messages and the cost per\n"
+                "euro collected, and the uplift over the step's holdout (conversion of the\n"
+                "reminded minus that of the customers held out, in percentage points,\n"
+                "with a 95% interval). Then the holdout per step, the payments no reminder\n"
+                "preceded (organic), and payments for invoices dunningd does not know.\n"
+                "Counts are by the UTC day they happened on.\n"
+                "\n"
+                "Options:\n"
+                "      --campaign C  only campaign C\n"
+                "      --segment S   only customers in segment S\n"
+                "      --since T     from day T (YYYY-MM-DD, RFC 3339 or Unix seconds;\n"
+                "                    default: 29 days ago)\n"
+                "      --until T     to day T (default: today)\n"
+                "      --json        the same as JSON on stdout\n"
+                "  -h, --help        this text\n"
+                "\n"
+                "Exit status: 0 success; 1 the configuration or Redis failed; 2 wrong usage.\n",
+        },
+        {
+                "explain", cmd_explain, true, true,
+                "explain CUSTOMER_ID [--step S] [--json]\n",
+                "  explain CUSTOMER_ID [--step S] [--json]\n"
+                "                         a customer's history and the channel the policy\n"
+                "                         would choose now, and why\n",
+                "Prints what dunningd learnt about one customer: per channel the reminders\n"
+                "sent, delivered and undelivered, the payments they brought (direct and\n"
+                "assisted), the last send and whether the contact is marked invalid; how\n"
+                "the customer pays (on time, late, days late, the hour and weekday they\n"
+                "pay most); the segment; and what the policy would choose now for the\n"
+                "customer's last reminder (or step S of it), with its one-line reason and\n"
+                "the score of each channel. No addresses or numbers are printed.\n"
+                "\n"
+                "Options:\n"
+                "      --step S    decide for step S instead of the last one sent\n"
+                "      --json      the same as JSON on stdout\n"
+                "  -h, --help      this text\n"
+                "\n"
+                "Exit status: 0 success; 1 Redis failed or nothing is known about the\n"
+                "customer; 2 wrong usage.\n",
+        },
+        {
+                "paid", paid_cmd, true, true,
+                "paid INVOICE --amount-cents N [--at TIME] [--reference R] [--method M]\n"
+                "     [--id ID] [--json]\n",
+                "  paid INVOICE --amount-cents N [--at TIME] [--reference R] [--method M]\n"
+                "       [--id ID] [--json]\n"
+                "                         record a payment: the invoice's open amount goes\n"
+                "                         down, and the reminder that made it is credited\n",
+                "Records a payment of N cents on INVOICE the way dunningd records one from\n"
+                "the payments stream: the open amount goes down; the payment that leaves\n"
+                "nothing open marks the invoice paid (no reminder is sent for it anymore)\n"
+                "and is credited once: direct to the reminder named by --reference (its RF\n"
+                "reference or reminder id), assisted to the invoice's last reminder inside\n"
+                "tracking.attribution_window_days, else organic. A payment for an invoice\n"
+                "dunningd does not know is kept on it and reported. Prints what happened:\n"
+                "  applied: INVOICE open N -> N cents, paid; direct via email (...)\n"
+                "  kept: INVOICE is not a known invoice; N cents recorded on it\n"
+                "  duplicate: payment ID was recorded before; nothing changed\n"
+                "\n"
+                "Running the same command twice changes nothing: the payment's id (--id,\n"
+                "else one made from INVOICE, N, --at and --reference) is recorded, and a\n"
+                "payment with an id seen before is a duplicate. To record a second, equal\n"
+                "payment give it its own --id (or --at).\n"
+                "\n"
+                "Options:\n"
+                "      --amount-cents N  the amount paid in cents, more than 0 (required)\n"
+                "      --at TIME         when it was paid: RFC 3339 or Unix ms (default: now)\n"
+                "      --reference R     the payment reference: an RF creditor reference or a\n"
+                "                        reminder id (r-...)\n"
+                "      --method M        how it was paid, e.g. transfer, ideal, cash\n"
+                "      --id ID           the payment's id at the bank or provider\n"
+                "      --json            what happened as JSON on stdout\n"
+                "  -h, --help            this text\n"
+                "\n"
+                "Exit status: 0 applied, kept or a duplicate; 1 the configuration or Redis\n"
+                "failed; 2 wrong usage.\n",
         },
         {
                 "preview", cmd_preview, true, false,
@@ -608,6 +700,16 @@ static int cmd_status(const struct config *cfg, int argc, char **argv, bool json
 static int cmd_dead(const struct config *cfg, int argc, char **argv, bool json)
 {
         return dead_cmd(cfg, argc, argv, json);
+}
+
+static int cmd_stats(const struct config *cfg, int argc, char **argv, bool json)
+{
+        return stats_cmd(cfg, argc, argv, json);
+}
+
+static int cmd_explain(const struct config *cfg, int argc, char **argv, bool json)
+{
+        return explain_cmd(cfg, argc, argv, json);
 }
 
 static int cmd_preview(const struct config *cfg, int argc, char **argv, bool json)

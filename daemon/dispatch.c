@@ -230,6 +230,18 @@ static int64_t sms_quiet_until(const struct dispatch *d, const struct job *job, 
         return until > 0 ? until : 0;
 }
 
+/* The worker's decision for job (made with its history), else one made
+ * now without history into own. */
+static const struct policy_decision *decide(const struct dispatch *d, const struct job *job,
+                                            const struct dispatch_pre *pre, int64_t now_ms,
+                                            struct policy_decision *own)
+{
+        if (pre && pre->decision)
+                return pre->decision;
+        policy_choose(job, NULL, d->cfg, now_ms, own);
+        return own;
+}
+
 void dispatch_batch(struct dispatch *d, enum job_channel ch, struct job *const *jobs, size_t n,
                     int64_t now_ms, struct dispatch_pre *pre)
 {
@@ -245,14 +257,14 @@ void dispatch_batch(struct dispatch *d, enum job_channel ch, struct job *const *
         if (!ops->send_batch)
                 goto out;
         for (size_t i = 0; i < n; i++) {
-                struct policy_decision pd;
+                struct policy_decision own;
                 struct mustache_value *ctx = NULL;
                 struct render_extra extra = { .now_ms = now_ms, .pay_link = pre[i].pay_link };
                 struct error err;
                 if (!jobs[i] || pre[i].used)
                         continue;
-                policy_choose(jobs[i], d->cfg, now_ms, &pd);
-                if (pd.n == 0 || pd.order[0] != ch)
+                const struct policy_decision *pd = decide(d, jobs[i], &pre[i], now_ms, &own);
+                if (pd->n == 0 || pd->order[0] != ch)
                         continue;
                 /* Inside the quiet hours dispatch_job puts it off. */
                 if (ch == JOB_CHANNEL_SMS && sms_quiet_until(d, jobs[i], now_ms) > 0)
@@ -289,25 +301,25 @@ out:
 void dispatch_job(struct dispatch *d, const struct job *job, const struct dispatch_pre *pre,
                   int64_t now_ms, struct dispatch_result *r)
 {
-        struct policy_decision pd;
+        struct policy_decision own;
         int64_t t0 = mono_us();
 
         memset(r, 0, sizeof(*r));
         r->channel = JOB_CHANNEL_NONE;
 
-        policy_choose(job, d->cfg, now_ms, &pd);
-        snprintf(r->policy, sizeof(r->policy), "%s", pd.reason);
-        if (pd.n == 0) {
+        const struct policy_decision *pd = decide(d, job, pre, now_ms, &own);
+        snprintf(r->policy, sizeof(r->policy), "%s", pd->reason);
+        if (pd->n == 0) {
                 r->status = DISPATCH_DEAD;
                 snprintf(r->reason, sizeof(r->reason), "no-channel");
-                snprintf(r->error, sizeof(r->error), "%s", pd.reason);
+                snprintf(r->error, sizeof(r->error), "%s", pd->reason);
                 return;
         }
         struct mustache_value *ctx = NULL;
         struct render_extra extra = { .now_ms = now_ms, .pay_link = pre ? pre->pay_link : NULL };
         struct error err;
-        for (size_t i = 0; i < pd.n; i++) {
-                enum job_channel ch = pd.order[i];
+        for (size_t i = 0; i < pd->n; i++) {
+                enum job_channel ch = pd->order[i];
                 struct send_result sr;
                 /* No SMS at night in the customer's zone: the job waits
                  * for the morning, whichever channel brought us here. */

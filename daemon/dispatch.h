@@ -13,6 +13,7 @@
 #include "config.h"
 #include "job.h"
 #include "queue.h"
+#include "policy.h"
 #include "render.h"
 
 struct dispatch;
@@ -23,6 +24,7 @@ enum dispatch_status {
         DISPATCH_RETRY,     /* temporary failure: schedule again */
         DISPATCH_DEAD,      /* no channel can take it */
         DISPATCH_DEFER,     /* not now (quiet hours): schedule at defer_until_ms */
+        DISPATCH_HELD_OUT,  /* in the step's holdout: not sent on purpose (set by the worker) */
 };
 
 struct dispatch_result {
@@ -75,6 +77,9 @@ void dispatch_prepared_free(struct dispatch_prepared *p);
  * zeroes it and sets pay_link before the first dispatch_batch. */
 struct dispatch_pre {
         const char *pay_link;       /* the job's pay link, or NULL */
+        /* The policy's choice for the job (policy_choose with its
+         * history), or NULL: chosen without history. */
+        const struct policy_decision *decision;
         bool used;                  /* channel was tried for this job in a batch */
         enum job_channel channel;
         struct send_result result;  /* and this is how it went */

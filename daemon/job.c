@@ -794,6 +794,12 @@ static int parse_root(struct job *j, json_t *root, struct error *err)
                         return fail(err, "attempt", "must be an integer >= 0");
                 j->attempt = (int)json_integer_value(v);
         }
+        if ((v = member(root, "holdout"))) {
+                double h = json_is_number(v) ? json_number_value(v) : -1;
+                if (!(h >= 0 && h <= 0.5))
+                        return fail(err, "holdout", "must be a number from 0 to 0.5");
+                j->holdout = h;
+        }
         if ((v = member(root, "skip_channels"))) {
                 size_t i;
                 json_t *c;

@@ -63,6 +63,10 @@ struct job {
         size_t n_invoices;
         int64_t not_before_ms; /* 0 when absent; Unix ms */
         int attempt;           /* dunningd's own field: send attempts so far */
+        /* The share of customers kept from receiving this step, so the
+         * payment rate with and without it can be compared (0..0.5;
+         * 0 when absent). policy_held_out decides who. */
+        double holdout;
         /* dunningd's own field "skip_channels": channels that failed for
          * this reminder after it was sent (an undelivered SMS), so the
          * policy goes on with the next one. */

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "monitor.h"
+#include "tracking.h"
 #include "webhooks.h"
 #include "worker.h"
 
@@ -280,6 +281,12 @@ int main(int argc, char **argv)
                         break;
                 }
         }
+        /* Payments in: a thread of its own beside the workers. */
+        struct tracking *payments = NULL;
+        if (started == n && tracking_start(&payments, &sh, &err) < 0) {
+                log_event(LOG_ERR, "cannot start the payments thread", "error", err.msg, NULL);
+                atomic_store(&sh.stopping, true);
+        }
         char nbuf[16], port[16];
         snprintf(nbuf, sizeof(nbuf), "%d", n);
         snprintf(port, sizeof(port), "%d", http_port(http));
@@ -302,11 +309,17 @@ int main(int argc, char **argv)
                         return 1;
                 }
         }
+        if (payments && tracking_join(payments, deadline) < 0) {
+                log_event(LOG_ERR, "drain timeout: the payment being applied stays pending and "
+                                   "will be redelivered", NULL);
+                return 1;
+        }
         /* The handlers read the snapshot and the counters: stop them first. */
         http_free(http);
         for (int i = 0; i < started; i++)
                 worker_free(workers[i]);
         free(workers);
+        tracking_free(payments);
 
         const struct metrics *m = &sh.metrics;
         char stats[4][24];
@@ -324,6 +337,6 @@ int main(int argc, char **argv)
         snapshot_free(snap);
         free(sh.beat_ms);
         free(sh.leases);
-        /* Not every worker started: a failure systemd should restart. */
-        return started == n ? 0 : 1;
+        /* Not every thread started: a failure systemd should restart. */
+        return started == n && payments ? 0 : 1;
 }

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "history.h"
 #include "http.h"
 #include "job.h"
 #include "log.h"
@@ -58,6 +60,14 @@ static struct queue *redis(struct webhooks *w, struct error *err)
                                 NULL, err) == 0)
                 queue_set_timeout(w->q, REDIS_TIMEOUT_MS);
         return w->q;
+}
+
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* After a Redis error: a dead connection is dropped (the next request
@@ -238,8 +248,6 @@ static bool id_ok(const char *s)
         return true;
 }
 
-static const char *const channel_names[JOB_CHANNEL__N] = { "email", "sms", "letter" };
-
 static void post_mollie(void *ctx, const struct http_request *req, struct http_response *resp)
 {
         struct webhooks *w = ctx;
@@ -307,16 +315,8 @@ static void post_mollie(void *ctx, const struct http_request *req, struct http_r
         if (rc < 0)
                 goto redis_error;
         if (rc == 1 && paid) {
-                /* Paid through the reminder's own link: credited to the
-                 * channel it went out on, directly. */
-                int ch = reminder[0] ? queue_sent_channel(q, reminder, channel_names,
-                                                          JOB_CHANNEL__N, &err)
-                                     : -ENOENT;
-                if (ch == -EIO)
-                        redis_done(w, ch);
-                metrics_payment(&w->sh->metrics,
-                                reminder[0] ? METRICS_ATTR_DIRECT : METRICS_ATTR_ORGANIC,
-                                ch >= 0 ? (enum job_channel)ch : JOB_CHANNEL_NONE);
+                /* Applied and credited (metrics included) by the payments
+                 * thread that reads the stream (tracking.c). */
                 log_event(LOG_INFO, "payment received", "source", "mollie", "payment", pay.id,
                           "reminder", reminder[0] ? reminder : NULL, "amount_cents", amount,
                           "currency", pay.currency, NULL);
@@ -425,7 +425,7 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
                 return;
         }
 
-        char marker[256], sent_key[64];
+        char marker[256], sent_key[64], phone[64] = "";
         const char *requeue = NULL;
         char *again = NULL;
         snprintf(marker, sizeof(marker), "dlr:%s:%s", id,
@@ -434,8 +434,11 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
                 /* The next channel takes it: the job again, SMS skipped and
                  * its sent marker gone (both in the same script). */
                 struct job *job = NULL;
-                if (job_parse(&job, jobtext, strlen(jobtext), &err) == 0)
+                if (job_parse(&job, jobtext, strlen(jobtext), &err) == 0) {
                         again = job_json_with_skip(job, JOB_CHANNEL_SMS);
+                        if (job->customer.phone)
+                                snprintf(phone, sizeof(phone), "%s", job->customer.phone);
+                }
                 job_free(job);
                 requeue = again;
                 snprintf(sent_key, sizeof(sent_key), "sent:%s:sms", reminder);
@@ -459,6 +462,14 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
         if (rc == 1)
                 metrics_delivery(&w->sh->metrics, JOB_CHANNEL_SMS,
                                  dlr == WEBHOOKS_DLR_DELIVERED);
+        /* The customer's history counts it; a number that did not take
+         * the message is marked, so the policy stops choosing it. Counted
+         * after the report is recorded: lost in a crash, never twice. */
+        if (rc == 1 && cfg->history.enabled &&
+            history_delivery(q, cfg, reminder, JOB_CHANNEL_SMS, dlr == WEBHOOKS_DLR_DELIVERED,
+                             phone[0] ? phone : NULL, now_ms(), &err) < 0)
+                log_event(LOG_WARNING, "delivery not counted in history", "reminder", reminder,
+                          "error", err.msg, NULL);
         reply(resp, 200, rc == 1 ? "recorded" : "duplicate");
         return;
 redis_error:

@@ -13,8 +13,11 @@
 #include "backoff.h"
 #include "buf.h"
 #include "dispatch.h"
+#include "epcqr.h"
+#include "history.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "queue.h"
 #include "render.h"
 
@@ -32,6 +35,7 @@ struct worker {
         struct queue *q;
         struct dispatch *d;
         struct queue_batch batch;
+        struct history_cache *hc;  /* segment aggregates, re-read now and then */
         bool broken;               /* the connection needs a reconnect */
         bool own_pending;          /* read our own pending entries first */
         int failures;              /* consecutive connection failures */
@@ -103,6 +107,8 @@ static int connect_queue(struct worker *w)
                 /* Longer than BLOCK, or hiredis kills the context. */
                 queue_set_timeout(w->q, w->cfg->queue.block_ms + 5000);
                 rc = queue_ensure_group(w->q, &err);
+                if (rc == 0)
+                        rc = history_scripts_load(w->q, &err);
         }
         if (rc < 0) {
                 if (w->failures++ == 0)
@@ -137,8 +143,34 @@ static void record_dead(struct worker *w, const char *job, const struct job *par
                   parsed ? parsed->reminder_id : NULL, "reason", reason, "error", error, NULL);
 }
 
+/* In the batch transaction: the customer's history learns of a send
+ * (the reference a transfer quotes names the reminder for attribution). */
+static void record_history(struct worker *w, const struct job *job,
+                           const struct dispatch_result *r, const char *segment, int64_t now)
+{
+        const struct config *cfg = w->cfg;
+        struct error err;
+        char rf[EPCQR_RF_MAX + 1] = "";
+
+        if (!cfg->history.enabled)
+                return;
+        for (size_t i = 0; i < r->n_failed; i++)
+                history_txn_invalid(w->q, cfg, job, r->failed[i], segment, now);
+        int rc = 0;
+        if (r->status == DISPATCH_SENT) {
+                if (job->n_invoices == 1 && epcqr_rf_make(rf, job->invoices[0].number, &err) < 0)
+                        rf[0] = '\0';
+                rc = history_txn_sent(w->q, cfg, job, r->channel, segment, rf, now, &err);
+        } else if (r->status == DISPATCH_HELD_OUT) {
+                rc = history_txn_held_out(w->q, cfg, job, segment, now, &err);
+        }
+        if (rc < 0)
+                log_event(LOG_ERR, "history not recorded", "reminder", job->reminder_id, "error",
+                          err.msg, NULL);
+}
+
 static void record_result(struct worker *w, const struct queue_entry *e, const struct job *job,
-                          const struct dispatch_result *r)
+                          const struct dispatch_result *r, const char *segment)
 {
         const struct config *cfg = w->cfg;
         struct metrics *m = &w->sh->metrics;
@@ -149,8 +181,10 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
         /* Channels that refused it for good before the outcome below. */
         for (size_t i = 0; i < r->n_failed; i++)
                 metrics_failed(m, r->failed[i], METRICS_FAIL_PERMANENT);
-        if (r->status != DISPATCH_SKIPPED && r->status != DISPATCH_DEFER)
+        if (r->status != DISPATCH_SKIPPED && r->status != DISPATCH_DEFER &&
+            r->status != DISPATCH_HELD_OUT)
                 metrics_duration(m, r->channel, r->duration_us);
+        record_history(w, job, r, segment, now_ms());
 
         switch (r->status) {
         case DISPATCH_SENT:
@@ -180,6 +214,18 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 metrics_skipped(m, r->reason);
                 log_event(LOG_INFO, "skipped", "reminder", job->reminder_id, "reason", r->reason,
                           NULL);
+                break;
+        case DISPATCH_HELD_OUT:
+                /* Kept from this step on purpose, so the payments with and
+                 * without it can be compared (dunningctl stats). */
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "held_out", "reminder",
+                                job->reminder_id, "step", job->step, "campaign", job->campaign,
+                                "customer", job->customer.id, "segment", segment, "reason",
+                                r->reason, NULL);
+                queue_txn_ack(w->q, e->id);
+                metrics_skipped(m, "held-out");
+                log_event(LOG_INFO, "held out", "reminder", job->reminder_id, "step", job->step,
+                          "reason", r->reason, NULL);
                 break;
         case DISPATCH_RETRY: {
                 int next = job->attempt + 1;
@@ -433,7 +479,42 @@ static void process_batch(struct worker *w)
         rn.done = xcalloc(nv ? nv : 1, sizeof(*rn.done));
         for (size_t k = 0; k < nv; k++)
                 go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
+
+        /* What is known of each customer, and whether the invoices were
+         * paid meanwhile (one round trip): a payer is never reminded, a
+         * customer in the step's holdout is left out on purpose, and the
+         * rest get the channel their history says works. */
+        struct history *hist = xcalloc(nv ? nv : 1, sizeof(*hist));
+        bool *paid = xcalloc(nv ? nv : 1, sizeof(*paid));
+        struct policy_decision *dec = xcalloc(nv ? nv : 1, sizeof(*dec));
+        const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
+        enum dispatch_status *stop = xcalloc(nv ? nv : 1, sizeof(*stop));
         struct dispatch_link *links = NULL;
+        if (nv && w->cfg->history.enabled &&
+            (rc = history_fetch(w->hc, w->q, w->cfg, go, nv, now, hist, paid, &err)) < 0)
+                goto unsent;
+        for (size_t k = 0; k < nv; k++) {
+                const struct job *job = jobs[idx[k]];
+                segs[k] = history_segment_of(job, &hist[k], w->cfg);
+                if (!go[k])
+                        continue;
+                if (paid[k]) {
+                        stop[k] = DISPATCH_SKIPPED;
+                        go[k] = NULL;
+                } else if (policy_held_out(job->customer.id, job->campaign, job->step,
+                                           job->holdout)) {
+                        stop[k] = DISPATCH_HELD_OUT;
+                        go[k] = NULL;
+                } else {
+                        struct policy_context pc = {
+                                .customer = &hist[k],
+                                .segment = history_cache_segment(w->hc, segs[k]),
+                                .segment_name = segs[k],
+                        };
+                        policy_choose(job, &pc, w->cfg, now, &dec[k]);
+                        pre[k].decision = &dec[k];
+                }
+        }
         if (nv && dispatch_paylinks_enabled(w->d)) {
                 links = xcalloc(nv, sizeof(*links));
                 if ((rc = get_paylinks(w, go, nv, now, links, pre, &err)) < 0)
@@ -453,6 +534,13 @@ static void process_batch(struct worker *w)
                 if (take[k] == QUEUE_TAKE_SENT) {
                         res[k].status = DISPATCH_SKIPPED;
                         snprintf(res[k].reason, sizeof(res[k].reason), "already-sent");
+                } else if (stop[k] == DISPATCH_SKIPPED) {
+                        res[k].status = DISPATCH_SKIPPED;
+                        snprintf(res[k].reason, sizeof(res[k].reason), "paid");
+                } else if (stop[k] == DISPATCH_HELD_OUT) {
+                        res[k].status = DISPATCH_HELD_OUT;
+                        snprintf(res[k].reason, sizeof(res[k].reason), "holdout %.3g",
+                                 jobs[i]->holdout);
                 } else if (take[k] == QUEUE_TAKE_GO && links &&
                            links[k].outcome == CHANNEL_TEMPFAIL) {
                         /* The provider will make the link later: so will we. */
@@ -510,9 +598,14 @@ static void process_batch(struct worker *w)
                 if (links && links[k].made)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
-                record_result(w, &w->batch.entries[i], jobs[i], &res[k]);
+                record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k]);
         }
 unsent:
+        free(hist);
+        free(paid);
+        free(dec);
+        free(segs);
+        free(stop);
         free(go);
         free(pre);
         free(res);
@@ -684,8 +777,10 @@ int worker_start(struct worker **out, struct worker_shared *sh, int index, struc
         w->index = index;
         w->sh = sh;
         w->own_pending = true;
+        w->hc = history_cache_new();
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
+                history_cache_free(w->hc);
                 free(w);
                 return error_set(err, -rc, "cannot start worker thread: %s", strerror(rc));
         }
@@ -710,6 +805,7 @@ void worker_free(struct worker *w)
         if (!w)
                 return;
         dispatch_free(w->d);
+        history_cache_free(w->hc);
         queue_free(w->q);
         free(w->batch.entries);
         free(w);

@@ -741,6 +741,7 @@ void harness_config_defaults(struct harness_config *c)
         c->sms_yaml = NULL;
         c->letter_yaml = NULL;
         c->extra_yaml = NULL;
+        c->policy_yaml = NULL;
 }
 
 static void write_atomically(const char *path, const char *text)
@@ -793,6 +794,7 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 "channels: { email: { from: \"Acme <debiteuren@acme.example>\", %s }, "
                 "sms: { sender: Acme, %s }, letter: { %s } }\n"
                 "log: { level: %s }\n"
+                "policy: { %s }\n"
                 "%s\n",
                 h->sock, c->workers, c->batch, c->block_ms, c->claim_idle_ms, c->max_deliveries,
                 c->drain_timeout_ms, c->retry_base_ms, c->retry_max_ms, c->max_attempts,
@@ -801,7 +803,9 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 port, c->watchdog_ms, c->email_yaml ? c->email_yaml : "transport: outbox",
                 c->sms_yaml ? c->sms_yaml : "transport: outbox, quiet_hours: none",
                 c->letter_yaml ? c->letter_yaml : "transport: outbox",
-                c->log_level, c->extra_yaml ? c->extra_yaml : "") >= 0, "out of memory");
+                c->log_level, c->policy_yaml ? c->policy_yaml
+                                               : "exploration: 0, cost_cents: { sms: 0, letter: 0 }",
+                c->extra_yaml ? c->extra_yaml : "") >= 0, "out of memory");
         write_atomically(path, text);
         free(text);
 }

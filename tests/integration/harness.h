@@ -55,6 +55,11 @@ struct harness_config {
         const char *letter_yaml;
         /* Top-level YAML appended as is (e.g. a paylink mapping), or NULL. */
         const char *extra_yaml;
+        /* Keys of policy, or NULL (the default) for "exploration: 0,
+         * cost_cents: { sms: 0, letter: 0 }": the tests that expect each
+         * customer's preferred channel must not meet the policy's
+         * exploring or its weighing of costs. Borrowed. */
+        const char *policy_yaml;
 };
 
 /* One dunningd process started by harness_daemon_start(). */

@@ -159,6 +159,21 @@ static void wait_sent(const char *rid, const char *want, int ms)
         ck_assert_msg(ok, "reminder %s: sent on [%s], expected [%s]", rid, got, want);
 }
 
+struct metric_wait {
+        const struct harness_daemon *d;
+        const char *line;
+};
+
+static bool metric_is(void *arg)
+{
+        struct metric_wait *w = arg;
+        int st;
+        char *m = harness_http(w->d, "GET", "/metrics", &st);
+        bool ok = m && strstr(m, w->line);
+        free(m);
+        return ok;
+}
+
 START_TEST(test_sms_with_pay_link_retried_after_429)
 {
         /* The provider is busy once and says: come back in 2 s. */
@@ -293,10 +308,10 @@ START_TEST(test_mollie_webhook_records_a_payment_once)
         ck_assert_str_eq(harness_entry_get(&pay[0], "provider_id"), "tr_WDqYK6vllg");
         ck_assert_str_eq(harness_entry_get(&pay[0], "method"), "ideal");
         harness_entries_free(pay, n);
-        char *m = harness_http(d, "GET", "/metrics", &st);
-        ck_assert_ptr_nonnull(
-                strstr(m, "dunningd_payments_total{attribution=\"direct\",channel=\"sms\"} 1\n"));
-        free(m);
+        /* The payments thread credits it moments later. */
+        struct metric_wait mw = { d, "dunningd_payments_total{attribution=\"direct\","
+                                     "channel=\"sms\"} 1\n" };
+        ck_assert_msg(harness_wait_until(metric_is, &mw, 10000), "no direct sms payment in /metrics");
 
         /* An expired payment is an event, not a payment. */
         body = harness_http_post(d, "/webhooks/mollie", form, "id=tr_expired1", &st);

@@ -1,0 +1,385 @@
+/* stats.c: `dunningctl stats` (what the reminders achieved) and
+ * `dunningctl explain` (one customer's history and what the policy would
+ * choose now, and why). */
+#include "stats_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "ctl.h"
+#include "dead.h"
+#include "history.h"
+#include "job.h"
+#include "policy.h"
+#include "queue.h"
+#include "stats.h"
+
+#define DAY_MS 86400000LL
+#define DEFAULT_DAYS 30
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --since: a date (YYYY-MM-DD), an RFC 3339 time or Unix seconds. */
+int stats_parse_since(const char *s, int64_t *ms)
+{
+        char t[40];
+        if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+                snprintf(t, sizeof(t), "%sT00:00:00Z", s);
+                return job_parse_time(t, ms);
+        }
+        return dead_parse_since(s, ms);
+}
+
+static void money(char *out, size_t n, long long cents)
+{
+        snprintf(out, n, "%lld.%02lld", cents / 100, (cents < 0 ? -cents : cents) % 100);
+}
+
+static void pct(char *out, size_t n, double v)
+{
+        if (v < 0)
+                snprintf(out, n, "-");
+        else
+                snprintf(out, n, "%.1f%%", v * 100.0);
+}
+
+static void print_stats(const struct stats *s, const struct stats_filter *f)
+{
+        char since[16], until[16];
+        time_t a = (time_t)(f->since_ms / 1000), b = (time_t)(f->until_ms / 1000);
+        struct tm tm;
+        strftime(since, sizeof(since), "%Y-%m-%d", gmtime_r(&a, &tm));
+        strftime(until, sizeof(until), "%Y-%m-%d", gmtime_r(&b, &tm));
+        printf("reminders %s .. %s%s%s%s%s\n", since, until, f->campaign ? ", campaign " : "",
+               f->campaign ? f->campaign : "", f->segment ? ", segment " : "",
+               f->segment ? f->segment : "");
+        if (s->n_rows == 0) {
+                printf("no reminders sent in this period\n");
+        } else {
+                printf("%-8s %-16s %7s %9s %11s %6s %7s %8s %7s %8s %10s %9s %9s  %s\n",
+                       "channel", "step", "sent", "delivered", "undelivered", "failed", "direct",
+                       "assisted", "conv", "med.h", "collected", "cost", "cost/EUR",
+                       "uplift vs holdout (95% CI)");
+        }
+        for (size_t i = 0; i < s->n_rows; i++) {
+                const struct stats_row *r = &s->rows[i];
+                struct stats_figures fig;
+                char conv[16], med[16], coll[24], cost[24], cpe[16], up[64];
+                stats_figures(s, r, &fig);
+                pct(conv, sizeof(conv), fig.conversion);
+                if (fig.median_hours < 0)
+                        snprintf(med, sizeof(med), "-");
+                else
+                        snprintf(med, sizeof(med), "%.1f", fig.median_hours);
+                money(coll, sizeof(coll), r->paid_cents);
+                money(cost, sizeof(cost), r->cost_cents);
+                if (fig.cost_per_euro < 0)
+                        snprintf(cpe, sizeof(cpe), "-");
+                else
+                        snprintf(cpe, sizeof(cpe), "%.4f", fig.cost_per_euro);
+                if (fig.has_uplift)
+                        snprintf(up, sizeof(up), "%+.1f pp (%+.1f .. %+.1f)", fig.uplift * 100,
+                                 fig.ci_low * 100, fig.ci_high * 100);
+                else
+                        snprintf(up, sizeof(up), "no holdout");
+                printf("%-8s %-16s %7lld %9lld %11lld %6lld %7lld %8lld %7s %8s %10s %9s %9s  %s\n",
+                       r->channel, r->step, r->sent, r->delivered, r->undelivered, r->failed,
+                       r->direct, r->assisted, conv, med, coll, cost, cpe, up);
+        }
+        for (size_t i = 0; i < s->n_holdout; i++) {
+                const struct stats_holdout *h = &s->holdout[i];
+                char conv[16];
+                pct(conv, sizeof(conv),
+                    h->held_out ? (double)h->paid / (double)h->held_out : -1);
+                printf("holdout  %-16s %7lld held out, %lld paid anyway (%s)\n", h->step,
+                       h->held_out, h->paid, conv);
+        }
+        printf("payments without a reminder (organic): %lld\n", s->organic);
+        if (s->unmatched)
+                printf("payments for invoices dunningd does not know (kept): %lld\n",
+                       s->unmatched);
+}
+
+int stats_cmd(const struct config *cfg, int argc, char **argv, bool json)
+{
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "campaign", required_argument, NULL, 'c' },
+                { "segment", required_argument, NULL, 'g' },
+                { "since", required_argument, NULL, 's' },
+                { "until", required_argument, NULL, 'u' },
+                { 0 },
+        };
+        int64_t now = now_ms();
+        struct stats_filter f = { .since_ms = now - (DEFAULT_DAYS - 1) * DAY_MS, .until_ms = now };
+        int c;
+
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+                switch (c) {
+                case 'j': json = true; break;
+                case 'c': f.campaign = optarg; break;
+                case 'g': f.segment = optarg; break;
+                case 's':
+                        if (stats_parse_since(optarg, &f.since_ms) < 0)
+                                return ctl_usage_error("stats", "--since: not a date, RFC 3339 "
+                                                                "time or Unix seconds: %s", optarg);
+                        break;
+                case 'u':
+                        if (stats_parse_since(optarg, &f.until_ms) < 0)
+                                return ctl_usage_error("stats", "--until: not a date, RFC 3339 "
+                                                                "time or Unix seconds: %s", optarg);
+                        break;
+                default: return ctl_bad_option("stats", c, argv);
+                }
+        }
+        if (optind < argc)
+                return ctl_usage_error("stats", "unexpected argument \"%s\"", argv[optind]);
+        if (f.until_ms < f.since_ms)
+                return ctl_usage_error("stats", "--until is before --since");
+
+        struct queue *q = NULL;
+        struct error err;
+        if (ctl_open_queue(cfg, &q) < 0)
+                return CTL_FAIL;
+        struct stats *s = xcalloc(1, sizeof(*s));
+        int rc = stats_collect(q, &f, s, &err);
+        queue_free(q);
+        if (rc < 0) {
+                free(s);
+                fprintf(stderr, "dunningctl: %s\n", err.msg);
+                return CTL_FAIL;
+        }
+        if (json)
+                rc = ctl_print_json(stats_json(s, &f));
+        else
+                print_stats(s, &f);
+        free(s);
+        return json ? rc : CTL_OK;
+}
+
+/* ---- explain ---- */
+
+static void date_of(char *out, size_t n, int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        if (ms <= 0)
+                snprintf(out, n, "-");
+        else
+                strftime(out, n, "%Y-%m-%d", gmtime_r(&t, &tm));
+}
+
+static int best_of(const int64_t *v, int n)
+{
+        int best = -1;
+        for (int i = 0; i < n; i++)
+                if (v[i] > 0 && (best < 0 || v[i] > v[best]))
+                        best = i;
+        return best;
+}
+
+static int explain_json(const char *id, const struct history *h, const char *segment,
+                        bool derived, const struct job *job, const struct policy_decision *d)
+{
+        json_t *root = json_object(), *chans = json_object(), *hours = json_array(),
+               *wdays = json_array();
+        json_object_set_new(root, "customer", ctl_jstr(id));
+        json_object_set_new(root, "segment", ctl_jstr(segment));
+        json_object_set_new(root, "segment_derived", json_boolean(derived));
+        for (int c = 0; c < JOB_CHANNEL__N; c++) {
+                const struct history_channel *ch = &h->ch[c];
+                char last[16], inv[16];
+                date_of(last, sizeof(last), ch->last_sent_ms);
+                date_of(inv, sizeof(inv), ch->invalid_ms);
+                json_object_set_new(chans, job_channel_name((enum job_channel)c),
+                                    json_pack("{sIsIsIsIsIssso}", "sent", (json_int_t)ch->sent,
+                                              "delivered", (json_int_t)ch->delivered,
+                                              "undelivered", (json_int_t)ch->undelivered,
+                                              "paid_direct", (json_int_t)ch->direct,
+                                              "paid_assisted", (json_int_t)ch->assisted,
+                                              "last_sent", last, "invalid_since",
+                                              ch->invalid_ms ? json_string(inv) : json_null()));
+        }
+        json_object_set_new(root, "channels", chans);
+        for (int i = 0; i < 24; i++)
+                json_array_append_new(hours, json_integer(h->hour[i]));
+        for (int i = 0; i < 7; i++)
+                json_array_append_new(wdays, json_integer(h->wday[i]));
+        json_object_set_new(root, "payments",
+                            json_pack("{sIsIsIsoso}", "on_time", (json_int_t)h->on_time, "late",
+                                      (json_int_t)h->late, "days_late", (json_int_t)h->days_late,
+                                      "by_hour", hours, "by_weekday", wdays));
+        if (job) {
+                json_t *order = json_array(), *score = json_object();
+                for (size_t i = 0; i < d->n; i++)
+                        json_array_append_new(order, json_string(job_channel_name(d->order[i])));
+                for (int c = 0; c < JOB_CHANNEL__N; c++)
+                        json_object_set_new(score, job_channel_name((enum job_channel)c),
+                                            json_real(d->score[c]));
+                json_object_set_new(root, "policy",
+                                    json_pack("{sssosssosb}", "step", job->step, "order", order,
+                                              "reason", d->reason, "scores", score, "explored",
+                                              d->explored));
+        } else {
+                json_object_set_new(root, "policy", json_null());
+        }
+        return ctl_print_json(root);
+}
+
+static void explain_text(const char *id, const struct history *h, const char *segment,
+                         bool derived, const struct job *job, const struct policy_decision *d)
+{
+        static const char *const wday[] = { "Sunday", "Monday", "Tuesday", "Wednesday",
+                                            "Thursday", "Friday", "Saturday" };
+        printf("customer %s\n", id);
+        printf("segment  %s%s\n", segment, derived ? " (derived from payment behaviour)" : "");
+        printf("%-8s %6s %9s %11s %7s %8s %11s  %s\n", "channel", "sent", "delivered",
+               "undelivered", "direct", "assisted", "last sent", "contact");
+        for (int c = 0; c < JOB_CHANNEL__N; c++) {
+                const struct history_channel *ch = &h->ch[c];
+                char last[16], inv[40] = "ok";
+                date_of(last, sizeof(last), ch->last_sent_ms);
+                if (ch->invalid_ms) {
+                        char day[16];
+                        date_of(day, sizeof(day), ch->invalid_ms);
+                        snprintf(inv, sizeof(inv), "invalid since %s", day);
+                }
+                printf("%-8s %6lld %9lld %11lld %7lld %8lld %11s  %s\n",
+                       job_channel_name((enum job_channel)c), (long long)ch->sent,
+                       (long long)ch->delivered, (long long)ch->undelivered,
+                       (long long)ch->direct, (long long)ch->assisted, last, inv);
+        }
+        long long paid = (long long)(h->on_time + h->late);
+        printf("payments %lld invoices paid: %lld on time, %lld late", paid,
+               (long long)h->on_time, (long long)h->late);
+        if (h->late)
+                printf(" (%.1f days late on average)", (double)h->days_late / (double)h->late);
+        int bh = best_of(h->hour, 24), bw = best_of(h->wday, 7);
+        if (bh >= 0)
+                printf("; pays most often %02d:00-%02d:00 on %s", bh, (bh + 1) % 24,
+                       bw >= 0 ? wday[bw] : "any day");
+        printf("\n");
+        if (!job) {
+                printf("policy   no reminder sent yet: nothing to decide from\n");
+                return;
+        }
+        printf("policy   next %s now:", job->step);
+        for (size_t i = 0; i < d->n; i++)
+                printf("%s %s", i ? "," : "", job_channel_name(d->order[i]));
+        if (d->n == 0)
+                printf(" no channel");
+        printf("\n  why    %s\n  scores", d->reason);
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                printf(" %s %.3f", job_channel_name((enum job_channel)c), d->score[c]);
+        printf("\n");
+}
+
+int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
+{
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "step", required_argument, NULL, 's' },
+                { 0 },
+        };
+        const char *step = NULL;
+        int c;
+
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+                switch (c) {
+                case 'j': json = true; break;
+                case 's': step = optarg; break;
+                default: return ctl_bad_option("explain", c, argv);
+                }
+        }
+        if (optind != argc - 1)
+                return ctl_usage_error("explain", optind == argc ? "which customer?"
+                                                                 : "one customer id only");
+        const char *id = argv[optind];
+
+        struct queue *q = NULL;
+        struct error err;
+        if (ctl_open_queue(cfg, &q) < 0)
+                return CTL_FAIL;
+        char key[512];
+        history_key(q, key, sizeof(key), "customer", id);
+        const char *keys[] = { key };
+        struct queue_fields f = { 0 }, sf = { 0 };
+        int rc = queue_hashes_get(q, keys, 1, &f, &err);
+        if (rc < 0 || f.n == 0) {
+                queue_free(q);
+                queue_fields_free(&f);
+                if (rc < 0)
+                        fprintf(stderr, "dunningctl: %s\n", err.msg);
+                else
+                        fprintf(stderr, "dunningctl explain: no history for customer %s\n", id);
+                return CTL_FAIL;
+        }
+        struct history h, seg;
+        history_from_fields(&h, &f);
+        const char *text = queue_fields_get(&f, "job");
+        struct job *job = NULL, *next = NULL;
+        if (text && job_parse(&job, text, strlen(text), &err) < 0)
+                job = NULL;
+        /* The policy is asked about the step given, else the last one. */
+        if (job && step) {
+                json_t *root = json_loads(text, 0, NULL);
+                json_object_set_new(root, "step", json_string(step));
+                char *again = json_dumps(root, JSON_COMPACT);
+                json_decref(root);
+                if (!again || job_parse(&next, again, strlen(again), &err) < 0) {
+                        free(again);
+                        job_free(job);
+                        queue_fields_free(&f);
+                        queue_free(q);
+                        return ctl_usage_error("explain", "--step: %s", err.msg);
+                }
+                free(again);
+                job_free(job);
+                job = next;
+        }
+        const char *segment = job ? history_segment_of(job, &h, cfg)
+                                  : (h.segment[0] ? h.segment : history_derive_segment(&h, cfg));
+        bool derived = !(job && job->customer.segment);
+        char skey[512];
+        history_key(q, skey, sizeof(skey), "segment", segment);
+        const char *skeys[] = { skey };
+        rc = queue_hashes_get(q, skeys, 1, &sf, &err);
+        queue_free(q);
+        history_from_fields(&seg, &sf);
+        queue_fields_free(&sf);
+        if (rc < 0) {
+                fprintf(stderr, "dunningctl: %s\n", err.msg);
+                job_free(job);
+                queue_fields_free(&f);
+                return CTL_FAIL;
+        }
+        struct policy_decision d = { 0 };
+        if (job) {
+                struct policy_context pc = { .customer = &h, .segment = &seg,
+                                             .segment_name = segment };
+                policy_choose(job, &pc, cfg, now_ms(), &d);
+        }
+        if (json)
+                rc = explain_json(id, &h, segment, derived, job, &d);
+        else
+                explain_text(id, &h, segment, derived, job, &d);
+        job_free(job);
+        queue_fields_free(&f);
+        return json ? rc : CTL_OK;
+}

@@ -1,0 +1,133 @@
+/* history.h: what dunningd has learnt about each customer and segment.
+ *
+ * Kept in Redis, written in the same MULTI/EXEC as the send or payment it
+ * counts (so a crash cannot count twice), read once per batch before the
+ * policy chooses. Keys (prefix configurable):
+ *
+ *   <prefix>:customer:<id>   hash, per customer
+ *   <prefix>:segment:<name>  hash, the same counters summed over a segment
+ *     sent:<ch> delivered:<ch> undelivered:<ch> direct:<ch> assisted:<ch>
+ *                           counts per channel (email, sms, letter)
+ *     last_sent:<ch>        Unix ms of the last send on that channel
+ *     invalid:<ch>          "<Unix ms>:<contact hash>": that address or
+ *                           number bounced / is dead (history_contact_hash;
+ *                           a new address in a later job is valid again)
+ *     on_time late          invoices paid on time / late
+ *     days_late             days late, summed over the late ones
+ *     hour:<0-23> wday:<0-6>  payments by local hour and weekday (0 Sunday)
+ *     segment               (customer) the derived segment, "" when none
+ *     job                   (customer) the last job sent, for explain
+ *
+ *   <prefix>:invoice:<number>  hash: amount_cents, paid_cents, status
+ *       (open | paid), due, currency, customer, segment,
+ *       last = "<channel>|<reminder>|<ms>|<step>|<campaign>" (last touch),
+ *       held_out = "<reminder>|<ms>|<step>|<campaign>" (last step held
+ *       out), paid_ms
+ *   <prefix>:reminder:<id>     hash: channel, sent_ms, step, campaign,
+ *       customer, segment, invoices (numbers joined by "\n")
+ *   <prefix>:ref:<reference>   string: the reminder whose payment
+ *       reference (RF) it was, for direct attribution of a transfer
+ *   <prefix>:stats:<YYYY-MM-DD> hash, the day's counts (UTC):
+ *       "<metric>|<channel>|<step>|<segment>|<campaign>" -> count, metric
+ *       one of sent, cost (cents), failed, delivered, undelivered,
+ *       direct, assisted, organic, paid_cents, held_out, held_paid,
+ *       h<bucket> (hours from send to payment, HISTORY_HOURS_BUCKETS);
+ *       "-" where a dimension does not apply.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "job.h"
+#include "queue.h"
+
+struct history_channel {
+        int64_t sent, delivered, undelivered;
+        int64_t direct, assisted;       /* payments credited to this channel */
+        int64_t last_sent_ms;           /* 0: never */
+        int64_t invalid_ms;             /* 0: not marked invalid */
+        uint32_t invalid_contact;       /* history_contact_hash of the invalid one */
+};
+
+struct history {
+        struct history_channel ch[JOB_CHANNEL__N];
+        int64_t on_time, late, days_late;
+        int64_t hour[24], wday[7];
+        char segment[32];               /* customer: the derived segment, or "" */
+};
+
+/* Fills h from a hash's field/value pairs (HGETALL); unknown fields and
+ * malformed numbers are ignored (counted as 0). */
+void history_from_fields(struct history *h, const struct queue_fields *f);
+
+/* The segment payment behaviour puts a customer in: "new" (fewer than
+ * segments.min_invoices paid), "structural-late" (late share at least
+ * segments.structural_late_share), "on-time" (at most
+ * segments.on_time_max_late late), else "occasional-late". */
+const char *history_derive_segment(const struct history *h, const struct config *cfg);
+
+/* The segment of job: its own customer.segment, else the one derived from
+ * the customer's history. */
+const char *history_segment_of(const struct job *job, const struct history *h,
+                               const struct config *cfg);
+
+/* A short hash of an e-mail address or phone number (case-insensitive),
+ * so an invalid mark names the contact without storing it twice. */
+uint32_t history_contact_hash(const char *contact);
+
+/* Whether channel ch's current contact (job_contact) was marked invalid. */
+bool history_contact_invalid(const struct history *h, const struct job *job,
+                             enum job_channel ch);
+
+/* The bucket of the hours between a send and its payment; the upper
+ * bounds of the buckets in hours (the last is open). */
+#define HISTORY_HOURS_BUCKETS 12
+extern const double history_hours_bounds[HISTORY_HOURS_BUCKETS];
+int history_hours_bucket(double hours);
+
+/* Key of <prefix>:<kind>:<name> into out. */
+void history_key(const struct queue *q, char *out, size_t n, const char *kind, const char *name);
+/* <prefix>:stats:<UTC date of ms> into out. */
+void history_stats_key(const struct queue *q, char *out, size_t n, int64_t ms);
+
+/* Per worker: the segment aggregates, re-read every
+ * history.segment_refresh_ms, and the batch's customer histories. */
+struct history_cache;
+struct history_cache *history_cache_new(void);
+void history_cache_free(struct history_cache *c);
+/* Reads the histories of the customers of jobs[0..n) (NULL entries
+ * skipped), their invoices and, when stale, the segments they are in: one
+ * pipelined round trip. out[i] is zeroed for jobs without history; paid[i]
+ * is true when every invoice of jobs[i] is paid (status paid, or payments
+ * that arrived before any reminder cover its amount). */
+int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,
+                  struct job *const *jobs, size_t n, int64_t now_ms, struct history *out,
+                  bool *paid, struct error *err);
+/* The cached aggregate of segment name, or NULL when it has none yet. */
+const struct history *history_cache_segment(const struct history_cache *c, const char *name);
+
+/* Loads the scripts the history_txn_* calls use; call it once after
+ * queue_open, outside any transaction (they stay loaded on reconnect). */
+int history_scripts_load(struct queue *q, struct error *err);
+
+/* In the worker's batch transaction: */
+/* job went out on ch: customer, segment, invoices, reminder, reference
+ * and the day's stats (one script call). reference may be NULL. */
+int history_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,
+                     enum job_channel ch, const char *segment, const char *reference,
+                     int64_t now_ms, struct error *err);
+/* ch refused job's contact for good (bounce, dead number). */
+void history_txn_invalid(struct queue *q, const struct config *cfg, const struct job *job,
+                         enum job_channel ch, const char *segment, int64_t now_ms);
+/* The step was held out for job (holdout): the invoices remember it. */
+int history_txn_held_out(struct queue *q, const struct config *cfg, const struct job *job,
+                         const char *segment, int64_t now_ms, struct error *err);
+/* A delivery report for reminder on ch (delivered or not): counted for
+ * the customer, segment and day (reads the reminder's hash in Lua); an
+ * undelivered one marks contact (the number it went to) invalid. */
+int history_delivery(struct queue *q, const struct config *cfg, const char *reminder,
+                     enum job_channel ch, bool delivered, const char *contact, int64_t now_ms,
+                     struct error *err);

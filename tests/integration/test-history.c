@@ -1,0 +1,325 @@
+/* test-history.c: what a send teaches dunningd, against a real Redis: the
+ * customer, invoice, reminder and day-stats keys written with the send;
+ * a paid invoice is never reminded; a campaign's holdout is kept from the
+ * step; `dunningctl stats` and `explain` read it all back. */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "epcqr.h"
+#include "harness.h"
+#include "policy.h"
+
+static void enqueue_file(struct harness *h, const char *path)
+{
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_msg(r.status == 0, "enqueue: %s", r.err);
+        harness_ctl_free(&r);
+}
+
+static void enqueue(struct harness *h, int first, int n)
+{
+        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, NULL);
+        enqueue_file(h, path);
+        free(path);
+}
+
+/* Jobs first..first+n with "holdout": share. */
+static char *write_holdout_jobs(struct harness *h, int first, int n, const char *share)
+{
+        char path[512];
+        snprintf(path, sizeof(path), "%s/holdout.jsonl", h->dir);
+        FILE *f = fopen(path, "w");
+        ck_assert(f != NULL);
+        for (int i = first; i < first + n; i++) {
+                char *job = harness_job_json(i, NULL);
+                ck_assert(strncmp(job, "{\"v\":1,", 7) == 0);
+                fprintf(f, "{\"v\":1,\"holdout\":%s,%s\n", share, job + 7);
+                free(job);
+        }
+        ck_assert(fclose(f) == 0);
+        return strdup(path);
+}
+
+/* A hash field or a plain value as a number (0 when missing). */
+static long long redis_num(struct harness *h, const char *cmd)
+{
+        /* cmd is the format itself: hiredis splits it into arguments. */
+        char *v = harness_redis_str(h, cmd);
+        long long n = v ? atoll(v) : 0;
+        free(v);
+        return n;
+}
+
+static long long hget(struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long hget(struct harness *h, const char *fmt, ...)
+{
+        char cmd[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        return redis_num(h, cmd);
+}
+
+static void today(char out[16])
+{
+        time_t t = time(NULL);
+        struct tm tm;
+        strftime(out, 16, "%Y-%m-%d", gmtime_r(&t, &tm));
+}
+
+START_TEST(test_send_writes_history)
+{
+        struct harness *h = harness_new();
+        struct harness_config cfg;
+        harness_config_defaults(&cfg);
+        /* A letter costs a cent: everyone gets their preferred channel. */
+        cfg.policy_yaml = "exploration: 0, cost_cents: { letter: 1 }";
+        harness_config_write(h, &cfg);
+        enqueue(h, 1, 12);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_uint_eq(harness_wait_sent(h, 12, 20000), 12);
+        harness_daemon_signal(d, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+
+        char day[16];
+        today(day);
+        long long per_channel[3] = { 0 };
+        for (int i = 1; i <= 12; i++) {
+                const char *ch = harness_channel_of(i);
+                char rid[19], rf[EPCQR_RF_MAX + 1], inv[32];
+                struct error err;
+                harness_reminder_id(i, rid);
+                /* The customer: one send on the preferred channel. */
+                ck_assert_int_eq(hget(h, "HGET dunning:customer:C-%d sent:%s", i, ch),
+                                 1);
+                char *last = harness_redis_str(h, "HGET dunning:customer:C-%d last_sent:%s", i, ch);
+                ck_assert_msg(last && atoll(last) > 1700000000000LL, "last_sent %s", last);
+                free(last);
+                char *tz = harness_redis_str(h, "HGET dunning:customer:C-%d tz", i);
+                ck_assert_str_eq(tz, "Europe/Amsterdam");
+                free(tz);
+                /* The invoice: open, its amount, the last touch. */
+                char *touch = harness_redis_str(h, "HGET dunning:invoice:INV-%d last", i);
+                char want[64];
+                snprintf(want, sizeof(want), "%s|%s|", ch, rid);
+                ck_assert_msg(touch && strncmp(touch, want, strlen(want)) == 0, "last %s", touch);
+                ck_assert_msg(strstr(touch, "|reminder-1|it") != NULL, "last %s", touch);
+                free(touch);
+                char *status = harness_redis_str(h, "HGET dunning:invoice:INV-%d status", i);
+                ck_assert_str_eq(status, "open");
+                free(status);
+                ck_assert_int_eq(
+                        hget(h, "HGET dunning:invoice:INV-%d amount_cents", i),
+                        1000 + i);
+                /* The reminder: its channel and invoices. */
+                char *rch = harness_redis_str(h, "HGET dunning:reminder:%s channel", rid);
+                ck_assert_str_eq(rch, ch);
+                free(rch);
+                snprintf(inv, sizeof(inv), "INV-%d", i);
+                char *invs = harness_redis_str(h, "HGET dunning:reminder:%s invoices", rid);
+                ck_assert_str_eq(invs, inv);
+                free(invs);
+                /* The RF reference a transfer quotes leads to the reminder. */
+                ck_assert_int_eq(epcqr_rf_make(rf, inv, &err), 0);
+                char *ref = harness_redis_str(h, "GET dunning:ref:%s", rf);
+                ck_assert_str_eq(ref, rid);
+                free(ref);
+                per_channel[i % 3]++;
+        }
+        /* The day's counters, per channel, step, segment and campaign. */
+        for (int c = 0; c < 3; c++) {
+                const char *ch = harness_channel_of(c);
+                ck_assert_int_eq(hget(h, "HGET dunning:stats:%s sent|%s|reminder-1|new|it",
+                                                   day, ch),
+                                 per_channel[c]);
+                ck_assert_int_eq(hget(h, "HGET dunning:segment:new sent:%s", ch),
+                                 per_channel[c]);
+        }
+        /* Letters cost what the config says, e-mail nothing. */
+        ck_assert_int_eq(hget(h, "HGET dunning:stats:%s cost|letter|reminder-1|new|it",
+                                           day),
+                         per_channel[2]);
+        ck_assert_int_eq(harness_redis_int(h, "HEXISTS dunning:stats:%s cost|email|reminder-1|new|it",
+                                           day),
+                         0);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:customer:C-1"), 86400 * 300);
+
+        /* stats reads the same numbers back. */
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "stats", "--json", NULL);
+        ck_assert_msg(r.status == 0, "stats: %s", r.err);
+        json_error_t jerr;
+        json_t *root = json_loads(r.out, 0, &jerr);
+        ck_assert_msg(root != NULL, "stats --json: %s\n%s", jerr.text, r.out);
+        json_t *rows = json_object_get(root, "rows");
+        ck_assert_uint_eq(json_array_size(rows), 3);
+        for (size_t k = 0; k < 3; k++) {
+                json_t *row = json_array_get(rows, k);
+                const char *ch = json_string_value(json_object_get(row, "channel"));
+                int c = strcmp(ch, "email") == 0 ? 0 : strcmp(ch, "sms") == 0 ? 1 : 2;
+                ck_assert_int_eq(json_integer_value(json_object_get(row, "sent")), per_channel[c]);
+                ck_assert_str_eq(json_string_value(json_object_get(row, "step")), "reminder-1");
+                ck_assert(json_is_null(json_object_get(row, "conversion")) == false);
+                ck_assert(json_is_null(json_object_get(row, "uplift")));
+        }
+        json_decref(root);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "stats", "--campaign", "other", "--json", NULL);
+        ck_assert_int_eq(r.status, 0);
+        root = json_loads(r.out, 0, NULL);
+        ck_assert_uint_eq(json_array_size(json_object_get(root, "rows")), 0);
+        json_decref(root);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "stats", NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_msg(strstr(r.out, "reminder-1") && strstr(r.out, "letter"), "%s", r.out);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "stats", "--since", "yesterday", NULL);
+        ck_assert_int_eq(r.status, 2);
+        harness_ctl_free(&r);
+
+        /* explain: the history and the policy's choice, without the
+         * customer's address or number. */
+        harness_ctl_run(h, &r, "explain", "C-4", NULL);
+        ck_assert_msg(r.status == 0, "explain: %s", r.err);
+        ck_assert_msg(strstr(r.out, "customer C-4") && strstr(r.out, "segment  new") &&
+                      strstr(r.out, "policy   next reminder-1 now: sms"),
+                      "%s", r.out);
+        ck_assert_msg(!strstr(r.out, "klant4@") && !strstr(r.out, "+316"), "%s", r.out);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "explain", "C-4", "--json", NULL);
+        ck_assert_int_eq(r.status, 0);
+        root = json_loads(r.out, 0, NULL);
+        ck_assert_msg(root, "%s", r.out);
+        ck_assert_int_eq(json_integer_value(json_object_get(
+                                 json_object_get(json_object_get(root, "channels"), "sms"), "sent")),
+                         1);
+        ck_assert_str_eq(json_string_value(json_array_get(
+                                 json_object_get(json_object_get(root, "policy"), "order"), 0)),
+                         "sms");
+        json_decref(root);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "explain", "C-404", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "no history for customer C-404"), "%s", r.err);
+        harness_ctl_free(&r);
+        harness_free(h);
+}
+END_TEST
+
+START_TEST(test_paid_invoice_is_never_reminded)
+{
+        struct harness *h = harness_new();
+        /* INV-1 paid after an earlier reminder; INV-2 paid in full before
+         * any reminder (only the payment is known); INV-3 half paid. */
+        harness_redis_cmd(h, "HSET dunning:invoice:INV-1 status paid paid_cents 1001");
+        harness_redis_cmd(h, "HSET dunning:invoice:INV-2 paid_cents 1002");
+        harness_redis_cmd(h, "HSET dunning:invoice:INV-3 paid_cents 500 status open");
+        enqueue(h, 1, 3);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+        harness_wait_no_pending(h, 10000);
+        harness_daemon_signal(d, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+
+        struct harness_entry *e;
+        size_t n = harness_xrange(h, "dunning:events", &e), skipped = 0;
+        char rid1[19], rid2[19], rid3[19];
+        harness_reminder_id(1, rid1);
+        harness_reminder_id(2, rid2);
+        harness_reminder_id(3, rid3);
+        for (size_t i = 0; i < n; i++) {
+                const char *type = harness_entry_get(&e[i], "type");
+                const char *rid = harness_entry_get(&e[i], "reminder");
+                if (strcmp(type, "skipped") == 0) {
+                        ck_assert_str_eq(harness_entry_get(&e[i], "reason"), "paid");
+                        ck_assert_msg(strcmp(rid, rid1) == 0 || strcmp(rid, rid2) == 0, "%s", rid);
+                        skipped++;
+                }
+                if (strcmp(type, "sent") == 0)
+                        ck_assert_str_eq(rid, rid3);
+        }
+        ck_assert_uint_eq(skipped, 2);
+        harness_entries_free(e, n);
+        ck_assert(!harness_outbox_has(h, 1));
+        ck_assert(!harness_outbox_has(h, 2));
+        ck_assert(harness_outbox_has(h, 3));
+        ck_assert_int_eq(harness_pending(h), 0);
+        harness_free(h);
+}
+END_TEST
+
+START_TEST(test_holdout_is_kept_from_the_step)
+{
+        struct harness *h = harness_new();
+        const int n = 150;
+        char *path = write_holdout_jobs(h, 1, n, "0.2");
+        enqueue_file(h, path);
+        free(path);
+        int want = 0;
+        for (int i = 1; i <= n; i++) {
+                char id[16];
+                snprintf(id, sizeof(id), "C-%d", i);
+                want += policy_held_out(id, "it", "reminder-1", 0.2);
+        }
+        ck_assert_msg(want > 10 && want < 50, "holdout of 150 at 0.2: %d", want);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_uint_eq(harness_wait_sent(h, (size_t)(n - want), 20000), (size_t)(n - want));
+        harness_wait_no_pending(h, 10000);
+        harness_daemon_signal(d, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+
+        ck_assert_uint_eq(harness_count_events(h, "held_out"), (size_t)want);
+        ck_assert_uint_eq(harness_count_events(h, "sent"), (size_t)(n - want));
+        for (int i = 1; i <= n; i++) {
+                char id[16];
+                snprintf(id, sizeof(id), "C-%d", i);
+                bool held = policy_held_out(id, "it", "reminder-1", 0.2);
+                ck_assert_msg(harness_outbox_has(h, i) == !held, "C-%d held %d", i, held);
+                if (held) {
+                        char *t = harness_redis_str(h, "HGET dunning:invoice:INV-%d held_out", i);
+                        ck_assert_msg(t && strstr(t, "|reminder-1|it"), "held_out %s", t);
+                        free(t);
+                }
+        }
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "stats", "--json", NULL);
+        ck_assert_int_eq(r.status, 0);
+        json_t *root = json_loads(r.out, 0, NULL);
+        json_t *hold = json_array_get(json_object_get(root, "holdout"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(hold, "step")), "reminder-1");
+        ck_assert_int_eq(json_integer_value(json_object_get(hold, "held_out")), want);
+        json_decref(root);
+        harness_ctl_free(&r);
+        harness_free(h);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("history");
+        TCase *tc = tcase_create("history");
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_send_writes_history);
+        tcase_add_test(tc, test_paid_invoice_is_never_reminded);
+        tcase_add_test(tc, test_holdout_is_kept_from_the_step);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
