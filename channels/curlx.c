@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "jsonx.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc;
@@ -140,6 +141,16 @@ void curlx_error_text(const json_t *j, struct buf *out)
                 buf_printf(out, ": %s", msg);
 }
 
+/* tmp (cut to 127 bytes, as both readers keep it) into out, printable
+ * ASCII only: an id goes into Redis fields and log lines. */
+static void id_out(char tmp[128], char *out, size_t size)
+{
+        for (size_t i = 0; tmp[i]; i++)
+                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
+                        tmp[i] = '_';
+        snprintf(out, size, "%s", tmp);
+}
+
 void curlx_provider_id(const json_t *j, const char *key, char *out, size_t size)
 {
         const json_t *v = json_object_get(j, key);
@@ -149,10 +160,16 @@ void curlx_provider_id(const json_t *j, const char *key, char *out, size_t size)
                 snprintf(tmp, sizeof(tmp), "%s", json_string_value(v));
         else if (json_is_integer(v))
                 snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
-        for (size_t i = 0; tmp[i]; i++)
-                if ((unsigned char)tmp[i] < 0x21 || (unsigned char)tmp[i] > 0x7e)
-                        tmp[i] = '_';
-        snprintf(out, size, "%s", tmp);
+        id_out(tmp, out, size);
+}
+
+void curlx_provider_id_text(const char *body, size_t len, const char *key, char *out,
+                            size_t size)
+{
+        char tmp[128];
+
+        jsonx_member_scalar(body, len, key, tmp, sizeof(tmp));
+        id_out(tmp, out, size);
 }
 
 bool curlx_config_status(long status)

@@ -50,6 +50,11 @@ void curlx_error_text(const json_t *j, struct buf *out);
 /* The provider's id of a message (member key, a string or an integer)
  * into out, printable ASCII only ("" when absent). */
 void curlx_provider_id(const json_t *j, const char *key, char *out, size_t size);
+/* The same, read from the answer's text without a jansson tree (jsonx):
+ * "" also when the text is not one JSON object. For an answer on the hot
+ * path, of which the id is all that is wanted. */
+void curlx_provider_id_text(const char *body, size_t len, const char *key, char *out,
+                            size_t size);
 
 /* An HTTP status that says our side is misconfigured or slow (401, 403,
  * 404, 407, 408), not that the recipient is bad: a temporary failure. */
