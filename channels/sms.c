@@ -51,6 +51,7 @@
 #include "curlx.h"
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,6 +68,9 @@
 
 /* Requests in flight per worker, at most (channels.sms.connections). */
 #define SMS_CONNS_MAX 32
+/* Sockets libcurl may ask send_batch to watch: one per connection, and
+ * room for a second address tried while connecting and a resolver's. */
+#define SMS_WATCH_MAX (3 * SMS_CONNS_MAX)
 /* A longer Retry-After is taken as this: the retry policy caps it anyway. */
 #define SMS_RETRY_AFTER_MAX_S (7 * 86400)
 
@@ -101,6 +105,11 @@ struct sms {
         struct sms_conn conn[SMS_CONNS_MAX];
         size_t n_conns;              /* channels.sms.connections */
         CURLM *multi;                /* send_batch's: its connection cache is shared */
+        /* send_batch's event loop (libcurl's socket interface): the
+         * sockets and events libcurl asked for, and its timer */
+        struct pollfd watch[SMS_WATCH_MAX];
+        size_t n_watch;
+        int64_t timer_at_us;         /* CLOCK_MONOTONIC, or -1: none */
         struct curl_slist *headers;  /* holds the credentials: wiped in close() */
         char *url;
         char *token;                 /* owned copy, to keep it out of reasons; wiped */
@@ -273,6 +282,93 @@ static void result(struct sms *s, struct send_result *res, enum channel_outcome 
         curlx_copy_utf8(res->reason, sizeof(res->reason), buf_str(&line));
         buf_free(&raw);
         buf_free(&line);
+}
+
+/* ---- send_batch's event loop ------------------------------------------- */
+
+static int64_t mono_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what libcurl wants to hear about fd, kept in
+ * s->watch for poll(). */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+        struct sms *s = userp;
+        size_t i = 0;
+
+        while (i < s->n_watch && s->watch[i].fd != fd)
+                i++;
+        if (what == CURL_POLL_REMOVE) {
+                if (i < s->n_watch)
+                        s->watch[i] = s->watch[--s->n_watch];
+                return 0;
+        }
+        if (i == s->n_watch) {
+                if (s->n_watch == SMS_WATCH_MAX)
+                        return -1;   /* libcurl fails that transfer */
+                s->n_watch++;
+        }
+        s->watch[i].fd = fd;
+        s->watch[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
+                                     ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+        s->watch[i].revents = 0;
+        return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when libcurl wants to be called for its timers
+ * (0: at once; -1: no timer). */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+        struct sms *s = userp;
+
+        s->timer_at_us = timeout_ms < 0 ? -1 : mono_us() + (int64_t)timeout_ms * 1000;
+        return 0;
+}
+
+/* Waits up to libcurl's timer (1 s at the most) for its sockets and
+ * hands it what happened: the sockets that are ready, by name, so that it
+ * does not poll() each transfer's socket again itself as
+ * curl_multi_perform does on every wake-up; then its timers when due. */
+static void wait_and_act(struct sms *s)
+{
+        struct { curl_socket_t fd; int bits; } ready[SMS_WATCH_MAX];
+        size_t n_ready = 0;
+        int64_t now = mono_us(), wait_ms = 1000;
+        int running;
+
+        if (s->timer_at_us >= 0) {
+                int64_t left_ms = (s->timer_at_us - now + 999) / 1000;
+                wait_ms = left_ms <= 0 ? 0 : left_ms < 1000 ? left_ms : 1000;
+        }
+        if (wait_ms > 0 && poll(s->watch, s->n_watch, (int)wait_ms) > 0) {
+                /* A copy: libcurl's socket callback changes s->watch. */
+                for (size_t i = 0; i < s->n_watch; i++) {
+                        short r = s->watch[i].revents;
+                        if (!r)
+                                continue;
+                        ready[n_ready].fd = s->watch[i].fd;
+                        ready[n_ready++].bits = ((r & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
+                                                ((r & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                                                ((r & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR
+                                                                            : 0);
+                }
+                for (size_t i = 0; i < n_ready; i++)
+                        curl_multi_socket_action(s->multi, ready[i].fd, ready[i].bits, &running);
+        }
+        bool due = s->timer_at_us >= 0 && s->timer_at_us <= mono_us();
+        if (due || n_ready == 0) {
+                /* The timer is one-shot: libcurl sets the next one from
+                 * this call when it wants one, and does not say -1 when it
+                 * has none left (kept, a past deadline would spin here). */
+                if (due)
+                        s->timer_at_us = -1;
+                curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
 }
 
 /* ---- open ---------------------------------------------------------------- */
@@ -477,6 +573,11 @@ static int sms_open(void **session, enum job_channel channel, const struct confi
                 goto out;
         }
         curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->n_conns);
+        s->timer_at_us = -1;
+        curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+        curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+        curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
         for (size_t i = 0; i < s->n_conns; i++) {
                 struct sms_conn *conn = &s->conn[i];
                 CURL *h = conn->curl = curl_easy_init();
@@ -692,7 +793,7 @@ static void sms_send(void *session, const struct message *m, struct send_result 
 }
 
 /* The messages of a batch with up to n_conns requests in flight at once
- * (libcurl's multi interface, one thread): one wake-up often brings
+ * (libcurl's multi socket interface, one thread): one wake-up often brings
  * several answers, where one request at a time costs a sleep and a wake-up
  * each. Each message gets the outcome send() would give it. */
 static void sms_send_batch(void *session, const struct message *const *msgs, size_t n,
@@ -719,8 +820,7 @@ static void sms_send_batch(void *session, const struct message *const *msgs, siz
                 }
                 if (active == 0)
                         continue;
-                int running = 0;
-                curl_multi_perform(s->multi, &running);
+                wait_and_act(s);
                 CURLMsg *done;
                 int left;
                 while ((done = curl_multi_info_read(s->multi, &left))) {
@@ -734,8 +834,6 @@ static void sms_send_batch(void *session, const struct message *const *msgs, siz
                         active--;
                         classify(s, c, cc, &res[c->msg]);
                 }
-                if (active > 0 && running > 0)
-                        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
         }
 }
 
