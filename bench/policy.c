@@ -124,7 +124,7 @@ int main(int argc, char **argv)
         cfg.policy.exploration = exploration;
         cfg.policy.seed = 1;
         cfg.policy.segment_weight = 10.0;
-        cfg.policy.preference_weight = 2.0;
+        cfg.policy.preference_boost = 0.05;
         cfg.policy.cost_cents[JOB_CHANNEL_EMAIL] = 0;
         cfg.policy.cost_cents[JOB_CHANNEL_SMS] = 8;
         cfg.policy.cost_cents[JOB_CHANNEL_LETTER] = 100;

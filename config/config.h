@@ -132,7 +132,7 @@ struct config {
                 double exploration;       /* share of decisions that sample (Thompson) */
                 int seed;                 /* makes the sampling reproducible */
                 double segment_weight;    /* pseudo-sends the segment's rate is worth */
-                double preference_weight; /* pseudo-payments the stated preference is worth */
+                double preference_boost;  /* added to the preferred channel's prior payment rate */
                 int cost_cents[3];        /* per message, by enum job_channel */
                 bool final_notice_email;  /* a final notice may also go by e-mail */
         } policy;

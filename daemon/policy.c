@@ -33,8 +33,8 @@ static const struct config no_config = {
         .policy = {
                 .exploration = 0.0,
                 .seed = 1,
-                .segment_weight = 10.0,
-                .preference_weight = 2.0,
+                .segment_weight = 3.0,
+                .preference_boost = 0.05,
                 .cost_cents = { 0, 8, 100 },
                 .final_notice_email = true,
         },
@@ -330,7 +330,15 @@ static void posterior(const struct policy_context *ctx, const struct config *cfg
         double w = cfg->policy.segment_weight;
 
         post->p_seg = ctx->segment ? segment_rate(ctx->segment, ch, w) : 0.5;
-        post->alpha = w * post->p_seg + (ch == pref ? cfg->policy.preference_weight : 0.0);
+        /* The stated preference adds a few points to the prior's rate,
+         * not payments to its weight: with typical payment rates of
+         * 10-30 %, two pseudo-payments would outweigh a dozen unanswered
+         * reminders, while five points give way to two or three of them,
+         * or to one payment on another channel. */
+        double p = post->p_seg + (ch == pref ? cfg->policy.preference_boost : 0.0);
+        if (p > 0.99)
+                p = 0.99;
+        post->alpha = w * p;
         post->beta = w * (1.0 - post->p_seg);
         if (ctx->customer) {
                 const struct history_channel *c = &ctx->customer->ch[ch];

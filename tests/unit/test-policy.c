@@ -39,7 +39,7 @@ static struct config policy_config(double exploration, bool final_notice_email)
         cfg.policy.exploration = exploration;
         cfg.policy.seed = 7;
         cfg.policy.segment_weight = 10.0;
-        cfg.policy.preference_weight = 2.0;
+        cfg.policy.preference_boost = 0.05;
         cfg.policy.cost_cents[JOB_CHANNEL_EMAIL] = 0;
         cfg.policy.cost_cents[JOB_CHANNEL_SMS] = 8;
         cfg.policy.cost_cents[JOB_CHANNEL_LETTER] = 100;
@@ -77,10 +77,10 @@ static const struct {
 } cases[] = {
         { EMAIL PHONE ADDR ",\"preferred_channel\":\"sms\"", "sel",
           "sms: preferred, no history yet" },
-        /* The preference is worth 2 pseudo-payments (58 % against 50 %),
-         * less than a 1-euro letter on a 10-euro invoice (10 %). */
+        /* The preference adds 5 points to the prior rate (52 % against
+         * 50 %), less than a 1-euro letter on a 10-euro invoice (10 %). */
         { EMAIL PHONE ADDR ",\"preferred_channel\":\"letter\"", "esl",
-          "email: no history yet; preferred letter 58% but costs 10% of the amount owed" },
+          "email: no history yet; preferred letter 52% but costs 10% of the amount owed" },
         { EMAIL PHONE ADDR, "esl", "email: no history yet" },
         { PHONE ADDR ",\"preferred_channel\":\"email\"", "sl",
           "sms: no history yet; preferred email has no e-mail address" },
@@ -245,7 +245,7 @@ static const struct {
         { "segment against preference", "reminder-1",
           EMAIL PHONE ADDR ",\"preferred_channel\":\"email\"", 100000,
           .seg = { { 1000, 40, 20 }, { 1000, 250, 100 }, { 1000, 150, 100 } },
-          .seg_name = "structural-late", .invalid_ch = JOB_CHANNEL_NONE, .order = "sel",
+          .seg_name = "structural-late", .invalid_ch = JOB_CHANNEL_NONE, .order = "sle",
           .reason = "sms: no history yet (segment structural-late 30% sms); preferred email" },
         { "own history outweighs the segment", "reminder-1", EMAIL PHONE, 100000,
           .own = { [JOB_CHANNEL_EMAIL] = { 10, 8, 0 }, [JOB_CHANNEL_SMS] = { 3, 0, 0 } },
