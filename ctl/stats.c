@@ -332,13 +332,23 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
         }
         struct history h, seg;
         history_from_fields(&h, &f);
-        const char *text = queue_fields_get(&f, "job");
+        char jkey[512], *text = NULL;
+        history_key(q, jkey, sizeof(jkey), "customer-job", id);
+        rc = queue_get(q, jkey, &text, &err);
+        if (rc < 0 && rc != -ENOENT) {
+                fprintf(stderr, "dunningctl: %s\n", err.msg);
+                queue_fields_free(&f);
+                queue_free(q);
+                return CTL_FAIL;
+        }
         struct job *job = NULL, *next = NULL;
         if (text && job_parse(&job, text, strlen(text), &err) < 0)
                 job = NULL;
+        /* job->json keeps the text from here on. */
+        free(text);
         /* The policy is asked about the step given, else the last one. */
         if (job && step) {
-                json_t *root = json_loads(text, 0, NULL);
+                json_t *root = json_loads(job->json, 0, NULL);
                 json_object_set_new(root, "step", json_string(step));
                 char *again = json_dumps(root, JSON_COMPACT);
                 json_decref(root);

@@ -16,10 +16,12 @@
  *     days_late             days late, summed over the late ones
  *     hour:<0-23> wday:<0-6>  payments by local hour and weekday (0 Sunday)
  *     segment               (customer) the derived segment, "" when none
- *     job                   (customer) the last job sent, for explain
+ *     tz                    (customer) the time zone of the last job
+ *   <prefix>:customer-job:<id>  string: the customer's last job sent, for
+ *       explain (apart, so the per-batch read of the hash stays small)
  *
- *   <prefix>:invoice:<number>  hash: amount_cents, paid_cents, status
- *       (open | paid), due, currency, customer, segment,
+ *   <prefix>:invoice:<number>  hash: amount_cents, paid_cents (absent: 0),
+ *       status (paid, once it is; absent: open), due, currency, customer, segment,
  *       last = "<channel>|<reminder>|<ms>|<step>|<campaign>" (last touch),
  *       held_out = "<reminder>|<ms>|<step>|<campaign>" (last step held
  *       out), paid_ms
@@ -109,22 +111,25 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
 /* The cached aggregate of segment name, or NULL when it has none yet. */
 const struct history *history_cache_segment(const struct history_cache *c, const char *name);
 
-/* Loads the scripts the history_txn_* calls use; call it once after
- * queue_open, outside any transaction (they stay loaded on reconnect). */
-int history_scripts_load(struct queue *q, struct error *err);
-
-/* In the worker's batch transaction: */
+/* In the worker's batch transaction. Counters shared by many jobs (the
+ * segment's, the day's) are added up in c over the batch: call
+ * history_tally_reset before a batch and history_txn_flush just before
+ * its commit. */
+void history_tally_reset(struct history_cache *c);
+void history_txn_flush(struct history_cache *c, struct queue *q, const struct config *cfg);
 /* job went out on ch: customer, segment, invoices, reminder, reference
- * and the day's stats (one script call). reference may be NULL. */
-int history_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,
-                     enum job_channel ch, const char *segment, const char *reference,
-                     int64_t now_ms, struct error *err);
+ * and the day's stats. reference may be NULL. */
+int history_txn_sent(struct history_cache *c, struct queue *q, const struct config *cfg,
+                     const struct job *job, enum job_channel ch, const char *segment,
+                     const char *reference, int64_t now_ms, struct error *err);
 /* ch refused job's contact for good (bounce, dead number). */
-void history_txn_invalid(struct queue *q, const struct config *cfg, const struct job *job,
-                         enum job_channel ch, const char *segment, int64_t now_ms);
+void history_txn_invalid(struct history_cache *c, struct queue *q, const struct config *cfg,
+                         const struct job *job, enum job_channel ch, const char *segment,
+                         int64_t now_ms);
 /* The step was held out for job (holdout): the invoices remember it. */
-int history_txn_held_out(struct queue *q, const struct config *cfg, const struct job *job,
-                         const char *segment, int64_t now_ms, struct error *err);
+int history_txn_held_out(struct history_cache *c, struct queue *q, const struct config *cfg,
+                         const struct job *job, const char *segment, int64_t now_ms,
+                         struct error *err);
 /* A delivery report for reminder on ch (delivered or not): counted for
  * the customer, segment and day (reads the reminder's hash in Lua); an
  * undelivered one marks contact (the number it went to) invalid. */

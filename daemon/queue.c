@@ -1649,3 +1649,19 @@ int queue_xadd(struct queue *q, const char *stream, const char *const *fields, s
         freeReplyObject(r);
         return 0;
 }
+
+int queue_get(struct queue *q, const char *key, char **out, struct error *err)
+{
+        const char *a[] = { "GET", key };
+        *out = NULL;
+        redisReply *r = redisCommandArgv(q->ctx, 2, a, NULL);
+        int rc = reply_check(q, r, "GET", err);
+        if (rc)
+                return rc;
+        if (r->type == REDIS_REPLY_STRING)
+                *out = xstrndup(r->str, r->len);
+        else
+                rc = -ENOENT;
+        freeReplyObject(r);
+        return rc;
+}

@@ -291,3 +291,5 @@ int queue_exists(struct queue *q, const char *key, struct error *err);
 /* XADD to <prefix>:<stream> now (not in a transaction); id may be NULL. */
 int queue_xadd(struct queue *q, const char *stream, const char *const *fields, size_t n_fields,
                char id[48], struct error *err);
+/* GET key into *out (owned); -ENOENT when it does not exist. */
+int queue_get(struct queue *q, const char *key, char **out, struct error *err);

@@ -107,8 +107,6 @@ static int connect_queue(struct worker *w)
                 /* Longer than BLOCK, or hiredis kills the context. */
                 queue_set_timeout(w->q, w->cfg->queue.block_ms + 5000);
                 rc = queue_ensure_group(w->q, &err);
-                if (rc == 0)
-                        rc = history_scripts_load(w->q, &err);
         }
         if (rc < 0) {
                 if (w->failures++ == 0)
@@ -155,14 +153,14 @@ static void record_history(struct worker *w, const struct job *job,
         if (!cfg->history.enabled)
                 return;
         for (size_t i = 0; i < r->n_failed; i++)
-                history_txn_invalid(w->q, cfg, job, r->failed[i], segment, now);
+                history_txn_invalid(w->hc, w->q, cfg, job, r->failed[i], segment, now);
         int rc = 0;
         if (r->status == DISPATCH_SENT) {
                 if (job->n_invoices == 1 && epcqr_rf_make(rf, job->invoices[0].number, &err) < 0)
                         rf[0] = '\0';
-                rc = history_txn_sent(w->q, cfg, job, r->channel, segment, rf, now, &err);
+                rc = history_txn_sent(w->hc, w->q, cfg, job, r->channel, segment, rf, now, &err);
         } else if (r->status == DISPATCH_HELD_OUT) {
-                rc = history_txn_held_out(w->q, cfg, job, segment, now, &err);
+                rc = history_txn_held_out(w->hc, w->q, cfg, job, segment, now, &err);
         }
         if (rc < 0)
                 log_event(LOG_ERR, "history not recorded", "reminder", job->reminder_id, "error",
@@ -429,6 +427,7 @@ static void process_batch(struct worker *w)
         size_t nv = 0;
         struct error err;
 
+        history_tally_reset(w->hc);
         for (int c = 0; c < JOB_CHANNEL__N; c++)
                 chans[c] = job_channel_name((enum job_channel)c);
 
@@ -616,6 +615,8 @@ unsent:
                 goto fail;
         }
 
+        if (w->cfg->history.enabled)
+                history_txn_flush(w->hc, w->q, w->cfg);
         rc = queue_txn_commit(w->q, &err);
         leases_drop(w);
         if (rc < 0)

@@ -804,7 +804,8 @@ static void render_config(struct harness *h, const struct harness_config *c, con
                 c->sms_yaml ? c->sms_yaml : "transport: outbox, quiet_hours: none",
                 c->letter_yaml ? c->letter_yaml : "transport: outbox",
                 c->log_level, c->policy_yaml ? c->policy_yaml
-                                               : "exploration: 0, cost_cents: { sms: 0, letter: 0 }",
+                                               : "exploration: 0, preference_boost: 0.5, "
+                                                 "cost_cents: { sms: 0, letter: 0 }",
                 c->extra_yaml ? c->extra_yaml : "") >= 0, "out of memory");
         write_atomically(path, text);
         free(text);

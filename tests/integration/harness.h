@@ -56,9 +56,11 @@ struct harness_config {
         /* Top-level YAML appended as is (e.g. a paylink mapping), or NULL. */
         const char *extra_yaml;
         /* Keys of policy, or NULL (the default) for "exploration: 0,
-         * cost_cents: { sms: 0, letter: 0 }": the tests that expect each
-         * customer's preferred channel must not meet the policy's
-         * exploring or its weighing of costs. Borrowed. */
+         * preference_boost: 0.5, cost_cents: { sms: 0, letter: 0 }": the
+         * tests that expect each customer's preferred channel must not
+         * meet the policy's exploring, its weighing of costs, or a
+         * segment rate that a handful of unpaid sends in a small test
+         * world tips. Borrowed. */
         const char *policy_yaml;
 };
 
