@@ -639,39 +639,23 @@ size_t tracking_line_stats(const struct tracking_line *l, char (*field)[TRACKING
 
 /* ---- Redis: reading, then one transaction ---- */
 
-/* KEYS[1]: <prefix>:ref:<reference>. ARGV[1]: "hi" or "lo". Half of the
- * reminder id's 16 hex digits as a number, -1 when there is none: the
- * generic queue API answers scripts with integers only, and 32 bits fit
- * Lua's doubles exactly. */
-static const char ref_lua[] =
-        "local v = redis.call('GET', KEYS[1])\n"
-        "if not v or not string.match(v, '^r%-' .. string.rep('[0-9a-f]', 16) .. '$') then\n"
-        "  return -1\n"
-        "end\n"
-        "local from = 3\n"
-        "if ARGV[1] == 'lo' then from = 11 end\n"
-        "return tonumber(string.sub(v, from, from + 7), 16)\n";
-
-/* The reminder <prefix>:ref:<reference> names into out: 1, 0 when none. */
+/* The reminder <prefix>:ref:<reference> names into out: 1, 0 when none
+ * (or when what it holds is not a reminder id). */
 static int ref_reminder(struct queue *q, const char *reference, char out[20], struct error *err)
 {
-        char key[256];
-        long long half[2];
-        int script = queue_script_add(q, ref_lua, err);
+        char key[256], *v = NULL;
 
-        if (script < 0)
-                return script;
         history_key(q, key, sizeof(key), "ref", reference);
-        for (int i = 0; i < 2; i++) {
-                const char *argv[] = { key, i ? "lo" : "hi" };
-                int rc = queue_script_call(q, script, 1, 2, argv, &half[i], err);
-                if (rc < 0)
-                        return rc;
-                if (half[i] < 0)
-                        return 0;
-        }
-        snprintf(out, 20, "r-%08llx%08llx", half[0], half[1]);
-        return 1;
+        int rc = queue_get(q, key, &v, err);
+        if (rc == -ENOENT)
+                return 0;
+        if (rc < 0)
+                return rc;
+        rc = tracking_is_reminder_id(v);
+        if (rc)
+                snprintf(out, 20, "%s", v);
+        free(v);
+        return rc ? 1 : 0;
 }
 
 static int watch(struct queue *q, char **keys, size_t n, struct error *err)
