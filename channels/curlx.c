@@ -177,3 +177,49 @@ bool curlx_config_status(long status)
         return status == 401 || status == 403 || status == 404 || status == 407 ||
                status == 408;
 }
+
+enum channel_outcome curlx_classify(CURL *h, CURLcode cc, const char *errbuf,
+                                    const struct curlx_answer *a, const char *id_key,
+                                    long retry_max_s, const char *section,
+                                    struct send_result *res, struct buf *why)
+{
+        long status = 0;
+
+        if (cc != CURLE_OK) {
+                const char *what = cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
+                                   : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
+                                                                  : "request failed";
+                buf_printf(why, "%s: %s", what, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                return CHANNEL_TEMPFAIL;
+        }
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status <= 299) {
+                /* Of an acceptance only the id is wanted: read it from the
+                 * text rather than build a tree of the whole answer (a
+                 * MessageBird answer has some forty values). */
+                curlx_provider_id_text(buf_str(&a->body), a->body.len, id_key, res->provider_id,
+                                       sizeof(res->provider_id));
+                buf_printf(why, "accepted (HTTP %ld)", status);
+                return CHANNEL_SENT;
+        }
+        struct buf text = BUF_INIT;
+        json_t *j = json_loadb(buf_str(&a->body), a->body.len, 0, NULL);
+        if (j)
+                curlx_error_text(j, &text);
+        json_decref(j);
+        enum channel_outcome o = CHANNEL_TEMPFAIL;
+        if (status == 429 || (status >= 500 && status <= 599)) {
+                res->retry_after_ms = curlx_retry_after_ms(a->retry_after, retry_max_s);
+                buf_printf(why, "HTTP %ld%s", status, buf_str(&text));
+        } else if (curlx_config_status(status)) {
+                buf_printf(why, "HTTP %ld (check %s url/token)%s", status, section,
+                           buf_str(&text));
+        } else if (status >= 400 && status <= 499) {
+                o = CHANNEL_PERMFAIL;
+                buf_printf(why, "HTTP %ld%s", status, buf_str(&text));
+        } else {
+                buf_printf(why, "unexpected HTTP status %ld", status);
+        }
+        buf_free(&text);
+        return o;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "channel.h"
 
 /* curl_global_init, once per process, from any thread (libcurl's own is
  * not thread-safe before 7.84). Never cleaned up: other threads' handles
@@ -59,3 +60,16 @@ void curlx_provider_id_text(const char *body, size_t len, const char *key, char 
 /* An HTTP status that says our side is misconfigured or slow (401, 403,
  * 404, 407, 408), not that the recipient is bad: a temporary failure. */
 bool curlx_config_status(long status);
+
+/* What one finished request of a provider's REST API means: a transport
+ * error (cc) is temporary; 2xx sent, with the provider's id (member
+ * id_key of the answer) in res->provider_id; 429 and 5xx temporary with
+ * the Retry-After (capped at retry_max_s) in res->retry_after_ms;
+ * curlx_config_status temporary ("check <section> url/token"); other 4xx
+ * permanent; anything else temporary. The reason, not yet scrubbed and
+ * without the channel's prefix, is appended to why ("accepted (HTTP 201)",
+ * "HTTP 400: code 2: ...", "timed out: ..."). */
+enum channel_outcome curlx_classify(CURL *h, CURLcode cc, const char *errbuf,
+                                    const struct curlx_answer *a, const char *id_key,
+                                    long retry_max_s, const char *section,
+                                    struct send_result *res, struct buf *why);

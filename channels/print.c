@@ -296,43 +296,16 @@ static curl_mime *build_form(struct print *p, const struct message *m)
 static void classify(struct print *p, const struct message *m, CURLcode cc,
                      struct send_result *res)
 {
-        long status = 0;
         struct buf why = BUF_INIT;
-        json_t *j = NULL;
-
-        if (cc != CURLE_OK) {
-                const char *what = cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
-                                   : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
-                                                                  : "request failed";
-                result(p, m, res, CHANNEL_TEMPFAIL, "%s: %s", what,
-                       p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc));
-                return;
-        }
-        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
-        j = json_loadb(buf_str(&p->answer.body), p->answer.body.len, 0, NULL);
-        if (status >= 200 && status <= 299) {
-                res->outcome = CHANNEL_SENT;
-                curlx_provider_id(j, "id", res->provider_id, sizeof(res->provider_id));
-                snprintf(res->reason, sizeof(res->reason), "letter: print: accepted (HTTP %ld)",
-                         status);
-                goto out;
-        }
-        if (j)
-                curlx_error_text(j, &why);
-        if (status == 429 || (status >= 500 && status <= 599)) {
-                res->retry_after_ms =
-                        curlx_retry_after_ms(p->answer.retry_after, PRINT_RETRY_AFTER_MAX_S);
-                result(p, m, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
-        } else if (curlx_config_status(status)) {
-                result(p, m, res, CHANNEL_TEMPFAIL,
-                       "HTTP %ld (check channels.letter url/token)%s", status, buf_str(&why));
-        } else if (status >= 400 && status <= 499) {
-                result(p, m, res, CHANNEL_PERMFAIL, "HTTP %ld%s", status, buf_str(&why));
+        enum channel_outcome o = curlx_classify(p->curl, cc, p->errbuf, &p->answer, "id",
+                                                PRINT_RETRY_AFTER_MAX_S, "channels.letter", res,
+                                                &why);
+        if (o == CHANNEL_SENT) {
+                res->outcome = o;
+                snprintf(res->reason, sizeof(res->reason), "letter: print: %s", buf_str(&why));
         } else {
-                result(p, m, res, CHANNEL_TEMPFAIL, "unexpected HTTP status %ld", status);
+                result(p, m, res, o, "%s", buf_str(&why));
         }
-out:
-        json_decref(j);
         buf_free(&why);
 }
 

@@ -689,47 +689,17 @@ out:
 
 static void classify(struct sms *s, struct sms_conn *c, CURLcode cc, struct send_result *res)
 {
-        long status = 0;
         struct buf why = BUF_INIT;
-        json_t *j = NULL;
-
-        if (cc != CURLE_OK) {
-                const char *what = cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
-                                   : cc == CURLE_COULDNT_CONNECT  ? "cannot connect"
-                                                                  : "request failed";
-                result(s, res, CHANNEL_TEMPFAIL, "%s: %s", what,
-                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
-                return;
-        }
-        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status <= 299) {
-                /* Of an acceptance only the id is wanted: read it from the
-                 * text rather than build a tree of the whole answer (a
-                 * MessageBird answer has some forty values). */
-                res->outcome = CHANNEL_SENT;
-                curlx_provider_id_text(buf_str(&c->answer.body), c->answer.body.len,
-                                       s->provider == SMS_TWILIO ? "sid" : "id",
-                                       res->provider_id, sizeof(res->provider_id));
-                snprintf(res->reason, sizeof(res->reason), "sms: %s: accepted (HTTP %ld)",
-                         s->name, status);
-                return;
-        }
-        j = json_loadb(buf_str(&c->answer.body), c->answer.body.len, 0, NULL);
-        if (j)
-                curlx_error_text(j, &why);
-        if (status == 429 || (status >= 500 && status <= 599)) {
-                res->retry_after_ms =
-                        curlx_retry_after_ms(c->answer.retry_after, SMS_RETRY_AFTER_MAX_S);
-                result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld%s", status, buf_str(&why));
-        } else if (curlx_config_status(status)) {
-                result(s, res, CHANNEL_TEMPFAIL, "HTTP %ld (check channels.sms url/token)%s",
-                       status, buf_str(&why));
-        } else if (status >= 400 && status <= 499) {
-                result(s, res, CHANNEL_PERMFAIL, "HTTP %ld%s", status, buf_str(&why));
+        enum channel_outcome o = curlx_classify(c->curl, cc, c->errbuf, &c->answer,
+                                                s->provider == SMS_TWILIO ? "sid" : "id",
+                                                SMS_RETRY_AFTER_MAX_S, "channels.sms", res, &why);
+        if (o == CHANNEL_SENT) {
+                /* Nothing to scrub in an acceptance: the hot path skips it. */
+                res->outcome = o;
+                snprintf(res->reason, sizeof(res->reason), "sms: %s: %s", s->name, buf_str(&why));
         } else {
-                result(s, res, CHANNEL_TEMPFAIL, "unexpected HTTP status %ld", status);
+                result(s, res, o, "%s", buf_str(&why));
         }
-        json_decref(j);
         buf_free(&why);
 }
 
