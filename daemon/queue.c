@@ -1551,23 +1551,6 @@ int queue_script_add(struct queue *q, const char *src, struct error *err)
         return i;
 }
 
-void queue_txn_script(struct queue *q, int script, int nkeys, int argc, const char *const *argv)
-{
-        const char *a[256];
-        char nk[16];
-        int n = 0;
-
-        if (script < 0 || script >= q->n_scripts || argc + 3 > 256)
-                return;
-        snprintf(nk, sizeof(nk), "%d", nkeys);
-        a[n++] = "EVALSHA";
-        a[n++] = q->script_sha[script];
-        a[n++] = nk;
-        for (int i = 0; i < argc; i++)
-                a[n++] = argv[i] ? argv[i] : "";
-        queue_txn_argv(q, n, a);
-}
-
 int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
                       long long *result, struct error *err)
 {
@@ -1623,31 +1606,6 @@ int queue_exists(struct queue *q, const char *key, struct error *err)
         rc = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
         freeReplyObject(r);
         return rc;
-}
-
-int queue_xadd(struct queue *q, const char *stream, const char *const *fields, size_t n_fields,
-               char id[48], struct error *err)
-{
-        char key[160];
-        const char *a[72];
-        size_t n = 0;
-
-        if (n_fields == 0 || n_fields % 2 || n_fields > 64)
-                return error_set(err, -EINVAL, "xadd: bad field list");
-        queue_key(q, key, sizeof(key), stream);
-        a[n++] = "XADD";
-        a[n++] = key;
-        a[n++] = "*";
-        for (size_t i = 0; i < n_fields; i++)
-                a[n++] = fields[i] ? fields[i] : "";
-        redisReply *r = redisCommandArgv(q->ctx, (int)n, a, NULL);
-        int rc = reply_check(q, r, "XADD", err);
-        if (rc)
-                return rc;
-        if (id)
-                snprintf(id, 48, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
-        freeReplyObject(r);
-        return 0;
 }
 
 int queue_get(struct queue *q, const char *key, char **out, struct error *err)

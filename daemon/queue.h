@@ -276,8 +276,6 @@ void queue_txn_argv(struct queue *q, int argc, const char *const *argv);
  * again returns the same handle without a round trip; loading a new one
  * inside an open transaction is refused (-EBUSY): load it before. */
 int queue_script_add(struct queue *q, const char *src, struct error *err);
-/* In the transaction: EVALSHA of a script with nkeys keys first in argv. */
-void queue_txn_script(struct queue *q, int script, int nkeys, int argc, const char *const *argv);
 /* EVALSHA now; *result is the integer it answered (0 for anything else). */
 int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
                       long long *result, struct error *err);
@@ -288,8 +286,5 @@ int queue_watch(struct queue *q, const char *const *keys, size_t n, struct error
 void queue_unwatch(struct queue *q);
 /* 1 when key exists, 0 when not. */
 int queue_exists(struct queue *q, const char *key, struct error *err);
-/* XADD to <prefix>:<stream> now (not in a transaction); id may be NULL. */
-int queue_xadd(struct queue *q, const char *stream, const char *const *fields, size_t n_fields,
-               char id[48], struct error *err);
 /* GET key into *out (owned); -ENOENT when it does not exist. */
 int queue_get(struct queue *q, const char *key, char **out, struct error *err);
