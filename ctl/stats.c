@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "civil.h"
 #include "config.h"
 #include "ctl.h"
 #include "dead.h"
@@ -57,11 +58,9 @@ static void pct(char *out, size_t n, double v)
 
 static void print_stats(const struct stats *s, const struct stats_filter *f)
 {
-        char since[16], until[16];
-        time_t a = (time_t)(f->since_ms / 1000), b = (time_t)(f->until_ms / 1000);
-        struct tm tm;
-        strftime(since, sizeof(since), "%Y-%m-%d", gmtime_r(&a, &tm));
-        strftime(until, sizeof(until), "%Y-%m-%d", gmtime_r(&b, &tm));
+        char since[11], until[11];
+        civil_format(civil_today(f->since_ms), since);
+        civil_format(civil_today(f->until_ms), until);
         printf("reminders %s .. %s%s%s%s%s\n", since, until, f->campaign ? ", campaign " : "",
                f->campaign ? f->campaign : "", f->segment ? ", segment " : "",
                f->segment ? f->segment : "");
@@ -173,14 +172,13 @@ int stats_cmd(const struct config *cfg, int argc, char **argv, bool json)
 
 /* ---- explain ---- */
 
-static void date_of(char *out, size_t n, int64_t ms)
+/* The UTC date of ms, or "-" for never (0). */
+static void date_of(char out[11], int64_t ms)
 {
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
         if (ms <= 0)
-                snprintf(out, n, "-");
+                snprintf(out, 11, "-");
         else
-                strftime(out, n, "%Y-%m-%d", gmtime_r(&t, &tm));
+                civil_format(civil_today(ms), out);
 }
 
 static int best_of(const int64_t *v, int n)
@@ -203,8 +201,8 @@ static int explain_json(const char *id, const struct history *h, const char *seg
         for (int c = 0; c < JOB_CHANNEL__N; c++) {
                 const struct history_channel *ch = &h->ch[c];
                 char last[16], inv[16];
-                date_of(last, sizeof(last), ch->last_sent_ms);
-                date_of(inv, sizeof(inv), ch->invalid_ms);
+                date_of(last, ch->last_sent_ms);
+                date_of(inv, ch->invalid_ms);
                 json_object_set_new(chans, job_channel_name((enum job_channel)c),
                                     json_pack("{sIsIsIsIsIssso}", "sent", (json_int_t)ch->sent,
                                               "delivered", (json_int_t)ch->delivered,
@@ -252,10 +250,10 @@ static void explain_text(const char *id, const struct history *h, const char *se
         for (int c = 0; c < JOB_CHANNEL__N; c++) {
                 const struct history_channel *ch = &h->ch[c];
                 char last[16], inv[40] = "ok";
-                date_of(last, sizeof(last), ch->last_sent_ms);
+                date_of(last, ch->last_sent_ms);
                 if (ch->invalid_ms) {
                         char day[16];
-                        date_of(day, sizeof(day), ch->invalid_ms);
+                        date_of(day, ch->invalid_ms);
                         snprintf(inv, sizeof(inv), "invalid since %s", day);
                 }
                 printf("%-8s %6lld %9lld %11lld %7lld %8lld %11s  %s\n",

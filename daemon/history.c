@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "civil.h"
 
 const double history_hours_bounds[HISTORY_HOURS_BUCKETS] = {
         1, 2, 4, 8, 12, 24, 48, 72, 96, 168, 336, 1e300,
@@ -152,12 +153,9 @@ void history_key(const struct queue *q, char *out, size_t n, const char *kind, c
 
 void history_stats_key(const struct queue *q, char *out, size_t n, int64_t ms)
 {
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-        char day[32];
-        gmtime_r(&t, &tm);
-        strftime(day, sizeof(day), "stats:%Y-%m-%d", &tm);
-        queue_key(q, out, n, day);
+        char day[11];
+        civil_format(civil_today(ms), day);
+        history_key(q, out, n, "stats", day);
 }
 
 /* --- reading, once per batch --- */

@@ -101,8 +101,8 @@ struct history_cache;
 struct history_cache *history_cache_new(void);
 void history_cache_free(struct history_cache *c);
 /* Reads the histories of the customers of jobs[0..n) (NULL entries
- * skipped), their invoices and, when stale, the segments they are in: one
- * pipelined round trip. out[i] is zeroed for jobs without history; paid[i]
+ * skipped) and their invoices in one pipelined round trip, and the
+ * segments they are in with a second one when those are stale. out[i] is zeroed for jobs without history; paid[i]
  * is true when every invoice of jobs[i] is paid (status paid, or payments
  * that arrived before any reminder cover its amount). */
 int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "civil.h"
 #include "job.h"
 
 #define DAY_MS 86400000LL
@@ -210,11 +211,9 @@ static json_t *num_or_null(double v)
 json_t *stats_json(const struct stats *s, const struct stats_filter *f)
 {
         json_t *root = json_object(), *rows = json_array(), *hold = json_array();
-        char since[32], until[32];
-        time_t a = (time_t)(f->since_ms / 1000), b = (time_t)(f->until_ms / 1000);
-        struct tm tm;
-        strftime(since, sizeof(since), "%Y-%m-%d", gmtime_r(&a, &tm));
-        strftime(until, sizeof(until), "%Y-%m-%d", gmtime_r(&b, &tm));
+        char since[11], until[11];
+        civil_format(civil_today(f->since_ms), since);
+        civil_format(civil_today(f->until_ms), until);
         json_object_set_new(root, "since", json_string(since));
         json_object_set_new(root, "until", json_string(until));
         json_object_set_new(root, "campaign", f->campaign ? json_string(f->campaign) : json_null());
