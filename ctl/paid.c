@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "job.h"
 #include "queue.h"
+#include "stats_cmd.h"
 #include "tracking.h"
 
 static int64_t now_ms(void)
@@ -24,17 +25,6 @@ static int64_t now_ms(void)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool method_ok(const char *s)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n >= sizeof(((struct tracking_payment *)0)->method))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-                        return false;
-        return true;
 }
 
 /* The payment argv describes; a usage error is printed (CTL_USAGE). */
@@ -65,9 +55,9 @@ static int parse_args(struct tracking_payment *p, int argc, char **argv, bool *j
                         amount = true;
                         break;
                 case 't':
-                        if (tracking_parse_time(optarg, &p->paid_ms) < 0)
+                        if (stats_parse_since(optarg, &p->paid_ms) < 0)
                                 return ctl_usage_error("paid",
-                                                       "--at: not an RFC 3339 time or Unix ms: %s",
+                                                       "--at: not a date, RFC 3339 time or Unix seconds: %s",
                                                        optarg);
                         at = true;
                         break;
@@ -76,7 +66,7 @@ static int parse_args(struct tracking_payment *p, int argc, char **argv, bool *j
                                 return ctl_usage_error("paid", "--reference: %s", err.msg);
                         break;
                 case 'm':
-                        if (!method_ok(optarg))
+                        if (!tracking_token_ok(optarg, sizeof(p->method) - 1))
                                 return ctl_usage_error("paid", "--method: letters, digits, - and _, "
                                                                "at most 31: %s", optarg);
                         snprintf(p->method, sizeof(p->method), "%s", optarg);
@@ -145,13 +135,6 @@ static void print_plan(const struct tracking_payment *p, const struct tracking_p
         if (plan->outcome == TRACKING_DUPLICATE) {
                 printf("duplicate: payment %s was recorded before; nothing changed\n",
                        p->provider_id);
-                return;
-        }
-        if (plan->outcome == TRACKING_UNMATCHED) {
-                printf("kept: %" PRId64 " cents match no known invoice (%s %s); recorded as "
-                       "unmatched\n", p->amount_cents,
-                       plan->reminder[0] ? "reminder" : "reference",
-                       plan->reminder[0] ? plan->reminder : p->reference);
                 return;
         }
         for (size_t i = 0; i < plan->n; i++) {

@@ -170,7 +170,7 @@ void tracking_payment_id(char *out, size_t n, const char *source, const char *in
         snprintf(out, n, "%s:%s", source, h);
 }
 
-static bool token_ok(const char *s, size_t max)
+bool tracking_token_ok(const char *s, size_t max)
 {
         size_t n = s ? strlen(s) : 0;
         if (n == 0 || n > max)
@@ -245,10 +245,10 @@ int tracking_payment_from_fields(struct tracking_payment *p, const struct queue_
                                     p->reminder, p->amount_cents, p->paid_ms, p->reference);
         }
         v = get(f, "source");
-        snprintf(p->source, sizeof(p->source), "%s", token_ok(v, sizeof(p->source) - 1) ? v
+        snprintf(p->source, sizeof(p->source), "%s", tracking_token_ok(v, sizeof(p->source) - 1) ? v
                                                                                 : "stream");
         v = get(f, "method");
-        if (token_ok(v, sizeof(p->method) - 1))
+        if (tracking_token_ok(v, sizeof(p->method) - 1))
                 snprintf(p->method, sizeof(p->method), "%s", v);
         return 0;
 }
@@ -497,7 +497,6 @@ static void line_read(struct tracking_line *l, const char *number, const struct 
         if (!l->known)
                 return;
         int64_t paid = num(get(f, "paid_cents"));
-        l->amount_cents = amount;
         l->open_before = amount > paid ? amount - paid : 0;
         l->was_paid = l->open_before == 0 || (status && strcmp(status, "paid") == 0);
 }
@@ -512,7 +511,6 @@ void tracking_plan_make(struct tracking_plan *plan, const struct tracking_input 
         memset(plan, 0, sizeof(*plan));
         plan->outcome = TRACKING_APPLIED;
         snprintf(plan->reminder, sizeof(plan->reminder), "%s", in->reminder_id ?: "");
-        plan->reminder_known = in->reminder && in->reminder->n > 0;
         plan->lines = xcalloc(n ? n : 1, sizeof(*plan->lines));
         plan->n = n;
 

@@ -65,6 +65,8 @@ int tracking_payment_from_fields(struct tracking_payment *p, const struct queue_
 int tracking_parse_amount(const char *s, int64_t *cents, struct error *err);
 /* RFC 3339 or Unix ms (digits only) into *ms: 0 or -EINVAL. */
 int tracking_parse_time(const char *s, int64_t *ms);
+/* Whether s is 1..max of A-Z a-z 0-9 - _ (a payment method, an id part). */
+bool tracking_token_ok(const char *s, size_t max);
 /* Sets p->reference from ref: an RF reference in its compact upper-case
  * form, a reminder id as is, anything else trimmed. 0, or -EINVAL when it
  * is empty or too long. */
@@ -128,7 +130,6 @@ struct tracking_line {                  /* one invoice the payment covers */
         char customer[TRACKING_ID_MAX]; /* "" when the invoice names none */
         char segment[TRACKING_NAME_MAX];/* for stats and the segment hash; "-" none */
         bool known;                     /* the invoice has a hash with amount_cents */
-        int64_t amount_cents;           /* the invoice's total (known) */
         int64_t applied_cents;          /* of this payment, on this invoice */
         int64_t open_before, open_after;/* known: amount - paid, never below 0 */
         int64_t overpaid_cents;         /* applied beyond what was open */
@@ -155,7 +156,6 @@ struct tracking_plan {
         enum tracking_outcome outcome;
         const char *unmatched;          /* UNMATCHED: "unknown-reminder" | "unknown-reference" */
         char reminder[20];              /* the reminder the payment named, "" none */
-        bool reminder_known;            /* it has a hash */
         struct tracking_line *lines;    /* n, owned */
         size_t n;
         struct tracking_delta *customers, *segments;   /* owned */

@@ -291,6 +291,12 @@ START_TEST(test_ctl_paid_applies_once)
         harness_ctl_run(h, &r, "paid", "INV-1", "--amount-cents", "5", "--at", "later", NULL);
         ck_assert_int_eq(r.status, 2);
         harness_ctl_free(&r);
+        /* --at takes Unix seconds, as dead --since and stats --since do. */
+        harness_ctl_run(h, &r, "paid", "INV-UNIX", "--amount-cents", "5", "--at", "1732000000",
+                        "--json", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert_msg(strstr(r.out, "\"paid_at\": \"2024-11-19T07:06:40Z\""), "%s", r.out);
+        harness_ctl_free(&r);
         harness_ctl_run(h, &r, "paid", "--help", NULL);
         ck_assert_int_eq(r.status, 0);
         ck_assert_msg(strstr(r.out, "same command twice changes nothing"), "%s", r.out);
