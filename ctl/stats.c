@@ -330,36 +330,17 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
         }
         struct history h, seg;
         history_from_fields(&h, &f);
-        char jkey[512], *text = NULL;
-        history_key(q, jkey, sizeof(jkey), "customer-job", id);
-        rc = queue_get(q, jkey, &text, &err);
-        if (rc < 0 && rc != -ENOENT) {
-                fprintf(stderr, "dunningctl: %s\n", err.msg);
+        /* The policy is asked about the step given, else the last one,
+         * for a job made of what the customer's hash kept of the last. */
+        struct job *job = NULL;
+        if (history_profile_job(&f, id, step, &h, &job, &err) < 0) {
+                if (step)
+                        rc = ctl_usage_error("explain", "--step: %s", err.msg);
+                else
+                        fprintf(stderr, "dunningctl: %s\n", err.msg);
                 queue_fields_free(&f);
                 queue_free(q);
-                return CTL_FAIL;
-        }
-        struct job *job = NULL, *next = NULL;
-        if (text && job_parse(&job, text, strlen(text), &err) < 0)
-                job = NULL;
-        /* job->json keeps the text from here on. */
-        free(text);
-        /* The policy is asked about the step given, else the last one. */
-        if (job && step) {
-                json_t *root = json_loads(job->json, 0, NULL);
-                json_object_set_new(root, "step", json_string(step));
-                char *again = json_dumps(root, JSON_COMPACT);
-                json_decref(root);
-                if (!again || job_parse(&next, again, strlen(again), &err) < 0) {
-                        free(again);
-                        job_free(job);
-                        queue_fields_free(&f);
-                        queue_free(q);
-                        return ctl_usage_error("explain", "--step: %s", err.msg);
-                }
-                free(again);
-                job_free(job);
-                job = next;
+                return step ? rc : CTL_FAIL;
         }
         const char *segment = job ? history_segment_of(job, &h, cfg)
                                   : (h.segment[0] ? h.segment : history_derive_segment(&h, cfg));

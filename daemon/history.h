@@ -17,8 +17,9 @@
  *     hour:<0-23> wday:<0-6>  payments by local hour and weekday (0 Sunday)
  *     segment               (customer) the derived segment, "" when none
  *     tz                    (customer) the time zone of the last job
- *   <prefix>:customer-job:<id>  string: the customer's last job sent, for
- *       explain (apart, so the per-batch read of the hash stays small)
+ *     job contact owed      (customer) what the policy needs of the last
+ *                           job sent, for explain (history_profile_*):
+ *                           which contacts it had, not the contacts
  *
  *   <prefix>:invoice:<number>  hash: amount_cents, paid_cents (absent: 0),
  *       status (paid, once it is; absent: open), due, currency, customer, segment,
@@ -26,9 +27,13 @@
  *       held_out = "<reminder>|<ms>|<step>|<campaign>" (last step held
  *       out), paid_ms
  *   <prefix>:reminder:<id>     hash: channel, sent_ms, step, campaign,
- *       customer, segment, invoices (numbers joined by "\n")
- *   <prefix>:ref:<reference>   string: the reminder whose payment
- *       reference (RF) it was, for direct attribution of a transfer
+ *       customer, segment, invoices (numbers joined by "\n"); kept only
+ *       when something can name the reminder later: a pay link (its id
+ *       comes back with the payment) or an SMS delivery report
+ *   <prefix>:ref:<reference>   string: the invoice whose payment reference
+ *       (RF) it is, so a transfer quoting it is credited to the invoice's
+ *       last touch as direct (the reference is the same on every
+ *       reminder of the invoice)
  *   <prefix>:stats:<YYYY-MM-DD> hash, the day's counts (UTC):
  *       "<metric>|<channel>|<step>|<segment>|<campaign>" -> count, metric
  *       one of sent, cost (cents), failed, delivered, undelivered,
@@ -75,6 +80,27 @@ const char *history_derive_segment(const struct history *h, const struct config 
  * the customer's history. */
 const char *history_segment_of(const struct job *job, const struct history *h,
                                const struct config *cfg);
+
+/* The customer hash's job, contact and owed fields for job (see the
+ * layout above):
+ *   job      "<step>|<campaign>|<segment the job named, or empty>"
+ *   contact  "<e-mail hash>|<phone hash>|<country>|<consent>|<preferred>|<locale>"
+ *            (hashes history_contact_hash in hex, the address's country,
+ *            consent "e", "s", "es": "-" for none of each)
+ *   owed     "<amount_cents> <currency>" summed over the invoices */
+struct history_profile {
+        char job[160], contact[96], owed[40];
+};
+void history_profile_make(const struct job *job, struct history_profile *p);
+/* A job the policy can be asked about again, built from a customer
+ * hash's profile fields f (for explain): placeholder contacts where the
+ * last job had them, its consent, preference, locale, country and amount;
+ * step replaces its step when not NULL. h's invalid marks are mapped onto
+ * the placeholders (a mark for the contact of the last job stays, one for
+ * an older contact no longer applies). *out is NULL, returning 0, when f
+ * holds no profile; -EINVAL with err when it is malformed. */
+int history_profile_job(const struct queue_fields *f, const char *customer_id, const char *step,
+                        struct history *h, struct job **out, struct error *err);
 
 /* A short hash of an e-mail address or phone number (case-insensitive),
  * so an invalid mark names the contact without storing it twice. */

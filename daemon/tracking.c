@@ -307,6 +307,14 @@ static bool parse_touch(const char *s, bool with_channel, struct touch *t)
         return true;
 }
 
+/* The reminder of an invoice's last touch into rid (unchanged without). */
+static void last_reminder(const struct queue_fields *invoice, char rid[20])
+{
+        struct touch t;
+        if (parse_touch(get(invoice, "last"), true, &t))
+                snprintf(rid, 20, "%s", t.reminder);
+}
+
 static void set_hours(struct tracking_attribution *a, int64_t paid_ms)
 {
         if (a->touch_ms <= 0)
@@ -314,6 +322,19 @@ static void set_hours(struct tracking_attribution *a, int64_t paid_ms)
         int64_t d = paid_ms - a->touch_ms;
         a->hours = d > 0 ? (double)d / 3600000.0 : 0.0;
         a->bucket = history_hours_bucket(a->hours);
+}
+
+/* Credits the send of touch t (kind direct or assisted). */
+static void from_touch(struct tracking_attribution *out, enum tracking_kind kind,
+                       const struct touch *t, int64_t paid_ms)
+{
+        out->kind = kind;
+        out->channel = t->ch;
+        snprintf(out->reminder, sizeof(out->reminder), "%s", t->reminder);
+        memcpy(out->step, t->step, sizeof(out->step));
+        memcpy(out->campaign, t->campaign, sizeof(out->campaign));
+        out->touch_ms = t->ms;
+        set_hours(out, paid_ms);
 }
 
 void tracking_attribute(const char *reminder_id, const struct queue_fields *reminder,
@@ -344,6 +365,14 @@ void tracking_attribute(const char *reminder_id, const struct queue_fields *remi
         struct touch last, held;
         bool has_last = parse_touch(get(invoice, "last"), true, &last);
         bool has_held = parse_touch(get(invoice, "held_out"), false, &held);
+        if (!empty(reminder_id) && has_last && strcmp(last.reminder, reminder_id) == 0 &&
+            last.ms <= paid_ms) {
+                /* The reminder named is the invoice's last touch (a reminder
+                 * hash is kept only where a link can name it; a reference
+                 * names the invoice): direct, as the touch tells it. */
+                from_touch(out, TRACKING_DIRECT, &last, paid_ms);
+                return;
+        }
         /* A touch after the payment did not make it. */
         bool last_in = has_last && last.ms <= paid_ms && paid_ms - last.ms <= window;
         bool held_in = has_held && held.ms <= paid_ms && paid_ms - held.ms <= window &&
@@ -356,13 +385,7 @@ void tracking_attribute(const char *reminder_id, const struct queue_fields *remi
                 memcpy(out->campaign, held.campaign, sizeof(out->campaign));
                 out->touch_ms = held.ms;
         } else if (last_in) {
-                out->kind = TRACKING_ASSISTED;
-                out->channel = last.ch;
-                snprintf(out->reminder, sizeof(out->reminder), "%s", last.reminder);
-                memcpy(out->step, last.step, sizeof(out->step));
-                memcpy(out->campaign, last.campaign, sizeof(out->campaign));
-                out->touch_ms = last.ms;
-                set_hours(out, paid_ms);
+                from_touch(out, TRACKING_ASSISTED, &last, paid_ms);
         }
 }
 
@@ -637,9 +660,10 @@ size_t tracking_line_stats(const struct tracking_line *l, char (*field)[TRACKING
 
 /* ---- Redis: reading, then one transaction ---- */
 
-/* The reminder <prefix>:ref:<reference> names into out: 1, 0 when none
- * (or when what it holds is not a reminder id). */
-static int ref_reminder(struct queue *q, const char *reference, char out[20], struct error *err)
+/* The invoice <prefix>:ref:<reference> names into out: 1, or 0 when
+ * it names none. */
+static int ref_invoice(struct queue *q, const char *reference, char *out, size_t n,
+                       struct error *err)
 {
         char key[256], *v = NULL;
 
@@ -649,11 +673,11 @@ static int ref_reminder(struct queue *q, const char *reference, char out[20], st
                 return 0;
         if (rc < 0)
                 return rc;
-        rc = tracking_is_reminder_id(v);
+        rc = v[0] && strlen(v) < n;
         if (rc)
-                snprintf(out, 20, "%s", v);
+                snprintf(out, n, "%s", v);
         free(v);
-        return rc ? 1 : 0;
+        return rc;
 }
 
 static int watch(struct queue *q, char **keys, size_t n, struct error *err)
@@ -670,6 +694,7 @@ static int watch(struct queue *q, char **keys, size_t n, struct error *err)
 /* What one round read; freed by reads_free. */
 struct reads {
         char rid[20];
+        char ref_invoice[TRACKING_ID_MAX];     /* the invoice the reference names */
         struct queue_fields reminder;
         char **numbers, **inv_keys;
         struct queue_fields *invoices;
@@ -712,9 +737,9 @@ static char *key_of(struct queue *q, const char *kind, const char *name)
 /* The invoices the payment pays: its own, or its reminder's in order. */
 static void invoice_numbers(struct reads *r, const struct tracking_payment *p)
 {
-        if (p->invoice[0]) {
+        if (p->invoice[0] || r->ref_invoice[0]) {
                 r->numbers = xcalloc(1, sizeof(*r->numbers));
-                r->numbers[r->n++] = xstrdup(p->invoice);
+                r->numbers[r->n++] = xstrdup(p->invoice[0] ? p->invoice : r->ref_invoice);
                 return;
         }
         const char *list = get(&r->reminder, "invoices");
@@ -758,7 +783,7 @@ static int read_state(struct queue *q, const struct tracking_payment *p, const c
         if (p->reminder[0]) {
                 snprintf(r->rid, sizeof(r->rid), "%s", p->reminder);
         } else if (p->reference[0]) {
-                rc = ref_reminder(q, p->reference, r->rid, err);
+                rc = ref_invoice(q, p->reference, r->ref_invoice, sizeof(r->ref_invoice), err);
                 if (rc < 0)
                         return rc;
                 if (rc == 0 && tracking_is_reminder_id(p->reference))
@@ -786,6 +811,10 @@ static int read_state(struct queue *q, const struct tracking_payment *p, const c
                 rc = queue_hashes_get(q, (const char *const *)r->inv_keys, r->n, r->invoices, err);
         if (rc < 0)
                 return rc;
+        /* The reference is on every reminder of its invoice: the last one
+         * sent is the one it came through. */
+        if (!r->rid[0] && r->ref_invoice[0] && strcmp(r->numbers[0], r->ref_invoice) == 0)
+                last_reminder(&r->invoices[0], r->rid);
 
         customer_ids(r);
         if (r->n_customers == 0)

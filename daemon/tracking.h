@@ -101,8 +101,10 @@ struct tracking_attribution {
 
 /* Whom the payment at paid_ms is credited to. reminder: the hash of the
  * reminder the payment named (reminder_id), NULL or empty when it named
- * none or an unknown one; invoice: the invoice's hash (its last and
- * held_out touches); window_days: tracking.attribution_window_days. */
+ * none or one without a hash; invoice: the invoice's hash (its last and
+ * held_out touches); window_days: tracking.attribution_window_days.
+ * Direct: through the named reminder's hash, else when the named reminder
+ * is the invoice's last touch; assisted: the last touch inside the window. */
 void tracking_attribute(const char *reminder_id, const struct queue_fields *reminder,
                         const struct queue_fields *invoice, int64_t paid_ms, int window_days,
                         struct tracking_attribution *out);

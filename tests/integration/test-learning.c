@@ -98,7 +98,17 @@ START_TEST(test_policy_learns_each_customers_channel)
         /* The defaults a credit team would run, costs aside: the test is
          * about learning which channel pays, not about price. */
         cfg.policy_yaml = "exploration: 0.1, seed: 11, cost_cents: { sms: 0, letter: 0 }";
-        cfg.extra_yaml = "history: { segment_refresh_ms: 100 }";
+        /* A pay link in every reminder: the payments below come back
+         * through it, naming the reminder. */
+        char secret[300], extra[600];
+        snprintf(secret, sizeof(secret), "%s/paylink-secret", h->dir);
+        FILE *fp = fopen(secret, "w");
+        ck_assert(fp && fputs("learning-test-secret\n", fp) >= 0 && fclose(fp) == 0);
+        snprintf(extra, sizeof(extra),
+                 "history: { segment_refresh_ms: 100 }\n"
+                 "paylink: { provider: static, url_template: \"https://pay.example/p/{token}\", "
+                 "secret_file: %s }\n", secret);
+        cfg.extra_yaml = extra;
         harness_config_write(h, &cfg);
         struct harness_daemon *d = harness_daemon_start(h);
 

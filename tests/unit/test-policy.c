@@ -1,5 +1,6 @@
 /* test-policy.c: channel choice, table-driven. */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -592,6 +593,112 @@ START_TEST(test_held_out)
 }
 END_TEST
 
+/* explain asks the policy again about a customer's last job, rebuilt from
+ * the profile fields of the customer's hash: the same choice, without
+ * keeping the customer's address, e-mail address or number. */
+START_TEST(test_profile_asks_again)
+{
+        static const char *const customers[] = {
+                ",\"email\":\"jan@example.nl\",\"phone\":\"+31612345678\","
+                "\"address\":{\"lines\":[\"Dorpsstraat 1\"],\"postal_code\":\"1234 AB\","
+                "\"city\":\"Utrecht\",\"country\":\"NL\"},\"preferred_channel\":\"sms\","
+                "\"consent\":{\"email\":true,\"sms\":false},\"segment\":\"vip\"",
+                ",\"email\":\"jan@example.nl\",\"preferred_channel\":\"email\"",
+                ",\"phone\":\"+31612345678\",\"consent\":{\"email\":false,\"sms\":false}",
+                ",\"address\":{\"lines\":[\"Hauptstr. 5\"],\"postal_code\":\"10115\","
+                "\"city\":\"Berlin\",\"country\":\"DE\"}",
+        };
+        static const char *const want_contact[] = {
+                "|NL|e|sms|nl-NL", "|-|-|es|email|nl-NL", "|-|-|-|nl-NL", "-|-|DE|es|-|nl-NL",
+        };
+        static const char *const steps[] = { "reminder-1", "final-notice" };
+        struct config cfg = policy_config(0.0, false);
+        struct counts c[JOB_CHANNEL__N] = { { 4, 1, 0 }, { 3, 2, 1 }, { 2, 0, 0 } };
+
+        for (size_t i = 0; i < sizeof(customers) / sizeof(customers[0]); i++) {
+                for (size_t k = 0; k < 2; k++) {
+                        struct job *job = make_job(steps[k], customers[i], "INV-7", 250000);
+                        struct history_profile pr;
+                        history_profile_make(job, &pr);
+                        ck_assert_msg(strstr(pr.contact, want_contact[i]) &&
+                                      !strchr(pr.contact, '@') && !strstr(pr.contact, "+31"),
+                                      "%zu: %s", i, pr.contact);
+                        ck_assert_str_eq(pr.owed, "250000 EUR");
+                        char *kv[] = { "job", pr.job, "contact", pr.contact, "owed", pr.owed };
+                        struct queue_fields f = { .kv = kv, .n = 3 };
+                        struct history h, h2;
+                        fill(&h, c);
+                        h2 = h;
+                        struct job *again = NULL;
+                        struct error err;
+                        ck_assert_int_eq(history_profile_job(&f, "C-1", NULL, &h2, &again, &err),
+                                         0);
+                        ck_assert_ptr_nonnull(again);
+                        ck_assert_str_eq(again->step, steps[k]);
+                        ck_assert_str_eq(again->campaign, "c");
+                        ck_assert_int_eq(again->invoices[0].amount_cents, 250000);
+                        if (i == 0)
+                                ck_assert_str_eq(again->customer.segment, "vip");
+                        struct policy_context ctx = { .customer = &h };
+                        struct policy_context ctx2 = { .customer = &h2 };
+                        struct policy_decision d, d2;
+                        policy_choose(job, &ctx, &cfg, ms("2026-11-22T10:00:00Z"), &d);
+                        policy_choose(again, &ctx2, &cfg, ms("2026-11-22T10:00:00Z"), &d2);
+                        ck_assert_uint_eq(d.n, d2.n);
+                        for (size_t j = 0; j < d.n; j++)
+                                ck_assert_int_eq(d.order[j], d2.order[j]);
+                        ck_assert_str_eq(d.reason, d2.reason);
+                        job_free(again);
+                        job_free(job);
+                }
+        }
+}
+END_TEST
+
+/* An invalid mark for the last job's address stays; one for an older
+ * address no longer applies. */
+START_TEST(test_profile_invalid_marks)
+{
+        struct job *job = make(",\"email\":\"jan@example.nl\",\"phone\":\"+31612345678\"");
+        struct history_profile pr;
+        history_profile_make(job, &pr);
+        char *kv[] = { "job", pr.job, "contact", pr.contact, "owed", pr.owed };
+        struct queue_fields f = { .kv = kv, .n = 3 };
+        struct history h;
+        memset(&h, 0, sizeof(h));
+        h.ch[JOB_CHANNEL_EMAIL].invalid_ms = ms("2026-10-02T08:00:00Z");
+        h.ch[JOB_CHANNEL_EMAIL].invalid_contact = history_contact_hash("JAN@example.nl");
+        h.ch[JOB_CHANNEL_SMS].invalid_ms = ms("2026-10-02T08:00:00Z");
+        h.ch[JOB_CHANNEL_SMS].invalid_contact = history_contact_hash("+31699999999");
+        ck_assert(history_contact_invalid(&h, job, JOB_CHANNEL_EMAIL));
+        ck_assert(!history_contact_invalid(&h, job, JOB_CHANNEL_SMS));
+
+        struct job *again = NULL;
+        struct error err;
+        ck_assert_int_eq(history_profile_job(&f, "C-1", "reminder-2", &h, &again, &err), 0);
+        ck_assert_str_eq(again->step, "reminder-2");
+        ck_assert(history_contact_invalid(&h, again, JOB_CHANNEL_EMAIL));
+        ck_assert(!history_contact_invalid(&h, again, JOB_CHANNEL_SMS));
+        ck_assert_int_eq(h.ch[JOB_CHANNEL_SMS].invalid_ms, 0);
+        job_free(again);
+
+        /* No profile: no job, no error; a broken one names the customer. */
+        struct queue_fields none = { 0 };
+        ck_assert_int_eq(history_profile_job(&none, "C-1", NULL, &h, &again, &err), 0);
+        ck_assert_ptr_null(again);
+        char *bad[] = { "job", "reminder-1", "contact", pr.contact, "owed", pr.owed };
+        struct queue_fields broken = { .kv = bad, .n = 3 };
+        ck_assert_int_eq(history_profile_job(&broken, "C-9", NULL, &h, &again, &err), -EINVAL);
+        ck_assert_ptr_null(again);
+        ck_assert_msg(strstr(err.msg, "customer C-9") && strstr(err.msg, "reminder-1"), "%s",
+                      err.msg);
+        /* A step the job model refuses is refused here too. */
+        ck_assert_int_lt(history_profile_job(&f, "C-1", "", &h, &again, &err), 0);
+        ck_assert_ptr_null(again);
+        job_free(job);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("policy");
@@ -606,6 +713,8 @@ int main(void)
         tcase_add_test(tc, test_beta_draw);
         tcase_add_test(tc, test_reason_private);
         tcase_add_test(tc, test_held_out);
+        tcase_add_test(tc, test_profile_asks_again);
+        tcase_add_test(tc, test_profile_invalid_marks);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }

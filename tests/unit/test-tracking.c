@@ -225,6 +225,19 @@ START_TEST(test_direct_by_reminder)
         ck_assert_int_eq(a.kind, TRACKING_ASSISTED);
         ck_assert_int_eq(a.channel, JOB_CHANNEL_EMAIL);
         ck_assert_str_eq(a.reminder, RID2);
+
+        /* Without a hash, the reminder named is the last touch (its link,
+         * or its invoice's reference): direct, as the touch tells it,
+         * even past the window. */
+        tracking_attribute(RID2, &none, &inv, sent + 30 * 24 * HOUR_MS, 14, &a);
+        ck_assert_int_eq(a.kind, TRACKING_DIRECT);
+        ck_assert_int_eq(a.channel, JOB_CHANNEL_EMAIL);
+        ck_assert_str_eq(a.reminder, RID2);
+        ck_assert_str_eq(a.step, "reminder-3");
+        ck_assert_double_eq_tol(a.hours, 30 * 24.0 - 1.0, 1e-9);
+        /* ... but not when that touch came after the payment. */
+        tracking_attribute(RID2, NULL, &inv, sent, 14, &a);
+        ck_assert_int_eq(a.kind, TRACKING_ORGANIC);
         queue_fields_free(&rem);
         queue_fields_free(&inv);
 }
