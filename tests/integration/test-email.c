@@ -27,6 +27,8 @@
 #include "channel.h"
 #include "config.h"
 #include "harness.h"
+#include "history.h"
+#include "job.h"
 
 struct smtpd {
         pid_t pid;
@@ -551,6 +553,34 @@ START_TEST(test_daemon_550_falls_back_to_sms_451_retried)
         free(ch);
         snprintf(path, sizeof(path), "%s/sms/%s.json", h->outbox, rid0);
         ck_assert_msg(access(path, F_OK) == 0, "no sms outbox file %s", path);
+        /* The customer's history marks the address (by its hash), ... */
+        char *mark = harness_redis_str(h, "HGET " HARNESS_PREFIX ":customer:C-0 invalid:email");
+        char want[16];
+        snprintf(want, sizeof(want), ":%08x", history_contact_hash("klant0@example.nl"));
+        ck_assert_msg(mark && strstr(mark, want) && !strchr(mark, '@'), "mark %s", mark);
+        free(mark);
+        /* ... so the customer's next reminder goes another way (the
+         * policy weighs SMS and letter) without asking the server again:
+         * it would take the address now (one message reaches it in this
+         * test, job 3's, counted below). */
+        snprintf(path, sizeof(path), "%s/reject-550", srv.dir);
+        ck_assert_int_eq(unlink(path), 0);
+        char *text = harness_job_json(0, NULL);
+        char *step = strstr(text, "\"" HARNESS_STEP "\"");
+        ck_assert_ptr_nonnull(step);
+        step[strlen(HARNESS_STEP)] = '2';       /* reminder-1 -> reminder-2 */
+        struct job *next = NULL;
+        struct error jerr;
+        ck_assert_int_eq(job_parse(&next, text, strlen(text), &jerr), 0);
+        harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", text);
+        free(text);
+        struct wait_event sent_next = { "sent", next->reminder_id };
+        ck_assert_msg(harness_wait_until(has_event, &sent_next, 20000), "no sent event for "
+                      "job 0's next step");
+        ch = event_field("sent", next->reminder_id, "channel");
+        ck_assert_msg(ch && strcmp(ch, "email") != 0, "channel %s", ch);
+        free(ch);
+        job_free(next);
 
         ck_assert_msg(harness_wait_until(has_event, &failed3, 20000), "no failed event for job 3");
         char *err = event_field("failed", rid3, "error");
