@@ -267,13 +267,28 @@ int history_profile_job(const struct queue_fields *f, const char *customer_id, c
         return 0;
 }
 
+/* Appends s at out[*at] within n bytes (cut short, always terminated). */
+static void key_part(char *out, size_t n, size_t *at, const char *s)
+{
+        size_t len = strlen(s);
+        if (*at + len >= n)
+                len = *at + 1 < n ? n - *at - 1 : 0;
+        memcpy(out + *at, s, len);
+        *at += len;
+        out[*at] = '\0';
+}
+
+/* Several per job, so without printf. */
 void history_key(const struct queue *q, char *out, size_t n, const char *kind, const char *name)
 {
-        char part[96];
-        snprintf(part, sizeof(part), "%s:", kind);
-        queue_key(q, out, n, part);
-        size_t len = strlen(out);
-        snprintf(out + len, n > len ? n - len : 0, "%s", name);
+        size_t at = 0;
+        if (n == 0)
+                return;
+        key_part(out, n, &at, queue_prefix(q));
+        key_part(out, n, &at, ":");
+        key_part(out, n, &at, kind);
+        key_part(out, n, &at, ":");
+        key_part(out, n, &at, name);
 }
 
 void history_stats_key(const struct queue *q, char *out, size_t n, int64_t ms)

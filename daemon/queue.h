@@ -42,6 +42,8 @@ void queue_free(struct queue *q);
 int queue_reconnect(struct queue *q, struct error *err);
 /* The read timeout; keep it above any BLOCK ms plus a margin. */
 int queue_set_timeout(struct queue *q, int ms);
+/* The key prefix (redis.prefix). */
+const char *queue_prefix(const struct queue *q);
 /* The key "<prefix>:<name>" into out. */
 void queue_key(const struct queue *q, char *out, size_t n, const char *name);
 
