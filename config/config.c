@@ -9,6 +9,7 @@
  * the file has one, else at 1:1. */
 #include "config.h"
 
+#include "civil.h"
 #include "epcqr.h"
 #include "quiet.h"
 
@@ -37,6 +38,7 @@ enum key_type {
         KEY_ENUM,    /* char *, one of the '|'-separated words in allowed */
         KEY_STRLIST, /* char **, NULL-terminated, count in the size_t at count_offset */
         KEY_SECRET,  /* the value names a file whose content lands in the char * */
+        KEY_FLOWS,   /* struct config_flow *, count in the size_t at count_offset */
 };
 
 struct key {
@@ -48,8 +50,9 @@ struct key {
         long long min, max;    /* KEY_INT */
         double dmin, dmax;     /* KEY_DOUBLE */
         const char *allowed;   /* KEY_ENUM: "a|b|c" */
-        size_t count_offset;   /* KEY_STRLIST */
-        const char *(*check)(const char *value); /* KEY_STRING: NULL or the reason */
+        size_t count_offset;   /* KEY_STRLIST, KEY_FLOWS */
+        /* KEY_STRING, KEY_STRLIST (each item): NULL or the reason */
+        const char *(*check)(const char *value);
 };
 
 #define FIELD(f) offsetof(struct config, f)
@@ -69,6 +72,11 @@ struct key {
         { .name = k, .type = KEY_STRLIST, .offset = FIELD(f), .count_offset = FIELD(count) }
 #define SECRET(k, f) \
         { .name = k, .type = KEY_SECRET, .offset = FIELD(f) }
+#define STRLIST_CHECKED(k, f, count, chk) \
+        { .name = k, .type = KEY_STRLIST, .offset = FIELD(f), .count_offset = FIELD(count), \
+          .check = chk }
+#define FLOWS(k, f, count) \
+        { .name = k, .type = KEY_FLOWS, .offset = FIELD(f), .count_offset = FIELD(count) }
 
 static const char *check_redis_url(const char *s);
 static const char *check_http_url(const char *s);
@@ -80,6 +88,7 @@ static const char *check_prefix(const char *s);
 static const char *check_listen(const char *s);
 static const char *check_iban(const char *s);
 static const char *check_creditor_name(const char *s);
+static const char *check_date(const char *s);
 
 static const struct key keys[] = {
         STRING("redis.url", redis.url, "redis://127.0.0.1:6379/0", check_redis_url),
@@ -173,6 +182,12 @@ static const struct key keys[] = {
         INT("policy.cost_cents.sms", policy.cost_cents[1], 0, 100000, 8),
         INT("policy.cost_cents.letter", policy.cost_cents[2], 0, 100000, 100),
         BOOL("policy.final_notice_email", policy.final_notice_email, "true"),
+        FLOWS("flows", flows, n_flows),
+        BOOL("timing.enabled", timing.enabled, "false"),
+        STRING("timing.send_window", timing.send_window, "08:00-20:00", check_quiet_hours),
+        INT("timing.min_payments", timing.min_payments, 1, 1000, 3),
+        BOOL("timing.weekends", timing.weekends, "true"),
+        STRLIST_CHECKED("timing.holidays", timing.holidays, timing.n_holidays, check_date),
 };
 
 /* what the file said about each row of keys[] */
@@ -185,6 +200,7 @@ struct load {
         struct config *cfg;
         const char *path;
         struct error *err;
+        const struct config_yaml_doc *doc;
         size_t n_errors;
         struct seen seen[ARRAY_SIZE(keys)];
 };
@@ -260,6 +276,30 @@ static const char *check_quiet_hours(const char *s)
         return NULL;
 }
 
+static const char *check_date(const char *s)
+{
+        int64_t days;
+        return civil_parse(s, &days) < 0 ? "is not a date (YYYY-MM-DD)" : NULL;
+}
+
+/* A step name as job.c takes it. */
+static const char *check_step(const char *s)
+{
+        static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789_.-";
+
+        return strlen(s) > 64 || s[strspn(s, ok)] ? "must be 1-64 characters from A-Z a-z "
+                                                    "0-9 . _ -"
+                                                  : NULL;
+}
+
+static const char *check_channel(const char *s)
+{
+        return strcmp(s, "email") && strcmp(s, "sms") && strcmp(s, "letter")
+                       ? "is not a channel (email, sms, letter)"
+                       : NULL;
+}
+
 static const char *check_listen(const char *s)
 {
         static const char bad[] = "must be HOST:PORT with PORT 1..65535 ([ADDR]:PORT for IPv6)";
@@ -327,6 +367,8 @@ static const char *type_name(enum key_type t)
                 return "a list of strings";
         case KEY_SECRET:
                 return "a file name";
+        case KEY_FLOWS:
+                return "a mapping of segments to lists of steps";
         }
         return "something else";
 }
@@ -409,6 +451,9 @@ out:
         return r;
 }
 
+/* The set_* functions below write into target (a field of the struct
+ * config or, for the rows of a list of mappings, of one row) and name the
+ * node's own path in errors: the key's name, or "flows.default[1].step". */
 static int set_int(struct load *l, const struct key *k, const struct config_yaml_node *n,
                    int *target)
 {
@@ -419,11 +464,11 @@ static int set_int(struct load *l, const struct key *k, const struct config_yaml
         errno = 0;
         v = strtoll(s, &end, 10);
         if (!*s || end == s || *end || isspace((unsigned char)*s)) {
-                report(l, n->value_line, n->value_col, k->name, "\"%s\" is not an integer", s);
+                report(l, n->value_line, n->value_col, n->key, "\"%s\" is not an integer", s);
                 return -EINVAL;
         }
         if (errno == ERANGE || v < k->min || v > k->max) {
-                report(l, n->value_line, n->value_col, k->name, "%s is out of range (%lld..%lld)",
+                report(l, n->value_line, n->value_col, n->key, "%s is out of range (%lld..%lld)",
                        s, k->min, k->max);
                 return -ERANGE;
         }
@@ -440,11 +485,11 @@ static int set_double(struct load *l, const struct key *k, const struct config_y
         errno = 0;
         double v = strtod(s, &end);
         if (!*s || end == s || *end || isspace((unsigned char)*s) || !isfinite(v)) {
-                report(l, n->value_line, n->value_col, k->name, "\"%s\" is not a number", s);
+                report(l, n->value_line, n->value_col, n->key, "\"%s\" is not a number", s);
                 return -EINVAL;
         }
         if (errno == ERANGE || v < k->dmin || v > k->dmax) {
-                report(l, n->value_line, n->value_col, k->name, "%s is out of range (%g..%g)", s,
+                report(l, n->value_line, n->value_col, n->key, "%s is out of range (%g..%g)", s,
                        k->dmin, k->dmax);
                 return -ERANGE;
         }
@@ -453,20 +498,27 @@ static int set_double(struct load *l, const struct key *k, const struct config_y
 }
 
 static int set_list(struct load *l, const struct key *k, const struct config_yaml_node *n,
-                    void *target)
+                    void *base)
 {
-        char ***list = target;
-        size_t *count = (size_t *)((char *)l->cfg + k->count_offset);
+        char ***list = (char ***)((char *)base + k->offset);
+        size_t *count = (size_t *)((char *)base + k->count_offset);
+        const char *reason;
 
         if (n->kind != CONFIG_YAML_SEQUENCE || n->nested) {
-                report(l, n->value_line, n->value_col, k->name, "expected %s, got %s",
+                report(l, n->value_line, n->value_col, n->key, "expected %s, got %s",
                        type_name(k->type), n->nested ? "a list of lists or mappings" : kind_name(n));
                 return -EINVAL;
         }
         for (size_t i = 0; i < n->n_items; i++) {
                 if (!*n->items[i]) {
-                        report(l, n->value_line, n->value_col, k->name, "item %zu is empty",
+                        report(l, n->value_line, n->value_col, n->key, "item %zu is empty",
                                i + 1);
+                        return -EINVAL;
+                }
+                reason = k->check ? k->check(n->items[i]) : NULL;
+                if (reason) {
+                        report(l, n->item_line[i], n->item_col[i], n->key,
+                               "item %zu \"%s\" %s", i + 1, n->items[i], reason);
                         return -EINVAL;
                 }
         }
@@ -477,23 +529,29 @@ static int set_list(struct load *l, const struct key *k, const struct config_yam
         return 0;
 }
 
-/* Converts node n into the field of row k, reporting what is wrong. */
-static int set_value(struct load *l, const struct key *k, const struct config_yaml_node *n)
+static int set_flows(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                     void *base);
+
+/* Converts node n into the field of row k in base, reporting what is wrong. */
+static int set_field(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                     void *base)
 {
-        void *target = (char *)l->cfg + k->offset;
+        void *target = (char *)base + k->offset;
         const char *reason, *s = n->value;
         char why[512];
         struct buf b = BUF_INIT;
 
         if (k->type == KEY_STRLIST)
-                return set_list(l, k, n, target);
+                return set_list(l, k, n, base);
+        if (k->type == KEY_FLOWS)
+                return set_flows(l, k, n, base);
         if (n->kind != CONFIG_YAML_SCALAR) {
-                report(l, n->value_line, n->value_col, k->name, "expected %s, got %s",
+                report(l, n->value_line, n->value_col, n->key, "expected %s, got %s",
                        type_name(k->type), kind_name(n));
                 return -EINVAL;
         }
         if (!*s && k->type != KEY_INT && k->type != KEY_DOUBLE && k->type != KEY_BOOL) {
-                report(l, n->value_line, n->value_col, k->name, "must not be empty");
+                report(l, n->value_line, n->value_col, n->key, "must not be empty");
                 return -EINVAL;
         }
 
@@ -501,7 +559,7 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
         case KEY_STRING:
                 reason = k->check ? k->check(s) : NULL;
                 if (reason) {
-                        report(l, n->value_line, n->value_col, k->name, "\"%s\" %s", s, reason);
+                        report(l, n->value_line, n->value_col, n->key, "\"%s\" %s", s, reason);
                         return -EINVAL;
                 }
                 *(char **)target = xstrdup(s);
@@ -512,7 +570,7 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
                 return set_double(l, k, n, target);
         case KEY_BOOL:
                 if (strcmp(s, "true") && strcmp(s, "false")) {
-                        report(l, n->value_line, n->value_col, k->name,
+                        report(l, n->value_line, n->value_col, n->key,
                                "\"%s\" is not true or false", s);
                         return -EINVAL;
                 }
@@ -526,7 +584,7 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
                                 else
                                         buf_putc(&b, *p);
                         }
-                        report(l, n->value_line, n->value_col, k->name,
+                        report(l, n->value_line, n->value_col, n->key,
                                "unknown value \"%s\" (expected one of: %s)", s, buf_str(&b));
                         buf_free(&b);
                         return -EINVAL;
@@ -535,14 +593,20 @@ static int set_value(struct load *l, const struct key *k, const struct config_ya
                 return 0;
         case KEY_SECRET:
                 if (read_secret(s, (char **)target, why, sizeof(why)) < 0) {
-                        report(l, n->value_line, n->value_col, k->name, "%s", why);
+                        report(l, n->value_line, n->value_col, n->key, "%s", why);
                         return -EINVAL;
                 }
                 return 0;
         case KEY_STRLIST:
+        case KEY_FLOWS:
                 break;
         }
         return -EINVAL;
+}
+
+static int set_value(struct load *l, const struct key *k, const struct config_yaml_node *n)
+{
+        return set_field(l, k, n, l->cfg);
 }
 
 static const struct key *find_key(const char *name, size_t *index)
@@ -567,9 +631,12 @@ static bool is_group(const char *name, size_t len)
         return false;
 }
 
+/* "a.b" and "a[0]" are below "a": a list's items are its key's business. */
 static size_t parent_len(const char *name)
 {
-        const char *dot = strrchr(name, '.');
+        const char *dot = strrchr(name, '.'), *item = strrchr(name, '[');
+        if (item && (!dot || item > dot))
+                dot = item;
         return dot ? (size_t)(dot - name) : 0;
 }
 
@@ -694,6 +761,230 @@ static void check_relations(struct load *l)
         }
 }
 
+/* ---- lists of mappings: flows ------------------------------------ */
+
+/* A list whose items are mappings is read row by row against a small
+ * table of its own, like keys[] (offsets into the row's struct, names
+ * relative to the item): parsing, bounds, required fields and the
+ * FILE:LINE:COL errors come from set_field as for any key. */
+struct rows {
+        const struct key *keys;
+        size_t n_keys;
+        size_t size;                     /* of one row's struct */
+        void (*init)(void *row);         /* before any field is set */
+};
+
+#define STEP_FIELD(f) offsetof(struct config_flow_step, f)
+static const struct key step_keys[] = {
+        { .name = "step", .type = KEY_STRING, .offset = STEP_FIELD(step), .required = true,
+          .check = check_step },
+        { .name = "after_due_days", .type = KEY_INT, .offset = STEP_FIELD(after_due_days),
+          .min = 0, .max = 3650 },
+        { .name = "after_previous_days", .type = KEY_INT,
+          .offset = STEP_FIELD(after_previous_days), .min = 0, .max = 3650 },
+        { .name = "channels", .type = KEY_STRLIST, .offset = STEP_FIELD(channels),
+          .count_offset = STEP_FIELD(n_channels), .check = check_channel },
+};
+
+static void step_init(void *row)
+{
+        struct config_flow_step *st = row;
+        st->after_due_days = st->after_previous_days = -1;
+}
+
+static const struct rows step_rows = { step_keys, ARRAY_SIZE(step_keys),
+                                       sizeof(struct config_flow_step), step_init };
+
+static void rows_free(const struct rows *r, void *items, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char *row = (char *)items + i * r->size;
+                for (size_t j = 0; j < r->n_keys; j++) {
+                        void *target = row + r->keys[j].offset;
+                        if (r->keys[j].type == KEY_STRING || r->keys[j].type == KEY_ENUM)
+                                free(*(char **)target);
+                        if (r->keys[j].type == KEY_STRLIST) {
+                                char **list = *(char ***)target;
+                                for (size_t k = 0; list && list[k]; k++)
+                                        free(list[k]);
+                                free(list);
+                        }
+                }
+        }
+        free(items);
+}
+
+static const struct config_yaml_node *doc_node(const struct load *l, const char *key)
+{
+        for (size_t i = 0; i < l->doc->n_nodes; i++)
+                if (!strcmp(l->doc->nodes[i].key, key))
+                        return &l->doc->nodes[i];
+        return NULL;
+}
+
+/* Reads the list node seq, whose items must be mappings, into a new array
+ * of rows (*items, *count). Returns 0, or -EINVAL with every problem
+ * reported (nothing allocated then). */
+static int set_rows(struct load *l, const struct config_yaml_node *seq, const struct rows *r,
+                    void **items, size_t *count)
+{
+        size_t n = 0, bad = l->n_errors;
+        char *rows = NULL;
+
+        if (seq->kind != CONFIG_YAML_SEQUENCE) {
+                report(l, seq->value_line, seq->value_col, seq->key,
+                       "expected a list of mappings, got %s", kind_name(seq));
+                return -EINVAL;
+        }
+        if (seq->n_items) {
+                report(l, seq->item_line[0], seq->item_col[0], seq->key,
+                       "\"%s\" is not a mapping (expected a list of mappings)", seq->items[0]);
+        }
+        /* The item mappings are the nodes "<list>[i]" (config_yaml.h);
+         * scalar items, reported above, leave gaps in the numbering. */
+        char name[512];
+        size_t len = strlen(seq->key), last = 0;
+        for (size_t i = 0; i < l->doc->n_nodes; i++) {
+                const char *key = l->doc->nodes[i].key;
+                char *end;
+                if (strncmp(key, seq->key, len) || key[len] != '[')
+                        continue;
+                size_t at = strtoul(key + len + 1, &end, 10);
+                if (!strcmp(end, "]") && at + 1 > last)
+                        last = at + 1;
+        }
+        for (size_t i = 0; i < last; i++) {
+                snprintf(name, sizeof(name), "%s[%zu]", seq->key, i);
+                n += doc_node(l, name) != NULL;
+        }
+        if (!n) {
+                if (l->n_errors == bad)
+                        report(l, seq->value_line, seq->value_col, seq->key,
+                               "must not be empty");
+                return -EINVAL;
+        }
+        rows = xcalloc(n, r->size);
+        for (size_t i = 0, at = 0; i < last; i++) {
+                size_t plen = (size_t)snprintf(name, sizeof(name), "%s[%zu]", seq->key, i);
+                const struct config_yaml_node *item = doc_node(l, name);
+                if (!item)
+                        continue;
+                char *row = rows + at++ * r->size;
+
+                r->init(row);
+                for (size_t j = 0; j < l->doc->n_nodes; j++) {
+                        const struct config_yaml_node *f = &l->doc->nodes[j];
+                        const struct key *k = NULL;
+                        if (strncmp(f->key, name, plen) || f->key[plen] != '.')
+                                continue;
+                        for (size_t x = 0; x < r->n_keys && !k; x++)
+                                if (!strcmp(r->keys[x].name, f->key + plen + 1))
+                                        k = &r->keys[x];
+                        if (!k && !strchr(f->key + plen + 1, '.') &&
+                            !strchr(f->key + plen + 1, '['))
+                                report(l, f->line, f->col, f->key, "unknown key");
+                        else if (k)
+                                set_field(l, k, f, row);
+                }
+                for (size_t x = 0; x < r->n_keys; x++) {
+                        char field[600];
+                        snprintf(field, sizeof(field), "%s.%s", name, r->keys[x].name);
+                        if (r->keys[x].required && !doc_node(l, field))
+                                report(l, item->line, item->col, field, "required key missing");
+                }
+        }
+        if (l->n_errors > bad) {
+                rows_free(r, rows, n);
+                return -EINVAL;
+        }
+        *items = rows;
+        *count = n;
+        return 0;
+}
+
+static void flows_free(struct config_flow *flows, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(flows[i].segment);
+                rows_free(&step_rows, flows[i].steps, flows[i].n_steps);
+        }
+        free(flows);
+}
+
+/* The rules between the steps of one flow, each reported at its step. */
+static void check_flow(struct load *l, const char *list, struct config_flow *f)
+{
+        for (size_t i = 0; i < f->n_steps; i++) {
+                struct config_flow_step *st = &f->steps[i];
+                char name[512];
+                snprintf(name, sizeof(name), "%s[%zu]", list, i);
+                const struct config_yaml_node *item = doc_node(l, name);
+
+                st->handover = !strcmp(st->step, "handover");
+                for (size_t c = 0; c < st->n_channels; c++)
+                        st->channel_mask |= 1u << (!strcmp(st->channels[c], "email") ? 0
+                                                   : !strcmp(st->channels[c], "sms") ? 1
+                                                                                      : 2);
+                for (size_t j = 0; j < i; j++)
+                        if (!strcmp(f->steps[j].step, st->step))
+                                report(l, item->line, item->col, name,
+                                       "step \"%s\" is already %s[%zu]", st->step, list, j);
+                if (st->after_due_days >= 0 && st->after_previous_days >= 0)
+                        report(l, item->line, item->col, name,
+                               "after_due_days and after_previous_days are exclusive");
+                if (st->handover && i + 1 != f->n_steps)
+                        report(l, item->line, item->col, name,
+                               "the handover step must be the last");
+                if (st->handover && st->channels)
+                        report(l, item->line, item->col, name,
+                               "the handover step sends no message: no channels");
+        }
+}
+
+/* flows: { <segment>: [ { step, after_due_days | after_previous_days,
+ * channels }, ... ], ... } */
+static int set_flows(struct load *l, const struct key *k, const struct config_yaml_node *n,
+                     void *base)
+{
+        struct config_flow **flows = (struct config_flow **)((char *)base + k->offset);
+        size_t *count = (size_t *)((char *)base + k->count_offset);
+        size_t len = strlen(n->key), nf = 0, bad = l->n_errors;
+        struct config_flow *out = NULL;
+
+        if (n->kind != CONFIG_YAML_MAPPING) {
+                report(l, n->value_line, n->value_col, n->key, "expected %s, got %s",
+                       type_name(k->type), kind_name(n));
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < l->doc->n_nodes; i++) {
+                const struct config_yaml_node *seg = &l->doc->nodes[i];
+                struct config_flow f = { 0 };
+                void *steps = NULL;
+                if (strncmp(seg->key, n->key, len) || seg->key[len] != '.' ||
+                    strpbrk(seg->key + len + 1, ".["))
+                        continue;
+                if (check_step(seg->key + len + 1)) {
+                        report(l, seg->line, seg->col, seg->key,
+                               "a segment name must be 1-64 characters from A-Z a-z 0-9 . _ -");
+                        continue;
+                }
+                if (set_rows(l, seg, &step_rows, &steps, &f.n_steps) < 0)
+                        continue;
+                f.steps = steps;
+                f.segment = xstrdup(seg->key + len + 1);
+                check_flow(l, seg->key, &f);
+                out = xrealloc(out, (nf + 1) * sizeof(*out));
+                out[nf++] = f;
+        }
+        if (l->n_errors > bad) {
+                flows_free(out, nf);
+                return -EINVAL;
+        }
+        *flows = out;
+        *count = nf;
+        return 0;
+}
+
 int config_load(struct config **out, const char *path, struct error *err)
 {
         struct config_yaml_doc doc = { 0 };
@@ -712,6 +1003,7 @@ int config_load(struct config **out, const char *path, struct error *err)
         if (r < 0)
                 goto out;
         l->n_errors = doc.n_errors;
+        l->doc = &doc;
         apply_nodes(l, &doc);
         apply_defaults(l, &doc);
         check_relations(l);
@@ -755,6 +1047,10 @@ void config_free(struct config *cfg)
                         for (size_t j = 0; list && list[j]; j++)
                                 free(list[j]);
                         free(list);
+                        break;
+                case KEY_FLOWS:
+                        flows_free(*(struct config_flow **)target,
+                                   *(size_t *)((char *)cfg + keys[i].count_offset));
                         break;
                 case KEY_INT:
                 case KEY_DOUBLE:

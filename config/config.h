@@ -45,6 +45,25 @@ struct config_channel {
         } smtp;
 };
 
+/* One step of an escalation flow (flows.<segment>[i]). */
+struct config_flow_step {
+        char *step;              /* the job's "step" this is */
+        int after_due_days;      /* -1: not given */
+        int after_previous_days; /* -1: not given; neither: 0 after the previous step */
+        char **channels;         /* as written, NULL-terminated; NULL: any channel */
+        size_t n_channels;
+        unsigned channel_mask;   /* bit 1 << enum job_channel; 0: any channel */
+        bool handover;           /* the step named "handover": no message, a handover
+                                  * event for the collection agency; always the last */
+};
+
+/* The steps a segment's reminders go through, in order. */
+struct config_flow {
+        char *segment;           /* "default": segments without a flow of their own */
+        struct config_flow_step *steps;
+        size_t n_steps;
+};
+
 struct config {
         char *path;        /* the file it was loaded from */
 
@@ -136,6 +155,21 @@ struct config {
                 int cost_cents[3];        /* per message, by enum job_channel */
                 bool final_notice_email;  /* a final notice may also go by e-mail */
         } policy;
+
+        /* Escalation flows (daemon/flow.h), by segment; none: every job
+         * stands alone, as enqueued. */
+        struct config_flow *flows;
+        size_t n_flows;
+
+        /* E-mail and SMS at the customer's best hour (daemon/timing.h). */
+        struct {
+                bool enabled;
+                char *send_window;        /* "HH:MM-HH:MM" local time */
+                int min_payments;         /* fewer payments known: no best hour */
+                bool weekends;            /* false: nothing on Saturday and Sunday */
+                char **holidays;          /* "YYYY-MM-DD" in the customer's zone */
+                size_t n_holidays;
+        } timing;
 };
 
 /* Loads and validates path. On success *out owns a new config (free with

@@ -187,13 +187,15 @@ static const struct config_yaml_node *find_node(const struct parse *p, const cha
 
 static int parse_mapping(struct parse *p, const char *prefix, bool record, int depth);
 
-/* After SEQUENCE_START: collects scalar items into node idx (NO_NODE: skip). */
+/* After SEQUENCE_START: collects scalar items into node idx (NO_NODE: skip);
+ * a mapping item becomes node "<key>[i]" with its keys below it. */
 static int parse_sequence(struct parse *p, size_t idx, int depth)
 {
         yaml_event_t ev;
+        size_t item = 0;
         int r;
 
-        for (;;) {
+        for (;; item++) {
                 r = next(p, &ev);
                 if (r < 0)
                         return r;
@@ -214,6 +216,12 @@ static int parse_sequence(struct parse *p, size_t idx, int depth)
                                 struct config_yaml_node *n = &p->doc->nodes[idx];
                                 n->items = xrealloc(n->items,
                                                     (n->n_items + 2) * sizeof(*n->items));
+                                n->item_line = xrealloc(n->item_line,
+                                                        (n->n_items + 1) * sizeof(int));
+                                n->item_col = xrealloc(n->item_col,
+                                                       (n->n_items + 1) * sizeof(int));
+                                n->item_line[n->n_items] = (int)ev.start_mark.line + 1;
+                                n->item_col[n->n_items] = (int)ev.start_mark.column + 1;
                                 n->items[n->n_items++] =
                                         xstrndup((const char *)ev.data.scalar.value,
                                                  ev.data.scalar.length);
@@ -225,11 +233,20 @@ static int parse_sequence(struct parse *p, size_t idx, int depth)
                                 p->doc->nodes[idx].nested = true;
                         r = parse_sequence(p, NO_NODE, depth + 1);
                         break;
-                case YAML_MAPPING_START_EVENT:
-                        if (idx != NO_NODE)
+                case YAML_MAPPING_START_EVENT: {
+                        char *key = NULL;
+                        if (idx != NO_NODE) {
+                                struct buf b = BUF_INIT;
                                 p->doc->nodes[idx].nested = true;
-                        r = parse_mapping(p, "", false, depth + 1);
+                                buf_printf(&b, "%s[%zu]", p->doc->nodes[idx].key, item);
+                                key = buf_steal(&b);
+                                add_node(p, key, CONFIG_YAML_MAPPING, &ev.start_mark,
+                                         &ev.start_mark);
+                        }
+                        r = parse_mapping(p, key ? key : "", key != NULL, depth + 1);
+                        free(key);
                         break;
+                }
                 default:
                         fatal(p, &ev.start_mark, "unexpected event in a sequence");
                         r = -EINVAL;
@@ -446,6 +463,8 @@ void config_yaml_doc_free(struct config_yaml_doc *doc)
                 for (size_t j = 0; j < n->n_items; j++)
                         free(n->items[j]);
                 free(n->items);
+                free(n->item_line);
+                free(n->item_col);
         }
         free(doc->nodes);
         memset(doc, 0, sizeof(*doc));

@@ -3,7 +3,10 @@
  * config_yaml.c is the only file that includes <yaml.h>. It turns a file
  * into a flat list of nodes, one per mapping key, each named by its dotted
  * path ("channels.email.from") and carrying 1-based positions, so that
- * config.c can validate against its schema table without knowing YAML. */
+ * config.c can validate against its schema table without knowing YAML.
+ * A mapping that is an item of a list is a node too, named by the list's
+ * path and the item's 0-based index ("flows.default[2]"), and so are its
+ * keys ("flows.default[2].step"); lists of lists are not recorded. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,6 +25,7 @@ struct config_yaml_node {
         enum config_yaml_kind kind;
         char *value;               /* SCALAR: its text (never NULL); else NULL */
         char **items;              /* SEQUENCE: the scalar items, NULL-terminated */
+        int *item_line, *item_col; /* SEQUENCE: the position of each of items */
         size_t n_items;
         bool nested;               /* SEQUENCE: had a non-scalar item (not in items) */
         int line, col;             /* position of the key */

@@ -768,6 +768,142 @@ START_TEST(test_string_checks)
 }
 END_TEST
 
+START_TEST(test_flows_parsed)
+{
+        struct config *cfg = load_ok(MINIMAL
+                "flows:\n"
+                "  default:\n"
+                "    - { step: reminder-1, after_due_days: 3, channels: [email, sms] }\n"
+                "    - { step: reminder-2, after_previous_days: 7, channels: [email, sms, letter] }\n"
+                "    - { step: final-notice, after_previous_days: 7, channels: [letter, email] }\n"
+                "    - { step: handover, after_previous_days: 14 }\n"
+                "  structural-late:\n"
+                "    - step: reminder-1\n"
+                "      channels: [sms]\n"
+                "    - step: handover\n");
+
+        ck_assert_uint_eq(cfg->n_flows, 2);
+        const struct config_flow *f = &cfg->flows[0];
+        ck_assert_str_eq(f->segment, "default");
+        ck_assert_uint_eq(f->n_steps, 4);
+        ck_assert_str_eq(f->steps[0].step, "reminder-1");
+        ck_assert_int_eq(f->steps[0].after_due_days, 3);
+        ck_assert_int_eq(f->steps[0].after_previous_days, -1);
+        ck_assert_uint_eq(f->steps[0].channel_mask, 1u << 0 | 1u << 1);
+        ck_assert_uint_eq(f->steps[1].channel_mask, 7u);
+        ck_assert_uint_eq(f->steps[2].channel_mask, 1u << 0 | 1u << 2);
+        ck_assert_uint_eq(f->steps[2].n_channels, 2);
+        ck_assert_str_eq(f->steps[2].channels[0], "letter");
+        ck_assert_int_eq(f->steps[3].after_due_days, -1);
+        ck_assert_int_eq(f->steps[3].after_previous_days, 14);
+        ck_assert(f->steps[3].handover);
+        ck_assert(!f->steps[2].handover);
+        ck_assert_uint_eq(f->steps[3].channel_mask, 0);
+        f = &cfg->flows[1];
+        ck_assert_str_eq(f->segment, "structural-late");
+        ck_assert_uint_eq(f->n_steps, 2);
+        ck_assert_uint_eq(f->steps[0].channel_mask, 1u << 1);
+        ck_assert_int_eq(f->steps[1].after_previous_days, -1);
+        ck_assert(f->steps[1].handover);
+        config_free(cfg);
+
+        /* no flows: none */
+        cfg = load_ok(MINIMAL);
+        ck_assert_uint_eq(cfg->n_flows, 0);
+        ck_assert_ptr_null(cfg->flows);
+        ck_assert(!cfg->timing.enabled);
+        config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_flows_field_errors)
+{
+        expect_errors(MINIMAL "flows:\n"
+                              "  default:\n"
+                              "    - step: reminder-1\n"
+                              "      channels: [sms, fax]\n"
+                              "      after_due_days: -1\n"
+                              "      bogus: 1\n"
+                              "    - { after_previous_days: x }\n"
+                              "    - nope\n",
+                      "@:9:7: flows.default: \"nope\" is not a mapping (expected a list of "
+                      "mappings)\n"
+                      "@:5:23: flows.default[0].channels: item 2 \"fax\" is not a channel "
+                      "(email, sms, letter)\n"
+                      "@:6:23: flows.default[0].after_due_days: -1 is out of range (0..3650)\n"
+                      "@:7:7: flows.default[0].bogus: unknown key\n"
+                      "@:8:30: flows.default[1].after_previous_days: \"x\" is not an integer\n"
+                      "@:8:7: flows.default[1].step: required key missing");
+}
+END_TEST
+
+START_TEST(test_flows_rule_errors)
+{
+        expect_errors(MINIMAL "flows:\n"
+                              "  default:\n"
+                              "    - { step: reminder-1, after_due_days: 3, after_previous_days: 2 }\n"
+                              "    - { step: handover }\n"
+                              "    - { step: reminder-1, channels: [email] }\n"
+                              "  late: []\n"
+                              "  \"bad name\": [ { step: x } ]\n"
+                              "  other: { step: x }\n"
+                              "  x2:\n"
+                              "    - { step: \"a b\" }\n"
+                              "  x3:\n"
+                              "    - { step: handover, channels: [letter] }\n"
+                              "  x4: 5\n",
+                      "@:4:7: flows.default[0]: after_due_days and after_previous_days are "
+                      "exclusive\n"
+                      "@:5:7: flows.default[1]: the handover step must be the last\n"
+                      "@:6:7: flows.default[2]: step \"reminder-1\" is already flows.default[0]\n"
+                      "@:7:9: flows.late: must not be empty\n"
+                      "@:8:3: flows.bad name: a segment name must be 1-64 characters from A-Z "
+                      "a-z 0-9 . _ -\n"
+                      "@:9:10: flows.other: expected a list of mappings, got a mapping\n"
+                      "@:11:15: flows.x2[0].step: \"a b\" must be 1-64 characters from A-Z a-z "
+                      "0-9 . _ -\n"
+                      "@:13:7: flows.x3[0]: the handover step sends no message: no channels\n"
+                      "@:14:7: flows.x4: expected a list of mappings, got a scalar");
+        expect_errors(MINIMAL "flows: [a]\n",
+                      "@:2:8: flows: expected a mapping of segments to lists of steps, got a "
+                      "list");
+}
+END_TEST
+
+START_TEST(test_timing_keys)
+{
+        struct config *cfg = load_ok(MINIMAL "timing:\n"
+                                             "  enabled: true\n"
+                                             "  send_window: \"09:00-18:30\"\n"
+                                             "  min_payments: 5\n"
+                                             "  weekends: false\n"
+                                             "  holidays: [2026-12-25, 2026-12-26]\n");
+        ck_assert(cfg->timing.enabled);
+        ck_assert_str_eq(cfg->timing.send_window, "09:00-18:30");
+        ck_assert_int_eq(cfg->timing.min_payments, 5);
+        ck_assert(!cfg->timing.weekends);
+        ck_assert_uint_eq(cfg->timing.n_holidays, 2);
+        ck_assert_str_eq(cfg->timing.holidays[1], "2026-12-26");
+        config_free(cfg);
+
+        cfg = load_ok(MINIMAL);
+        ck_assert_str_eq(cfg->timing.send_window, "08:00-20:00");
+        ck_assert_int_eq(cfg->timing.min_payments, 3);
+        ck_assert(cfg->timing.weekends);
+        ck_assert_uint_eq(cfg->timing.n_holidays, 0);
+        config_free(cfg);
+
+        expect_errors(MINIMAL "timing:\n"
+                              "  send_window: 8-20\n"
+                              "  min_payments: 0\n"
+                              "  holidays: [2026-12-25, 2026-13-01]\n",
+                      "@:3:16: timing.send_window: \"8-20\" must be HH:MM-HH:MM (e.g. "
+                      "21:00-08:00) or none\n"
+                      "@:4:17: timing.min_payments: 0 is out of range (1..1000)\n"
+                      "@:5:26: timing.holidays: item 2 \"2026-13-01\" is not a date (YYYY-MM-DD)");
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
         config_free(NULL);
@@ -812,6 +948,10 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_string_checks);
         tcase_add_test(tc, test_provider_needs);
         tcase_add_test(tc, test_timezone_known);
+        tcase_add_test(tc, test_flows_parsed);
+        tcase_add_test(tc, test_flows_field_errors);
+        tcase_add_test(tc, test_flows_rule_errors);
+        tcase_add_test(tc, test_timing_keys);
         tcase_add_test(tc, test_free_null);
         suite_add_tcase(s, tc);
         return s;
