@@ -25,8 +25,10 @@ int quiet_parse(struct quiet *q, const char *spec, struct error *err)
         return 0;
 }
 
-static bool inside(const struct quiet *q, int m)
+bool quiet_inside(const struct quiet *q, int m)
 {
+        if (q->none)
+                return false;
         if (q->start_min < q->end_min)
                 return m >= q->start_min && m < q->end_min;
         return m >= q->start_min || m < q->end_min;   /* wraps midnight */
@@ -61,7 +63,7 @@ int64_t quiet_until(const struct quiet *q, const char *tz, int64_t now_ms)
         ucal_setMillis(cal, (UDate)now_ms, &st);
         int m = ucal_get(cal, UCAL_HOUR_OF_DAY, &st) * 60 + ucal_get(cal, UCAL_MINUTE, &st);
         int64_t until = 0;
-        if (U_SUCCESS(st) && inside(q, m)) {
+        if (U_SUCCESS(st) && quiet_inside(q, m)) {
                 /* The window's end today, or tomorrow when it lies behind
                  * us (21:00-08:00 at 22:00 ends tomorrow), set as wall-clock
                  * fields so DST is the calendar's business. */
@@ -75,4 +77,52 @@ int64_t quiet_until(const struct quiet *q, const char *tz, int64_t now_ms)
         }
         ucal_close(cal);
         return U_SUCCESS(st) ? until : -1;
+}
+
+static UCalendar *open_zone(const char *tz)
+{
+        UChar zone[80];
+        UErrorCode st = U_ZERO_ERROR;
+
+        if (!quiet_zone_known(tz))
+                return NULL;
+        u_uastrcpy(zone, tz);
+        UCalendar *cal = ucal_open(zone, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
+        if (U_FAILURE(st)) {
+                if (cal)
+                        ucal_close(cal);
+                return NULL;
+        }
+        return cal;
+}
+
+int quiet_local_of(const char *tz, int64_t ms, struct quiet_local *out)
+{
+        UErrorCode st = U_ZERO_ERROR;
+        UCalendar *cal = open_zone(tz);
+
+        if (!cal)
+                return -1;
+        ucal_setMillis(cal, (UDate)ms, &st);
+        out->year = ucal_get(cal, UCAL_YEAR, &st);
+        out->month = ucal_get(cal, UCAL_MONTH, &st) + 1;
+        out->day = ucal_get(cal, UCAL_DATE, &st);
+        out->minute = ucal_get(cal, UCAL_HOUR_OF_DAY, &st) * 60 + ucal_get(cal, UCAL_MINUTE, &st);
+        ucal_close(cal);
+        return U_SUCCESS(st) ? 0 : -1;
+}
+
+int64_t quiet_local_ms(const char *tz, const struct quiet_local *t)
+{
+        UErrorCode st = U_ZERO_ERROR;
+        UCalendar *cal = open_zone(tz);
+
+        if (!cal)
+                return -1;
+        ucal_setDateTime(cal, t->year, t->month - 1, t->day, t->minute / 60, t->minute % 60, 0,
+                         &st);
+        ucal_set(cal, UCAL_MILLISECOND, 0);
+        int64_t ms = (int64_t)ucal_getMillis(cal, &st);
+        ucal_close(cal);
+        return U_SUCCESS(st) ? ms : -1;
 }

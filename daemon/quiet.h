@@ -26,3 +26,23 @@ bool quiet_zone_known(const char *tz);
 /* 0 when now_ms is outside the window in zone tz (IANA name), else the
  * Unix ms at which it ends. -1 when tz is unknown to ICU. */
 int64_t quiet_until(const struct quiet *q, const char *tz, int64_t now_ms);
+
+/* Whether minute (after local midnight) is inside the window; never for
+ * a window that is none. */
+bool quiet_inside(const struct quiet *q, int minute);
+
+/* Local wall-clock time of an instant in a zone, for callers that reason
+ * in days and minutes (timing.c) without a calendar of their own. */
+struct quiet_local {
+        int year, month, day;   /* month 1-12 */
+        int minute;             /* after local midnight */
+};
+
+/* The local date and minute of ms in zone tz. 0, or -1 when tz is
+ * unknown to ICU. */
+int quiet_local_of(const char *tz, int64_t ms, struct quiet_local *out);
+
+/* The Unix ms of local wall-clock time t in zone tz (a time skipped by a
+ * DST change is taken as the same offset after it, as ICU does), or -1
+ * when tz is unknown. */
+int64_t quiet_local_ms(const char *tz, const struct quiet_local *t);
