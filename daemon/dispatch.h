@@ -25,6 +25,8 @@ enum dispatch_status {
         DISPATCH_DEAD,      /* no channel can take it */
         DISPATCH_DEFER,     /* not now (quiet hours): schedule at defer_until_ms */
         DISPATCH_HELD_OUT,  /* in the step's holdout: not sent on purpose (set by the worker) */
+        DISPATCH_HANDOVER,  /* the flow's last step: handed to a collection agency, no
+                             * message (set by the worker) */
 };
 
 struct dispatch_result {

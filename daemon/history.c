@@ -417,7 +417,7 @@ static bool invoice_paid(const struct queue_fields *f, const struct job_invoice 
 
 int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,
                   struct job *const *jobs, size_t n, int64_t now_ms, struct history *out,
-                  bool *paid, struct error *err)
+                  bool *paid, int64_t *open, struct error *err)
 {
         size_t nkeys = 0, cap = 0;
         char **keys = NULL;
@@ -426,6 +426,8 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
         for (size_t i = 0; i < n; i++) {
                 memset(&out[i], 0, sizeof(out[i]));
                 paid[i] = false;
+                if (open)
+                        open[i] = 0;
                 if (!jobs[i])
                         continue;
                 cap += 1 + jobs[i]->n_invoices;
@@ -459,9 +461,14 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
                         continue;
                 history_from_fields(&out[i], &f[at++]);
                 bool all = jobs[i]->n_invoices > 0;
-                for (size_t j = 0; j < jobs[i]->n_invoices; j++, at++)
-                        if (!invoice_paid(&f[at], &jobs[i]->invoices[j]))
-                                all = false;
+                for (size_t j = 0; j < jobs[i]->n_invoices; j++, at++) {
+                        if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
+                                continue;
+                        all = false;
+                        const char *pc = queue_fields_get(&f[at], "paid_cents");
+                        if (open)
+                                open[i] += jobs[i]->invoices[j].amount_cents - (pc ? num(pc) : 0);
+                }
                 paid[i] = all;
                 int s = seg_find(c, history_segment_of(jobs[i], &out[i], cfg), true);
                 if (s >= 0 && now_ms - c->seg[s].read_ms >= cfg->history.segment_refresh_ms)
@@ -629,6 +636,24 @@ void history_txn_invalid(struct history_cache *c, struct queue *q, const struct 
         snprintf(sfield, sizeof(sfield), "failed|%s|%s|%s|%s", job_channel_name(ch), job->step,
                  segment, job->campaign);
         tally(c, q, stats, sfield, 1);
+}
+
+void history_txn_handover(struct history_cache *c, struct queue *q, const struct config *cfg,
+                          const struct job *job, const char *segment, int64_t now_ms)
+{
+        char key[512], stats[512], field[512], value[256], ttl[24];
+
+        snprintf(value, sizeof(value), "%s|%lld|%s", job->reminder_id, (long long)now_ms,
+                 job->campaign);
+        snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
+        for (size_t i = 0; i < job->n_invoices; i++) {
+                history_key(q, key, sizeof(key), "invoice", job->invoices[i].number);
+                txn(q, "HSET", key, "handover", value, NULL);
+                txn(q, "EXPIRE", key, ttl, NULL);
+        }
+        history_stats_key(q, stats, sizeof(stats), now_ms);
+        snprintf(field, sizeof(field), "handover|-|%s|%s|%s", job->step, segment, job->campaign);
+        tally(c, q, stats, field, 1);
 }
 
 /* KEYS: reminder, day stats. ARGV: prefix, channel, delivered (1/0),

@@ -38,6 +38,7 @@
  *       "<metric>|<channel>|<step>|<segment>|<campaign>" -> count, metric
  *       one of sent, cost (cents), failed, delivered, undelivered,
  *       direct, assisted, organic, paid_cents, held_out, held_paid,
+ *       handover (channel "-": invoices handed to a collection agency),
  *       h<bucket> (hours from send to payment, HISTORY_HOURS_BUCKETS);
  *       "-" where a dimension does not apply.
  */
@@ -130,10 +131,11 @@ void history_cache_free(struct history_cache *c);
  * skipped) and their invoices in one pipelined round trip, and the
  * segments they are in with a second one when those are stale. out[i] is zeroed for jobs without history; paid[i]
  * is true when every invoice of jobs[i] is paid (status paid, or payments
- * that arrived before any reminder cover its amount). */
+ * that arrived before any reminder cover its amount); open[i] (open may be
+ * NULL) is what is still owed on them, in minor units. */
 int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,
                   struct job *const *jobs, size_t n, int64_t now_ms, struct history *out,
-                  bool *paid, struct error *err);
+                  bool *paid, int64_t *open, struct error *err);
 /* The cached aggregate of segment name, or NULL when it has none yet. */
 const struct history *history_cache_segment(const struct history_cache *c, const char *name);
 
@@ -156,6 +158,10 @@ void history_txn_invalid(struct history_cache *c, struct queue *q, const struct 
 int history_txn_held_out(struct history_cache *c, struct queue *q, const struct config *cfg,
                          const struct job *job, const char *segment, int64_t now_ms,
                          struct error *err);
+/* The flow's handover step for job: counted in the day's stats, and the
+ * invoices remember it (handover = "<reminder>|<ms>|<campaign>"). */
+void history_txn_handover(struct history_cache *c, struct queue *q, const struct config *cfg,
+                          const struct job *job, const char *segment, int64_t now_ms);
 /* A delivery report for reminder on ch (delivered or not): counted for
  * the customer, segment and day (reads the reminder's hash in Lua); an
  * undelivered one marks contact (the number it went to) invalid. */

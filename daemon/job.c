@@ -921,6 +921,24 @@ char *job_json_with_attempt(const struct job *job, int attempt)
         return s;
 }
 
+char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms)
+{
+        json_t *root = job ? load(job->json, strlen(job->json), NULL) : NULL;
+        char when[32];
+        char *s = NULL;
+
+        if (!root)
+                return NULL;
+        json_object_del(root, "attempt");
+        json_object_del(root, "skip_channels");
+        if (json_is_object(root) && json_object_set_new(root, "step", json_string(step)) == 0 &&
+            json_object_set_new(root, "not_before",
+                                json_string(job_format_time(not_before_ms, when))) == 0)
+                s = dump(root);
+        json_decref(root);
+        return s;
+}
+
 char *job_json_with_skip(const struct job *job, enum job_channel ch)
 {
         json_t *root = job ? load(job->json, strlen(job->json), NULL) : NULL;

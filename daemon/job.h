@@ -104,6 +104,13 @@ void job_id(char out[19], const char *campaign, const char *step,
  * allocated; free it). Used when a job goes back to the scheduled set. */
 char *job_json_with_attempt(const struct job *job, int attempt);
 
+/* Returns the job's JSON text for the next step of its flow: "step" set
+ * to step, "not_before" to not_before_ms (job_format_time), "attempt" and
+ * "skip_channels" dropped (newly allocated; free it), or NULL. The same
+ * job, step and time always give the same text, so scheduling it twice
+ * leaves one entry in the scheduled set. */
+char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms);
+
 /* Returns the job's JSON text with ch added to "skip_channels" and
  * "attempt" reset (newly allocated; free it), or NULL. Used when a channel
  * reports, after the send, that it did not reach the customer. */

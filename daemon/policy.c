@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "civil.h"
+#include "flow.h"
 
 #define FINAL_NOTICE "final-notice"
 
@@ -237,6 +238,7 @@ static void put_date(struct line *l, int64_t ms)
 enum excluded {
         USABLE,
         NOT_ALLOWED,    /* the step does not go out on it */
+        NOT_IN_FLOW,    /* the step's escalation flow names other channels */
         FAILED,         /* job->skip: failed for this reminder */
         NO_CONTACT,
         NO_CONSENT,
@@ -244,12 +246,15 @@ enum excluded {
 };
 
 static enum excluded exclusion(const struct job *job, const struct config *cfg,
-                               const struct history *h, enum job_channel ch)
+                               const struct history *h, const char *segment,
+                               enum job_channel ch)
 {
         const struct job_customer *c = &job->customer;
 
         if (!policy_step_allows(job, cfg, ch))
                 return NOT_ALLOWED;
+        if (!flow_allows(cfg, segment, job->step, ch))
+                return NOT_IN_FLOW;
         if (job->skip[ch])
                 return FAILED;
         if (ch == JOB_CHANNEL_EMAIL ? !c->email
@@ -281,6 +286,7 @@ static void put_exclusion(struct line *l, const struct history *h, enum job_chan
                 put(l, ch == JOB_CHANNEL_EMAIL ? "not for a final notice (final_notice_email off)"
                                                : "not for a final notice");
                 break;
+        case NOT_IN_FLOW: put(l, "not in this step of the flow"); break;
         case FAILED: put(l, "failed for this reminder"); break;
         case NO_CONTACT: put(l, no_contact[ch]); break;
         case NO_CONSENT: put(l, "has no consent"); break;
@@ -514,8 +520,11 @@ void policy_choose(const struct job *job, const struct policy_context *ctx,
         if (amount < 1.0)
                 amount = 1.0;
 
+        /* The flow is the segment's the worker found, else the job's own
+         * (preview, explain without history), else the default one. */
+        const char *segment = ctx->segment_name ? ctx->segment_name : job->customer.segment;
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
-                why[ch] = exclusion(job, cfg, ctx->customer, (enum job_channel)ch);
+                why[ch] = exclusion(job, cfg, ctx->customer, segment, (enum job_channel)ch);
                 if (why[ch] != USABLE)
                         continue;
                 posterior(ctx, cfg, pref, (enum job_channel)ch, &post[ch]);

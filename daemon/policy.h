@@ -2,7 +2,8 @@
  *
  * (job, history, config, now) -> ordered channels + one line of reason.
  * Only channels the step allows (a Dutch consumer's final notice goes in
- * writing: letter, optionally e-mail too, never SMS alone), with contact
+ * writing: letter, optionally e-mail too, never SMS alone) and, for a
+ * step of an escalation flow, that step's channels (flow.h), with contact
  * data, consent and no invalid mark; among them each channel is scored by
  * its expected chance of payment (a Beta posterior from the customer's
  * own results shrunk toward the segment's, the stated preference as a

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "dispatch.h"
 #include "epcqr.h"
+#include "flow.h"
 #include "history.h"
 #include "job.h"
 #include "log.h"
@@ -23,6 +24,10 @@
 
 /* How long a sent SMS waits for its delivery report. */
 #define SMS_REPORT_TTL_S (7 * 86400)
+
+/* The idempotency marker of a flow's handover (<prefix>:sent:<id>:handover),
+ * checked with the channels' markers before a job is taken. */
+#define HANDOVER_MARKER "handover"
 
 struct worker {
         pthread_t thread;
@@ -161,14 +166,60 @@ static void record_history(struct worker *w, const struct job *job,
                 rc = history_txn_sent(w->hc, w->q, cfg, job, r->channel, segment, rf, now, &err);
         } else if (r->status == DISPATCH_HELD_OUT) {
                 rc = history_txn_held_out(w->hc, w->q, cfg, job, segment, now, &err);
+        } else if (r->status == DISPATCH_HANDOVER) {
+                history_txn_handover(w->hc, w->q, cfg, job, segment, now);
         }
         if (rc < 0)
                 log_event(LOG_ERR, "history not recorded", "reminder", job->reminder_id, "error",
                           err.msg, NULL);
 }
 
+/* In the batch transaction: the next step of job's flow, if it has one,
+ * into the scheduled set. Its time and text follow from the job and the
+ * entry alone (not the clock), so a send recorded twice would schedule
+ * one job, not two; the sent marker written beside it keeps a
+ * redelivered entry from getting this far at all. */
+static void schedule_next(struct worker *w, const struct queue_entry *e, const struct job *job,
+                          const char *segment)
+{
+        const struct config *cfg = w->cfg;
+        /* This step's own time: when it was due, else when it entered
+         * the stream (the entry id's milliseconds). */
+        int64_t own = job->not_before_ms > 0 ? job->not_before_ms : strtoll(e->id, NULL, 10);
+        int64_t due;
+        const struct config_flow_step *next = flow_next(cfg, segment, job, own, &due);
+        if (!next)
+                return;
+        char *json = job_json_for_step(job, next->step, due);
+        if (!json) {
+                log_event(LOG_ERR, "next step not scheduled", "reminder", job->reminder_id,
+                          "step", next->step, NULL);
+                return;
+        }
+        const char **numbers = xcalloc(job->n_invoices, sizeof(*numbers));
+        for (size_t i = 0; i < job->n_invoices; i++)
+                numbers[i] = job->invoices[i].number;
+        char reminder[19], until[32];
+        job_reminder_id(reminder, next->step, numbers, job->n_invoices);
+        free(numbers);
+        snprintf(until, sizeof(until), "%lld", (long long)due);
+        queue_txn_schedule(w->q, json, due);
+        queue_txn_event(w->q, cfg->queue.events_maxlen, "scheduled", "reminder", reminder, "step",
+                        next->step, "campaign", job->campaign, "customer", job->customer.id,
+                        "segment", segment, "reason", "flow", "after", job->reminder_id,
+                        "until_ms", until, NULL);
+        free(json);
+}
+
+/* The invoices of job, "," between them, into b. */
+static void invoice_list(struct buf *b, const struct job *job)
+{
+        for (size_t i = 0; i < job->n_invoices; i++)
+                buf_printf(b, "%s%s", i ? "," : "", job->invoices[i].number);
+}
+
 static void record_result(struct worker *w, const struct queue_entry *e, const struct job *job,
-                          const struct dispatch_result *r, const char *segment)
+                          const struct dispatch_result *r, const char *segment, int64_t open)
 {
         const struct config *cfg = w->cfg;
         struct metrics *m = &w->sh->metrics;
@@ -180,7 +231,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
         for (size_t i = 0; i < r->n_failed; i++)
                 metrics_failed(m, r->failed[i], METRICS_FAIL_PERMANENT);
         if (r->status != DISPATCH_SKIPPED && r->status != DISPATCH_DEFER &&
-            r->status != DISPATCH_HELD_OUT)
+            r->status != DISPATCH_HELD_OUT && r->status != DISPATCH_HANDOVER)
                 metrics_duration(m, r->channel, r->duration_us);
         record_history(w, job, r, segment, now_ms());
 
@@ -197,6 +248,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                     strcmp(cfg->channels.sms.transport, "http") == 0)
                         queue_txn_sms_sent(w->q, r->provider_id, job->reminder_id, job->json,
                                            SMS_REPORT_TTL_S);
+                schedule_next(w, e, job, segment);
                 queue_txn_ack(w->q, e->id);
                 metrics_sent(m, r->channel, job->step);
                 log_event(LOG_INFO, "sent", "reminder", job->reminder_id, "channel", ch, "step",
@@ -220,11 +272,34 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->reminder_id, "step", job->step, "campaign", job->campaign,
                                 "customer", job->customer.id, "segment", segment, "reason",
                                 r->reason, NULL);
+                /* Held out of this step, not of the flow: the next step
+                 * still comes, so its effect is measured alone. */
+                schedule_next(w, e, job, segment);
                 queue_txn_ack(w->q, e->id);
                 metrics_skipped(m, "held-out");
                 log_event(LOG_INFO, "held out", "reminder", job->reminder_id, "step", job->step,
                           "reason", r->reason, NULL);
                 break;
+        case DISPATCH_HANDOVER: {
+                /* The end of the flow: the collection agency takes over.
+                 * The marker makes it once per reminder, like a send. */
+                struct buf inv = BUF_INIT;
+                char amount[24];
+                invoice_list(&inv, job);
+                snprintf(amount, sizeof(amount), "%lld", (long long)open);
+                queue_txn_sent(w->q, job->reminder_id, HANDOVER_MARKER,
+                               cfg->queue.sent_ttl_days * 86400);
+                queue_txn_event(w->q, cfg->queue.events_maxlen, "handover", "reminder",
+                                job->reminder_id, "step", job->step, "campaign", job->campaign,
+                                "customer", job->customer.id, "segment", segment, "invoices",
+                                buf_str(&inv), "amount_open_cents", amount, "currency",
+                                job->invoices[0].currency, "reason", r->reason, NULL);
+                queue_txn_ack(w->q, e->id);
+                log_event(LOG_INFO, "handed over", "reminder", job->reminder_id, "step",
+                          job->step, "amount_open_cents", amount, NULL);
+                buf_free(&inv);
+                break;
+        }
         case DISPATCH_RETRY: {
                 int next = job->attempt + 1;
                 metrics_failed(m, r->channel, METRICS_FAIL_TEMPORARY);
@@ -423,13 +498,14 @@ static void process_batch(struct worker *w)
         const char **ids = xcalloc(n, sizeof(*ids));
         size_t *idx = xcalloc(n, sizeof(*idx));
         enum queue_take *take = xcalloc(n, sizeof(*take));
-        const char *chans[JOB_CHANNEL__N];
+        const char *chans[JOB_CHANNEL__N + 1];
         size_t nv = 0;
         struct error err;
 
         history_tally_reset(w->hc);
         for (int c = 0; c < JOB_CHANNEL__N; c++)
                 chans[c] = job_channel_name((enum job_channel)c);
+        chans[JOB_CHANNEL__N] = HANDOVER_MARKER;
 
         /* 1. Parse: nothing is written yet. */
         for (size_t i = 0; i < n; i++) {
@@ -451,8 +527,8 @@ static void process_batch(struct worker *w)
          * XAUTOCLAIM, so a slow worker and the one that took its entries
          * never both send. */
         int64_t lease = 2 * (int64_t)w->cfg->queue.claim_idle_ms;
-        int rc = nv ? queue_take_reminders(w->q, ids, nv, chans, JOB_CHANNEL__N, lease, take,
-                                           &err)
+        int rc = nv ? queue_take_reminders(w->q, ids, nv, chans, JOB_CHANNEL__N + 1, lease,
+                                           take, &err)
                     : 0;
         if (rc < 0)
                 goto fail;
@@ -488,17 +564,28 @@ static void process_batch(struct worker *w)
         struct policy_decision *dec = xcalloc(nv ? nv : 1, sizeof(*dec));
         const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
         enum dispatch_status *stop = xcalloc(nv ? nv : 1, sizeof(*stop));
+        int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
         struct dispatch_link *links = NULL;
+        for (size_t k = 0; k < nv; k++) {
+                open[k] = 0;
+                for (size_t j = 0; j < jobs[idx[k]]->n_invoices; j++)
+                        open[k] += jobs[idx[k]]->invoices[j].amount_cents;
+        }
         if (nv && w->cfg->history.enabled &&
-            (rc = history_fetch(w->hc, w->q, w->cfg, go, nv, now, hist, paid, &err)) < 0)
+            (rc = history_fetch(w->hc, w->q, w->cfg, go, nv, now, hist, paid, open, &err)) < 0)
                 goto unsent;
         for (size_t k = 0; k < nv; k++) {
                 const struct job *job = jobs[idx[k]];
                 segs[k] = history_segment_of(job, &hist[k], w->cfg);
                 if (!go[k])
                         continue;
+                const struct config_flow_step *st =
+                        flow_step_of(w->cfg, segs[k], job->step, NULL);
                 if (paid[k]) {
                         stop[k] = DISPATCH_SKIPPED;
+                        go[k] = NULL;
+                } else if (st && st->handover) {
+                        stop[k] = DISPATCH_HANDOVER;
                         go[k] = NULL;
                 } else if (policy_held_out(job->customer.id, job->campaign, job->step,
                                            job->holdout)) {
@@ -536,6 +623,9 @@ static void process_batch(struct worker *w)
                 } else if (stop[k] == DISPATCH_SKIPPED) {
                         res[k].status = DISPATCH_SKIPPED;
                         snprintf(res[k].reason, sizeof(res[k].reason), "paid");
+                } else if (stop[k] == DISPATCH_HANDOVER) {
+                        res[k].status = DISPATCH_HANDOVER;
+                        snprintf(res[k].reason, sizeof(res[k].reason), "flow");
                 } else if (stop[k] == DISPATCH_HELD_OUT) {
                         res[k].status = DISPATCH_HELD_OUT;
                         snprintf(res[k].reason, sizeof(res[k].reason), "holdout %.3g",
@@ -597,7 +687,7 @@ static void process_batch(struct worker *w)
                 if (links && links[k].made)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
-                record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k]);
+                record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k]);
         }
 unsent:
         free(hist);
@@ -605,6 +695,7 @@ unsent:
         free(dec);
         free(segs);
         free(stop);
+        free(open);
         free(go);
         free(pre);
         free(res);
