@@ -21,7 +21,7 @@ static const char *const dead_names[METRICS_DEAD__N] = {
         "render", "other",
 };
 static const char *const defer_names[METRICS_DEFER__N] = {
-        "quiet-hours", "rate-limited", "other",
+        "quiet-hours", "rate-limited", "best-hour", "send-window", "weekend", "holiday", "other",
 };
 static const char *const attr_names[METRICS_ATTR__N] = { "direct", "assisted", "organic" };
 

@@ -54,6 +54,10 @@ enum metrics_dead {
 enum metrics_defer {
         METRICS_DEFER_QUIET_HOURS,
         METRICS_DEFER_RATE_LIMITED,
+        METRICS_DEFER_BEST_HOUR,       /* timing.h's reasons */
+        METRICS_DEFER_SEND_WINDOW,
+        METRICS_DEFER_WEEKEND,
+        METRICS_DEFER_HOLIDAY,
         METRICS_DEFER_OTHER,
         METRICS_DEFER__N,
 };

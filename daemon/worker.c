@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "render.h"
+#include "timing.h"
 
 /* How long a sent SMS waits for its delivery report. */
 #define SMS_REPORT_TTL_S (7 * 86400)
@@ -565,7 +566,14 @@ static void process_batch(struct worker *w)
         const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
         enum dispatch_status *stop = xcalloc(nv ? nv : 1, sizeof(*stop));
         int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
+        int64_t *defer = xcalloc(nv ? nv : 1, sizeof(*defer));
+        enum timing_why *defer_why = xcalloc(nv ? nv : 1, sizeof(*defer_why));
         struct dispatch_link *links = NULL;
+        struct timing_rules timing[JOB_CHANNEL__N] = { 0 };
+        bool timed = w->cfg->timing.enabled &&
+                     timing_rules_from_config(&timing[JOB_CHANNEL_EMAIL], w->cfg, NULL, &err) == 0 &&
+                     timing_rules_from_config(&timing[JOB_CHANNEL_SMS], w->cfg,
+                                              w->cfg->channels.sms.quiet_hours, &err) == 0;
         for (size_t k = 0; k < nv; k++) {
                 open[k] = 0;
                 for (size_t j = 0; j < jobs[idx[k]]->n_invoices; j++)
@@ -599,6 +607,21 @@ static void process_batch(struct worker *w)
                         };
                         policy_choose(job, &pc, w->cfg, now, &dec[k]);
                         pre[k].decision = &dec[k];
+                        /* E-mail and SMS wait for the customer's best hour
+                         * and the send window, as SMS waits for the end of
+                         * the quiet hours; letters go when they go. */
+                        enum job_channel first = dec[k].n ? dec[k].order[0] : JOB_CHANNEL_NONE;
+                        if (timed && (first == JOB_CHANNEL_EMAIL || first == JOB_CHANNEL_SMS)) {
+                                const char *tz = job->customer.timezone;
+                                if (!tz || !quiet_zone_known(tz))
+                                        tz = w->cfg->default_timezone;
+                                defer[k] = timing_send_at(&timing[first], &hist[k], tz, now,
+                                                          &defer_why[k]);
+                                if (defer[k] > now) {
+                                        stop[k] = DISPATCH_DEFER;
+                                        go[k] = NULL;
+                                }
+                        }
                 }
         }
         if (nv && dispatch_paylinks_enabled(w->d)) {
@@ -626,6 +649,13 @@ static void process_batch(struct worker *w)
                 } else if (stop[k] == DISPATCH_HANDOVER) {
                         res[k].status = DISPATCH_HANDOVER;
                         snprintf(res[k].reason, sizeof(res[k].reason), "flow");
+                } else if (stop[k] == DISPATCH_DEFER) {
+                        res[k].status = DISPATCH_DEFER;
+                        res[k].channel = dec[k].order[0];
+                        res[k].defer_until_ms = defer[k];
+                        snprintf(res[k].policy, sizeof(res[k].policy), "%s", dec[k].reason);
+                        snprintf(res[k].reason, sizeof(res[k].reason), "%s",
+                                 timing_why_name(defer_why[k]));
                 } else if (stop[k] == DISPATCH_HELD_OUT) {
                         res[k].status = DISPATCH_HELD_OUT;
                         snprintf(res[k].reason, sizeof(res[k].reason), "holdout %.3g",
@@ -696,6 +726,8 @@ unsent:
         free(segs);
         free(stop);
         free(open);
+        free(defer);
+        free(defer_why);
         free(go);
         free(pre);
         free(res);

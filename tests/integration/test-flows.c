@@ -1,7 +1,8 @@
 /* test-flows.c: escalation flows and send timing against a real Redis and
  * a real dunningd: a flow of three message steps and a handover, each
  * step scheduling the next at its time; a redelivered or re-sent step
- * schedules nothing twice; and a payment in the middle stops the rest. */
+ * schedules nothing twice; a payment in the middle stops the rest; and a
+ * customer with a learned best hour gets an e-mail deferred to it. */
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -13,6 +14,7 @@
 
 #include "harness.h"
 #include "job.h"
+#include "quiet.h"
 
 #define P HARNESS_PREFIX ":"
 #define DAY_MS (86400 * INT64_C(1000))
@@ -308,6 +310,50 @@ START_TEST(test_payment_stops_the_flow)
 }
 END_TEST
 
+START_TEST(test_best_hour_defers)
+{
+        /* Any hour is in the window, so only the best hour moves it. */
+        struct harness *h = start_world("timing: { enabled: true, send_window: none, "
+                                        "min_payments: 3 }\n");
+        struct quiet_local now;
+        ck_assert_int_eq(quiet_local_of("Europe/Amsterdam", harness_now_ms(), &now), 0);
+        int best = (now.minute / 60 + 2) % 24;
+        /* customer 4 prefers e-mail and paid five times at that hour */
+        harness_redis_cmd(h, "HSET " P "customer:C-4 hour:%d 5 hour:%d 1", best,
+                          (best + 5) % 24);
+        char rid[19];
+        harness_reminder_id(4, rid);
+        char *json = harness_job_json(4, NULL);
+        harness_redis_cmd(h, "XADD " P "jobs * job %s", json);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        wait_event(h, "deferred", rid, 1);
+        ck_assert_int_eq(harness_wait_no_pending(h, 10000), 0);
+        char *why = event_field(h, "deferred", rid, "reason");
+        ck_assert_str_eq(why, "best-hour");
+        free(why);
+        char *until = event_field(h, "deferred", rid, "until_ms");
+        int64_t at = atoll(until);
+        free(until);
+        struct quiet_local then;
+        ck_assert_int_eq(quiet_local_of("Europe/Amsterdam", at, &then), 0);
+        ck_assert_int_eq(then.minute, best * 60);
+        ck_assert(at > harness_now_ms() + 3600 * 1000 - 60 * 1000);
+        ck_assert(at <= harness_now_ms() + 3 * 3600 * 1000);
+        /* the same job, not an attempt, waiting for that hour */
+        int64_t score;
+        char *waiting = scheduled_one(h, &score);
+        ck_assert_int_eq(score, at);
+        ck_assert_str_eq(waiting, json);
+        ck_assert_uint_eq(events_for(h, "sent", rid), 0);
+        ck_assert_uint_eq(harness_outbox_count(h, NULL), 0);
+        free(waiting);
+        free(json);
+        stop(d);
+        harness_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("flows");
@@ -316,6 +362,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_flow_to_handover);
         tcase_add_test(tc, test_redelivery_schedules_once);
         tcase_add_test(tc, test_payment_stops_the_flow);
+        tcase_add_test(tc, test_best_hour_defers);
         suite_add_tcase(s, tc);
         return s;
 }
