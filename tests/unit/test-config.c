@@ -630,7 +630,37 @@ START_TEST(test_example_config)
         ck_assert_str_eq(cfg->channels.email.transport, "outbox");
         ck_assert_str_eq(cfg->channels.sms.transport, "outbox");
         ck_assert_str_eq(cfg->channels.letter.transport, "outbox");
+        ck_assert_uint_eq(cfg->n_flows, 0);
+        ck_assert(!cfg->timing.enabled);
+        ck_assert_uint_eq(cfg->timing.n_holidays, 3);
         config_free(cfg);
+
+        /* The flows example, commented out ("#flows:" and the lines after
+         * it up to a blank one), is valid once uncommented. */
+        char *text = NULL;
+        FILE *f = fopen(path.data, "r");
+        size_t cap = 0;
+        struct buf yaml = BUF_INIT;
+        bool in = false;
+        ck_assert_ptr_nonnull(f);
+        while (getline(&text, &cap, f) > 0) {
+                if (!strncmp(text, "#flows:", 7))
+                        in = true;
+                else if (text[0] != '#')
+                        in = false;
+                buf_puts(&yaml, in ? text + 1 : text);
+        }
+        free(text);
+        fclose(f);
+        char *copy = write_file("example.yaml", yaml.data);
+        r = config_load(&cfg, copy, &err);
+        ck_assert_msg(r == 0, "%s", err.msg);
+        ck_assert_uint_eq(cfg->n_flows, 2);
+        ck_assert_uint_eq(cfg->flows[0].n_steps, 4);
+        ck_assert(cfg->flows[1].steps[2].handover);
+        config_free(cfg);
+        free(copy);
+        buf_free(&yaml);
         buf_free(&path);
 }
 END_TEST
