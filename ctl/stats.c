@@ -109,6 +109,8 @@ static void print_stats(const struct stats *s, const struct stats_filter *f)
         if (s->unmatched)
                 printf("payments for invoices dunningd does not know (kept): %lld\n",
                        s->unmatched);
+        if (s->handover)
+                printf("handed over to collection (flows): %lld\n", s->handover);
 }
 
 int stats_cmd(const struct config *cfg, int argc, char **argv, bool json)

@@ -83,6 +83,10 @@ void stats_add_day(struct stats *s, const struct queue_fields *day, const struct
                         s->unmatched += v;
                         continue;
                 }
+                if (strcmp(metric, "handover") == 0) {
+                        s->handover += v;
+                        continue;
+                }
                 if (strcmp(metric, "held_out") == 0 || strcmp(metric, "held_paid") == 0) {
                         struct stats_holdout *h = holdout(s, step);
                         if (h)
@@ -261,5 +265,6 @@ json_t *stats_json(const struct stats *s, const struct stats_filter *f)
         json_object_set_new(root, "holdout", hold);
         json_object_set_new(root, "organic", json_integer(s->organic));
         json_object_set_new(root, "unmatched", json_integer(s->unmatched));
+        json_object_set_new(root, "handover", json_integer(s->handover));
         return root;
 }

@@ -44,6 +44,7 @@ struct stats {
         struct stats_holdout holdout[STATS_ROWS_MAX];
         size_t n_holdout;
         long long organic, unmatched;
+        long long handover;     /* invoices' reminders handed to a collection agency */
         size_t days;            /* day keys read */
 };
 

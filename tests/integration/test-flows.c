@@ -230,6 +230,11 @@ START_TEST(test_flow_to_handover)
                                     stats);
         ck_assert_str_eq(n, "1");
         free(n);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "stats", NULL);
+        ck_assert_int_eq(r.status, 0);
+        ck_assert_msg(strstr(r.out, "handed over to collection (flows): 1"), "%s", r.out);
+        harness_ctl_free(&r);
 
         /* The handover again (a redelivery, a re-run): once is enough. */
         char nb4[32];
