@@ -188,6 +188,12 @@ static void schedule_next(struct worker *w, const struct queue_entry *e, const s
          * the stream (the entry id's milliseconds). */
         int64_t own = job->not_before_ms > 0 ? job->not_before_ms : strtoll(e->id, NULL, 10);
         int64_t due;
+        /* A job with skip_channels is this step again after an SMS that
+         * did not arrive: its first send scheduled the next step already
+         * (in a new entry, its time would differ). */
+        for (int ch = 0; ch < JOB_CHANNEL__N; ch++)
+                if (job->skip[ch])
+                        return;
         const struct config_flow_step *next = flow_next(cfg, segment, job, own, &due);
         if (!next)
                 return;

@@ -277,6 +277,25 @@ START_TEST(test_redelivery_schedules_once)
         char *again = scheduled_one(h, &score);
         ck_assert_str_eq(again, first);
         ck_assert_int_eq(score, t1 + 7 * DAY_MS);
+
+        /* The step again after an SMS that did not arrive (skip_channels,
+         * a new entry, here without not_before): it goes out on the next
+         * channel but schedules nothing, its first send did. */
+        ch = event_field(h, "sent", r1, "channel");
+        harness_redis_cmd(h, "DEL " P "sent:%s:%s", r1, ch);
+        char *job = harness_job_json(2, NULL), *skip;
+        ck_assert(asprintf(&skip, "{\"skip_channels\":[\"%s\"],%s", ch, job + 1) >= 0);
+        harness_redis_cmd(h, "XADD " P "jobs * job %s", skip);
+        wait_event(h, "sent", r1, 3);
+        ck_assert_int_eq(harness_wait_no_pending(h, 10000), 0);
+        char *other = event_field(h, "sent", r1, "channel");
+        ck_assert_str_ne(other, ch);
+        ck_assert_uint_eq(events_for(h, "scheduled", r2), 2);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        free(other);
+        free(ch);
+        free(job);
+        free(skip);
         free(first);
         free(again);
         stop(d);
