@@ -6,8 +6,16 @@
  * nothing else: no JSON, no rendering, no files. bench/run-queue runs it
  * beside dunningd on the same jobs to show how close dunningd comes.
  *
+ * With HISTORY=true in the environment it also issues what history adds
+ * (daemon/history.c): the customers' and invoices' hashes read per batch,
+ * then per job the invoice's HSET and EXPIRE, the customer's HINCRBY, HSET
+ * and EXPIRE, the RF reference's SET, and per batch the segment's and the
+ * day's counters, on keys named after each entry, so they are as new as
+ * dunningd's.
+ *
  * usage: bench-ceiling URL PREFIX THREADS BATCH EXPECTED_JOBS */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +26,7 @@
 
 static const char *url, *prefix;
 static int batch;
+static bool history;
 static long long expected;
 static atomic_llong done;
 
@@ -26,6 +35,69 @@ static double now_s(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* What history adds to a batch of n jobs named ids (see above). */
+static void history_commands(struct queue *q, const char *const *ids, size_t n)
+{
+        char (*key)[96] = calloc(2 * n, sizeof(*key));
+        const char **keys = calloc(2 * n, sizeof(*keys));
+        struct queue_fields *f = calloc(2 * n, sizeof(*f));
+        struct error err;
+
+        for (size_t i = 0; i < n; i++) {
+                snprintf(key[2 * i], sizeof(key[0]), "%s:customer:C-%s", prefix, ids[i]);
+                snprintf(key[2 * i + 1], sizeof(key[0]), "%s:invoice:INV-%s", prefix, ids[i]);
+                keys[2 * i] = key[2 * i];
+                keys[2 * i + 1] = key[2 * i + 1];
+        }
+        if (queue_hashes_get(q, keys, 2 * n, f, &err) < 0) {
+                fprintf(stderr, "%s\n", err.msg);
+                exit(1);
+        }
+        for (size_t i = 0; i < 2 * n; i++)
+                queue_fields_free(&f[i]);
+        for (size_t i = 0; i < n; i++) {
+                char touch[128], ref[96], id[64];
+                snprintf(touch, sizeof(touch), "email|r-%.16s|1763800000000|reminder-1|bench",
+                         ids[i]);
+                snprintf(ref, sizeof(ref), "%s:ref:RF18INV%s", prefix, ids[i]);
+                snprintf(id, sizeof(id), "INV-%s", ids[i]);
+                const char *inv[] = { "HSET", key[2 * i + 1], "amount_cents", "123456", "due",
+                                      "2026-10-31", "currency", "EUR", "customer", "C-1",
+                                      "segment", "new", "last", touch };
+                const char *inv_ttl[] = { "EXPIRE", key[2 * i + 1], "34560000" };
+                const char *sent[] = { "HINCRBY", key[2 * i], "sent:email", "1" };
+                const char *cust[] = { "HSET", key[2 * i], "last_sent:email", "1763800000000",
+                                       "tz", "Europe/Amsterdam", "job",
+                                       "reminder-1|bench|", "contact",
+                                       "1a2b3c4d|5e6f7a8b|NL|es|email|nl-NL", "owed",
+                                       "123456 EUR" };
+                const char *cust_ttl[] = { "EXPIRE", key[2 * i], "34560000" };
+                const char *rf[] = { "SET", ref, id, "EX", "34560000" };
+                queue_txn_argv(q, 14, inv);
+                queue_txn_argv(q, 3, inv_ttl);
+                queue_txn_argv(q, 4, sent);
+                queue_txn_argv(q, 12, cust);
+                queue_txn_argv(q, 3, cust_ttl);
+                queue_txn_argv(q, 5, rf);
+        }
+        char seg[96], stats[96], count[24];
+        snprintf(seg, sizeof(seg), "%s:segment:new", prefix);
+        snprintf(stats, sizeof(stats), "%s:stats:2026-11-22", prefix);
+        snprintf(count, sizeof(count), "%zu", n);
+        const char *tally[][4] = {
+                { "HINCRBY", seg, "sent:email", count },
+                { "HINCRBY", stats, "sent|email|reminder-1|new|bench", count },
+                { "HINCRBY", stats, "sent|sms|reminder-1|new|bench", count },
+        };
+        for (size_t i = 0; i < 3; i++)
+                queue_txn_argv(q, 4, tally[i]);
+        const char *stats_ttl[] = { "EXPIRE", stats, "34560000" };
+        queue_txn_argv(q, 3, stats_ttl);
+        free(f);
+        free(keys);
+        free(key);
 }
 
 static void *run(void *arg)
@@ -62,6 +134,8 @@ static void *run(void *arg)
                         fprintf(stderr, "%s\n", err.msg);
                         exit(1);
                 }
+                if (history)
+                        history_commands(q, (const char *const *)ids, b.n);
                 for (size_t i = 0; i < b.n; i++) {
                         queue_txn_sent(q, ids[i], "email", 86400);
                         queue_txn_release(q, ids[i]);
@@ -95,6 +169,7 @@ int main(int argc, char **argv)
         int threads = atoi(argv[3]);
         batch = atoi(argv[4]);
         expected = atoll(argv[5]);
+        history = getenv("HISTORY") && strcmp(getenv("HISTORY"), "true") == 0;
         pthread_t t[64];
         double t0 = now_s();
         for (int i = 0; i < threads && i < 64; i++)
