@@ -75,10 +75,23 @@ static void encoded_words(struct buf *out, const char *value, size_t col)
         }
 }
 
+/* True when value may be written as it is: printable ASCII only (a CR or
+ * LF would end the header early, and mime_header_text is exported: it
+ * must not rely on mime_compose's check of its caller's values), and no
+ * "=?" that a mail reader would decode as an encoded word, showing other
+ * text than was given. Everything else becomes encoded words. */
+static bool plain_text(const char *s)
+{
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                        return false;
+        return !strstr(s, "=?");
+}
+
 void mime_header_text(struct buf *out, const char *name, const char *value)
 {
         buf_printf(out, "%s: ", name);
-        if (is_ascii(value) && strlen(name) + 2 + strlen(value) <= 998)
+        if (plain_text(value) && strlen(name) + 2 + strlen(value) <= 998)
                 buf_puts(out, value);
         else
                 encoded_words(out, value, strlen(name) + 2);

@@ -47,5 +47,7 @@ void mime_message_id(char *out, size_t size, const char *reminder_id, const char
 void mime_qp_encode(struct buf *out, const char *text);
 
 /* Appends "Name: value" with value as RFC 2047 encoded words when it is
- * not plain ASCII, folded at 76 columns; ends with CRLF. */
+ * not printable ASCII (control characters included: any value is safe
+ * here), holds "=?" or is too long for one line, folded at 76 columns;
+ * ends with CRLF. */
 void mime_header_text(struct buf *out, const char *name, const char *value);

@@ -385,6 +385,25 @@ START_TEST(test_full_message_parsed_by_python)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz-mime.c (inputs in tests/fuzz/regressions/mime). */
+
+START_TEST(test_header_text_any_value)
+{
+        struct buf b = BUF_INIT;
+        /* mime_header_text is exported: a CR or LF in a value is encoded,
+         * never written, whoever forgot to check it. */
+        mime_header_text(&b, "Subject", "Rechnung\r\nBcc: all@example.org");
+        ck_assert_str_eq(buf_str(&b),
+                         "Subject: =?UTF-8?B?UmVjaG51bmcNCkJjYzogYWxsQGV4YW1wbGUub3Jn?=\r\n");
+        buf_reset(&b);
+        /* Plain text that a reader would decode is encoded itself. */
+        mime_header_text(&b, "Subject", "=?UTF-8?B?SGFja2Vk?= pay now");
+        ck_assert_ptr_null(strstr(buf_str(&b), "SGFja2Vk?= pay"));
+        ck_assert_ptr_nonnull(strstr(buf_str(&b), "Subject: =?UTF-8?B?PT9VVEYtOD9CP1NHRmphMlZrPz0gcGF5IG5vdw==?="));
+        buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("mime");
@@ -399,6 +418,7 @@ int main(void)
         tcase_add_test(tc, test_qp_soft_breaks);
         tcase_add_test(tc, test_injection_in_new_headers);
         tcase_add_test(tc, test_full_message_parsed_by_python);
+        tcase_add_test(tc, test_header_text_any_value);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
