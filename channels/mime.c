@@ -54,7 +54,10 @@ static void encoded_words(struct buf *out, const char *value, size_t col)
         while (left > 0) {
                 size_t room = col + 12 < 76 ? (76 - col - 12) / 4 * 3 : 0;
                 size_t n = left < room ? left : room;
-                while (n < left && n > 0 && (p[n] & 0xC0) == 0x80)
+                /* Back off at most the 3 continuation bytes a character
+                 * can have: more means the text is not UTF-8 there, and
+                 * backing off to 0 on a fresh line would fold forever. */
+                for (int k = 0; k < 3 && n < left && n > 0 && (p[n] & 0xC0) == 0x80; k++)
                         n--;
                 if (n == 0) {
                         /* No room left on this line: fold. */

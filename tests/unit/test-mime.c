@@ -387,6 +387,22 @@ END_TEST
 
 /* Found by tests/fuzz/fuzz-mime.c (inputs in tests/fuzz/regressions/mime). */
 
+/* No line of s is longer than max columns; CR only in CRLF. */
+static void assert_lines_within(const char *s, size_t max)
+{
+        size_t col = 0;
+        for (; *s; s++) {
+                if (*s == '\r') {
+                        ck_assert_int_eq(s[1], '\n');
+                } else if (*s == '\n') {
+                        col = 0;
+                } else {
+                        col++;
+                        ck_assert_uint_le(col, max);
+                }
+        }
+}
+
 START_TEST(test_header_text_any_value)
 {
         struct buf b = BUF_INIT;
@@ -400,6 +416,21 @@ START_TEST(test_header_text_any_value)
         mime_header_text(&b, "Subject", "=?UTF-8?B?SGFja2Vk?= pay now");
         ck_assert_ptr_null(strstr(buf_str(&b), "SGFja2Vk?= pay"));
         ck_assert_ptr_nonnull(strstr(buf_str(&b), "Subject: =?UTF-8?B?PT9VVEYtOD9CP1NHRmphMlZrPz0gcGF5IG5vdw==?="));
+        buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_header_text_invalid_utf8_ends)
+{
+        /* 60 continuation bytes: backing off to a character boundary used
+         * to fold forever (the worker hung, its buffer growing). */
+        char v[80] = "Zahlung ";
+        memset(v + 8, 0xab, 60);
+        v[68] = '\0';
+        struct buf b = BUF_INIT;
+        mime_header_text(&b, "Subject", v);
+        ck_assert_uint_lt(b.len, 400);
+        assert_lines_within(buf_str(&b), 76);
         buf_free(&b);
 }
 END_TEST
@@ -419,6 +450,7 @@ int main(void)
         tcase_add_test(tc, test_injection_in_new_headers);
         tcase_add_test(tc, test_full_message_parsed_by_python);
         tcase_add_test(tc, test_header_text_any_value);
+        tcase_add_test(tc, test_header_text_invalid_utf8_ends);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
