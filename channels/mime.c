@@ -106,7 +106,10 @@ static void mailbox(struct buf *out, const char *header, const char *name, const
 {
         buf_printf(out, "%s: ", header);
         if (name && *name) {
-                if (is_ascii(name)) {
+                /* Quoted, every character at most escaped, plus the
+                 * address (<= 254) must fit RFC 5322's 998 columns: a
+                 * longer name is folded as encoded words instead. */
+                if (is_ascii(name) && strlen(name) <= 350) {
                         buf_putc(out, '"');
                         for (const char *p = name; *p; p++) {
                                 if (*p == '"' || *p == '\\')
@@ -250,9 +253,19 @@ static int split_from(const char *from, struct buf *name, struct buf *addr)
         return 0;
 }
 
+/* An address as SMTP carries it in a header: printable ASCII only (an
+ * 8-bit address needs SMTPUTF8, which nothing here negotiates, and a raw
+ * 8-bit header breaks RFC 5322), at most 254 bytes (RFC 5321), so the
+ * header line stays within 998 columns, one '@' with text on both sides
+ * and nothing that would need quoting. */
 static bool addr_ok(const char *a)
 {
         const char *at = strchr(a, '@');
+        if (strlen(a) > 254)
+                return false;
+        for (const char *p = a; *p; p++)
+                if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+                        return false;
         return at && at != a && at[1] && !strchr(at + 1, '@') && !strpbrk(a, " <>()\",;:\\[]");
 }
 

@@ -435,6 +435,33 @@ START_TEST(test_header_text_invalid_utf8_ends)
 }
 END_TEST
 
+START_TEST(test_addresses_ascii_and_short)
+{
+        struct mime_message m = base();
+        struct buf b = BUF_INIT;
+        struct error err;
+        /* A raw 8-bit header (no SMTPUTF8 here) or a line over 998. */
+        m.to = "\xbburgen@example.de";
+        ck_assert_int_eq(mime_compose(&b, &m, &err), -EINVAL);
+        ck_assert_str_eq(err.msg, "to: not a valid address");
+        char longaddr[300];
+        memset(longaddr, 'a', sizeof(longaddr));
+        memcpy(longaddr + 280, "@example.nl", 12);
+        m.to = longaddr;
+        ck_assert_int_eq(mime_compose(&b, &m, &err), -EINVAL);
+        ck_assert_uint_eq(b.len, 0);
+        /* A long ASCII display name is folded, not one 1,000-column line. */
+        char name[1200];
+        memset(name, 'N', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        m = base();
+        m.to_name = name;
+        ck_assert_int_eq(mime_compose(&b, &m, &err), 0);
+        assert_lines_within(buf_str(&b), 998);
+        buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("mime");
@@ -451,6 +478,7 @@ int main(void)
         tcase_add_test(tc, test_full_message_parsed_by_python);
         tcase_add_test(tc, test_header_text_any_value);
         tcase_add_test(tc, test_header_text_invalid_utf8_ends);
+        tcase_add_test(tc, test_addresses_ascii_and_short);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
