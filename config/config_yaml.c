@@ -30,8 +30,8 @@ struct parse {
 void config_yaml_error_add(struct error *err, const char *fmt, ...)
 {
         static const char more[] = "\n...";
-        char line[512];
-        size_t len, n, sep;
+        char raw[512], line[512];
+        size_t len, n, sep, o = 0;
         va_list ap;
 
         if (!err)
@@ -44,9 +44,23 @@ void config_yaml_error_add(struct error *err, const char *fmt, ...)
                 return;
 
         va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
-        n = strlen(line);
+        /* One problem per line: a value or key quoted in a message may
+         * hold a line break (a folded plain scalar, "\n" in quotes) that
+         * would split it and could pass for another FILE:LINE:COL line.
+         * Control characters are written as C escapes instead. */
+        for (const unsigned char *p = (const unsigned char *)raw; *p && o + 5 < sizeof(line);
+             p++) {
+                if (*p >= 0x20 && *p != 0x7f)
+                        line[o++] = (char)*p;
+                else if (*p == '\n' || *p == '\t')
+                        o += (size_t)snprintf(line + o, 3, "\\%c", *p == '\n' ? 'n' : 't');
+                else
+                        o += (size_t)snprintf(line + o, 5, "\\x%02x", *p);
+        }
+        line[o] = '\0';
+        n = o;
         sep = len ? 1 : 0;
 
         /* every line keeps room for the closing "\n..." behind it */

@@ -934,6 +934,18 @@ START_TEST(test_timing_keys)
 }
 END_TEST
 
+START_TEST(test_line_break_in_value)
+{
+        /* Found by tests/fuzz/fuzz-config.c: a value with a line break,
+         * quoted in its message, split the one-problem-per-line list. */
+        expect_errors(MINIMAL "redis: { url: \"a\\nb\" }\n"
+                              "listen: x\n\n  y\n",
+                      "@:2:15: redis.url: \"a\\nb\" must start with unix:// or redis://\n"
+                      "@:3:9: listen: \"x\\ny\" must be HOST:PORT with PORT 1..65535 "
+                      "([ADDR]:PORT for IPv6)");
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
         config_free(NULL);
@@ -982,6 +994,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_flows_field_errors);
         tcase_add_test(tc, test_flows_rule_errors);
         tcase_add_test(tc, test_timing_keys);
+        tcase_add_test(tc, test_line_break_in_value);
         tcase_add_test(tc, test_free_null);
         suite_add_tcase(s, tc);
         return s;
