@@ -842,6 +842,13 @@ int job_parse(struct job **out, const char *json, size_t len, struct error *err)
                 return error_set(err, -EINVAL, "job: larger than %d bytes (%zu)", JOB_MAX_BYTES,
                                  len);
         }
+        /* jansson 2.14 lets a NUL byte after a number through
+         * ({"amount_cents":12\0,...} loads), but the kept text (j->json)
+         * and every text made from it end at the NUL: such a job parsed
+         * here could not be retried or dead-lettered whole. Found by
+         * tests/fuzz/fuzz-job.c. */
+        if (memchr(json, '\0', len))
+                return error_set(err, -EINVAL, "job: contains a NUL byte");
         root = load(json, len, err);
         if (!root) {
                 error_prefix(err, "job");

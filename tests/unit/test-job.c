@@ -556,6 +556,25 @@ START_TEST(test_format_time)
 }
 END_TEST
 
+START_TEST(test_nul_byte_refused)
+{
+        /* Found by tests/fuzz/fuzz-job.c: jansson loads a NUL after a
+         * number, but the kept text ends there, so the job's retry text
+         * (job_json_with_attempt) was NULL. */
+        struct error err = { "" };
+        struct job *job = NULL;
+        char *text = xstrdup(full_job);
+        size_t len = strlen(text);
+        char *at = strstr(text, "123456,");
+
+        at[6] = '\0';
+        ck_assert_int_eq(job_parse(&job, text, len, &err), -EINVAL);
+        ck_assert_ptr_null(job);
+        ck_assert_str_eq(err.msg, "job: contains a NUL byte");
+        free(text);
+}
+END_TEST
+
 START_TEST(test_json_with_attempt)
 {
         struct job *j = parse_ok(full_job), *j2;
@@ -637,6 +656,7 @@ static Suite *job_suite(void)
         tcase_add_test(tc, test_parse_time);
         tcase_add_test(tc, test_parse_time_ignores_tz_env);
         tcase_add_test(tc, test_format_time);
+        tcase_add_test(tc, test_nul_byte_refused);
         tcase_add_test(tc, test_json_with_attempt);
         tcase_add_test(tc, test_json_rewrite_and_split);
         tcase_add_test(tc, test_channel_names);
