@@ -200,9 +200,10 @@ int main(int argc, char **argv)
          * hundred KB) and glibc hands the top of the thread's heap back
          * with madvise, to fault it in again the next batch: a TLB
          * shootdown on every core each time (in a VM, a twentieth of the
-         * CPU). Keeping 1 MiB per heap costs a few MiB of RSS at most. */
-        mallopt(M_TRIM_THRESHOLD, 1 << 20);
-        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+         * CPU). 512 KiB per heap holds a batch's buffers; it costs about half a
+         * MiB of peak RSS (bench/RESULTS.md). */
+        mallopt(M_TRIM_THRESHOLD, 512 << 10);
+        mallopt(M_MMAP_THRESHOLD, 512 << 10);
 
         while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
                 switch (c) {
