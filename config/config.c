@@ -840,6 +840,11 @@ static int set_rows(struct load *l, const struct config_yaml_node *seq, const st
                 report(l, seq->item_line[0], seq->item_col[0], seq->key,
                        "\"%s\" is not a mapping (expected a list of mappings)", seq->items[0]);
         }
+        /* A list item leaves no "<list>[i]" node either: without this the
+         * list's other items would be read as if it were not there. */
+        if (seq->list_item)
+                report(l, seq->value_line, seq->value_col, seq->key,
+                       "a list inside the list (expected a list of mappings)");
         /* The item mappings are the nodes "<list>[i]" (config_yaml.h);
          * scalar items, reported above, leave gaps in the numbering. */
         char name[512];

@@ -244,7 +244,7 @@ static int parse_sequence(struct parse *p, size_t idx, int depth)
                         break;
                 case YAML_SEQUENCE_START_EVENT:
                         if (idx != NO_NODE)
-                                p->doc->nodes[idx].nested = true;
+                                p->doc->nodes[idx].nested = p->doc->nodes[idx].list_item = true;
                         r = parse_sequence(p, NO_NODE, depth + 1);
                         break;
                 case YAML_MAPPING_START_EVENT: {

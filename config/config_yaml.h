@@ -28,6 +28,7 @@ struct config_yaml_node {
         int *item_line, *item_col; /* SEQUENCE: the position of each of items */
         size_t n_items;
         bool nested;               /* SEQUENCE: had a non-scalar item (not in items) */
+        bool list_item;            /* SEQUENCE: one of those was a list (it has no node) */
         int line, col;             /* position of the key */
         int value_line, value_col; /* position of the value ('{' or '[' if flow) */
 };

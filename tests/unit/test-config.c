@@ -867,6 +867,22 @@ START_TEST(test_flows_field_errors)
 }
 END_TEST
 
+/* A list among the steps was dropped without a word, and the rule
+ * checks then looked for its neighbours under the wrong names (a crash,
+ * also on SIGHUP). */
+START_TEST(test_flows_nested_list)
+{
+        expect_errors(MINIMAL "flows:\n"
+                              "  default:\n"
+                              "    - [x]\n"
+                              "    - step: reminder-1\n"
+                              "      after_due_days: 3\n"
+                              "      after_previous_days: 3\n",
+                      "@:4:5: flows.default: a list inside the list (expected a list of "
+                      "mappings)");
+}
+END_TEST
+
 START_TEST(test_flows_rule_errors)
 {
         expect_errors(MINIMAL "flows:\n"
@@ -993,6 +1009,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_flows_parsed);
         tcase_add_test(tc, test_flows_field_errors);
         tcase_add_test(tc, test_flows_rule_errors);
+        tcase_add_test(tc, test_flows_nested_list);
         tcase_add_test(tc, test_timing_keys);
         tcase_add_test(tc, test_line_break_in_value);
         tcase_add_test(tc, test_free_null);
