@@ -660,10 +660,11 @@ size_t tracking_line_stats(const struct tracking_line *l, char (*field)[TRACKING
 
 /* ---- Redis: reading, then one transaction ---- */
 
-/* The invoice <prefix>:ref:<reference> names into out: 1, or 0 when
- * it names none. */
-static int ref_invoice(struct queue *q, const char *reference, char *out, size_t n,
-                       struct error *err)
+/* What <prefix>:ref:<reference> names: an invoice (1, into invoice), or
+ * a reminder (2, into rid) as it did before history named the invoice
+ * (such keys live for history.retention_days); 0 when nothing. */
+static int ref_lookup(struct queue *q, const char *reference, char *invoice, size_t n,
+                      char rid[20], struct error *err)
 {
         char key[256], *v = NULL;
 
@@ -673,9 +674,14 @@ static int ref_invoice(struct queue *q, const char *reference, char *out, size_t
                 return 0;
         if (rc < 0)
                 return rc;
-        rc = v[0] && strlen(v) < n;
-        if (rc)
-                snprintf(out, n, "%s", v);
+        if (tracking_is_reminder_id(v)) {
+                snprintf(rid, 20, "%s", v);
+                rc = 2;
+        } else {
+                rc = v[0] && strlen(v) < n;
+                if (rc)
+                        snprintf(invoice, n, "%s", v);
+        }
         free(v);
         return rc;
 }
@@ -783,7 +789,8 @@ static int read_state(struct queue *q, const struct tracking_payment *p, const c
         if (p->reminder[0]) {
                 snprintf(r->rid, sizeof(r->rid), "%s", p->reminder);
         } else if (p->reference[0]) {
-                rc = ref_invoice(q, p->reference, r->ref_invoice, sizeof(r->ref_invoice), err);
+                rc = ref_lookup(q, p->reference, r->ref_invoice, sizeof(r->ref_invoice), r->rid,
+                                err);
                 if (rc < 0)
                         return rc;
                 if (rc == 0 && tracking_is_reminder_id(p->reference))
