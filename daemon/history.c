@@ -217,7 +217,7 @@ int history_profile_job(const struct queue_fields *f, const char *customer_id, c
 {
         const char *jf = queue_fields_get(f, "job"), *cf = queue_fields_get(f, "contact"),
                    *of = queue_fields_get(f, "owed");
-        char jobs[160], contact[96], *jp[3], *cp[6], currency[8];
+        char jobs[200], contact[96], *jp[3], *cp[6], currency[8];
         long long owed;
 
         *out = NULL;

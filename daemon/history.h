@@ -90,7 +90,7 @@ const char *history_segment_of(const struct job *job, const struct history *h,
  *            consent "e", "s", "es": "-" for none of each)
  *   owed     "<amount_cents> <currency>" summed over the invoices */
 struct history_profile {
-        char job[160], contact[96], owed[40];
+        char job[200], contact[96], owed[40];   /* room for 64-character names */
 };
 void history_profile_make(const struct job *job, struct history_profile *p);
 /* A job the policy can be asked about again, built from a customer
