@@ -79,6 +79,14 @@ static bool minute_ok(const struct timing_rules *r, int m)
 static bool first_allowed(const struct timing_rules *r, int64_t *day, int *minute, int hour,
                           int max_days, enum timing_why *why)
 {
+        /* Rules that allow no minute of any day (a send window inside the
+         * quiet hours) would otherwise scan every minute of a year, for
+         * every job. */
+        bool any = false;
+        for (int m = 0; m < 24 * 60 && !any; m++)
+                any = minute_ok(r, m);
+        if (!any)
+                return false;
         for (int64_t d = *day; d < *day + max_days; d++) {
                 int wday = (int)(((d + 4) % 7 + 7) % 7);   /* 1970-01-01 was a Thursday */
                 if (!r->weekends && (wday == 0 || wday == 6)) {
