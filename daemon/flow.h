@@ -5,7 +5,9 @@
  * on that step's channels; once it is sent the next step is scheduled,
  * its time counted from the due date or from this step's own time; the
  * step named "handover" sends nothing and hands the invoices over to a
- * collection agency. Without flows every job stands alone. */
+ * collection agency. A scheduled step names its flow (job field "flow"),
+ * so the flow goes on when payments move the customer to another
+ * segment. Without flows every job stands alone. */
 #pragma once
 
 #include <stdbool.h>

@@ -800,6 +800,11 @@ static int parse_root(struct job *j, json_t *root, struct error *err)
                         return fail(err, "holdout", "must be a number from 0 to 0.5");
                 j->holdout = h;
         }
+        if ((v = member(root, "flow"))) {
+                if (!json_is_string(v) || !is_token(json_string_value(v), 64))
+                        return fail(err, "flow", "must be 1-64 characters from A-Z a-z 0-9 . _ -");
+                j->flow = xstrdup(json_string_value(v));
+        }
         if ((v = member(root, "skip_channels"))) {
                 size_t i;
                 json_t *c;
@@ -885,6 +890,7 @@ void job_free(struct job *job)
         free(job->customer.name);
         free(job->customer.locale);
         free(job->customer.segment);
+        free(job->flow);
         free(job->customer.email);
         free(job->customer.phone);
         free(job->customer.timezone);
@@ -928,7 +934,8 @@ char *job_json_with_attempt(const struct job *job, int attempt)
         return s;
 }
 
-char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms)
+char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms,
+                        const char *flow)
 {
         json_t *root = job ? load(job->json, strlen(job->json), NULL) : NULL;
         char when[32];
@@ -938,6 +945,10 @@ char *job_json_for_step(const struct job *job, const char *step, int64_t not_bef
                 return NULL;
         json_object_del(root, "attempt");
         json_object_del(root, "skip_channels");
+        if (flow && json_object_set_new(root, "flow", json_string(flow)) < 0) {
+                json_decref(root);
+                return NULL;
+        }
         if (json_is_object(root) && json_object_set_new(root, "step", json_string(step)) == 0 &&
             json_object_set_new(root, "not_before",
                                 json_string(job_format_time(not_before_ms, when))) == 0)

@@ -71,6 +71,11 @@ struct job {
          * this reminder after it was sent (an undelivered SMS), so the
          * policy goes on with the next one. */
         bool skip[JOB_CHANNEL__N];
+        /* dunningd's own field "flow": the segment whose escalation flow
+         * scheduled this step (job_json_for_step), so the flow goes on
+         * when the customer's derived segment changes on the way; NULL
+         * for an enqueued job. */
+        char *flow;
         char reminder_id[19];  /* "r-" + 16 hex: hash of (step, sorted invoice numbers) */
         char job_id[19];       /* "j-" + 16 hex: hash of (campaign, step, sorted invoice numbers) */
         char *json;            /* the text it was parsed from, owned */
@@ -105,11 +110,13 @@ void job_id(char out[19], const char *campaign, const char *step,
 char *job_json_with_attempt(const struct job *job, int attempt);
 
 /* Returns the job's JSON text for the next step of its flow: "step" set
- * to step, "not_before" to not_before_ms (job_format_time), "attempt" and
- * "skip_channels" dropped (newly allocated; free it), or NULL. The same
- * job, step and time always give the same text, so scheduling it twice
- * leaves one entry in the scheduled set. */
-char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms);
+ * to step, "not_before" to not_before_ms (job_format_time), "flow" to
+ * flow (NULL: left as it is), "attempt" and "skip_channels" dropped
+ * (newly allocated; free it), or NULL. The same job, step, time and flow
+ * always give the same text, so scheduling it twice leaves one entry in
+ * the scheduled set. */
+char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms,
+                        const char *flow);
 
 /* Returns the job's JSON text with ch added to "skip_channels" and
  * "attempt" reset (newly allocated; free it), or NULL. Used when a channel

@@ -253,7 +253,7 @@ static enum excluded exclusion(const struct job *job, const struct config *cfg,
 
         if (!policy_step_allows(job, cfg, ch))
                 return NOT_ALLOWED;
-        if (!flow_allows(cfg, segment, job->step, ch))
+        if (!flow_allows(cfg, job->flow ? job->flow : segment, job->step, ch))
                 return NOT_IN_FLOW;
         if (job->skip[ch])
                 return FAILED;
@@ -520,8 +520,9 @@ void policy_choose(const struct job *job, const struct policy_context *ctx,
         if (amount < 1.0)
                 amount = 1.0;
 
-        /* The flow is the segment's the worker found, else the job's own
-         * (preview, explain without history), else the default one. */
+        /* The flow is the one that scheduled the step (job->flow), else
+         * the segment's the worker found, else the job's own (preview,
+         * explain without history), else the default one. */
         const char *segment = ctx->segment_name ? ctx->segment_name : job->customer.segment;
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
                 why[ch] = exclusion(job, cfg, ctx->customer, segment, (enum job_channel)ch);

@@ -175,6 +175,21 @@ static void record_history(struct worker *w, const struct job *job,
                           err.msg, NULL);
 }
 
+/* Whether job may still wait for the customer's best hour: a first try
+ * that is not late. Put off for the hour, it comes back with not_before
+ * set to it (see DISPATCH_DEFER), so a backlog that holds it past the
+ * hour sends it then, rather than putting it off a day, again and again;
+ * a retry or the fallback after an undelivered SMS goes at the first
+ * allowed minute too. */
+static bool best_hour_may_wait(const struct job *job, int64_t now)
+{
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                if (job->skip[c])
+                        return false;
+        return job->attempt == 0 &&
+               (job->not_before_ms <= 0 || now - job->not_before_ms < 3600 * 1000);
+}
+
 /* In the batch transaction: the next step of job's flow, if it has one,
  * into the scheduled set. Its time and text follow from the job and the
  * entry alone (not the clock), so a send recorded twice would schedule
@@ -194,10 +209,13 @@ static void schedule_next(struct worker *w, const struct queue_entry *e, const s
         for (int ch = 0; ch < JOB_CHANNEL__N; ch++)
                 if (job->skip[ch])
                         return;
-        const struct config_flow_step *next = flow_next(cfg, segment, job, own, &due);
+        /* The flow a step was scheduled by goes on, whatever segment the
+         * customer's payments have moved them to since. */
+        const char *flow = job->flow ? job->flow : segment;
+        const struct config_flow_step *next = flow_next(cfg, flow, job, own, &due);
         if (!next)
                 return;
-        char *json = job_json_for_step(job, next->step, due);
+        char *json = job_json_for_step(job, next->step, due, flow);
         if (!json) {
                 log_event(LOG_ERR, "next step not scheduled", "reminder", job->reminder_id,
                           "step", next->step, NULL);
@@ -336,10 +354,16 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 break;
         }
         case DISPATCH_DEFER: {
-                /* Not an attempt: the same job again when the window ends. */
+                /* Not an attempt: the same job again when the window ends;
+                 * put off for the best hour, it says so in not_before. */
                 char until[32];
                 snprintf(until, sizeof(until), "%lld", (long long)r->defer_until_ms);
-                queue_txn_schedule(w->q, job->json, r->defer_until_ms);
+                char *timed = strcmp(r->reason, timing_why_name(TIMING_BEST_HOUR)) == 0
+                                      ? job_json_for_step(job, job->step, r->defer_until_ms,
+                                                          NULL)
+                                      : NULL;
+                queue_txn_schedule(w->q, timed ? timed : job->json, r->defer_until_ms);
+                free(timed);
                 queue_txn_event(w->q, cfg->queue.events_maxlen, "deferred", "reminder",
                                 job->reminder_id, "channel", ch, "step", job->step, "campaign",
                                 job->campaign, "customer", job->customer.id, "reason", r->reason,
@@ -595,7 +619,7 @@ static void process_batch(struct worker *w)
                 if (!go[k])
                         continue;
                 const struct config_flow_step *st =
-                        flow_step_of(w->cfg, segs[k], job->step, NULL);
+                        flow_step_of(w->cfg, job->flow ? job->flow : segs[k], job->step, NULL);
                 if (paid[k]) {
                         stop[k] = DISPATCH_SKIPPED;
                         go[k] = NULL;
@@ -622,8 +646,10 @@ static void process_batch(struct worker *w)
                                 const char *tz = job->customer.timezone;
                                 if (!tz || !quiet_zone_known(tz))
                                         tz = w->cfg->default_timezone;
-                                defer[k] = timing_send_at(&timing[first], &hist[k], tz, now,
-                                                          &defer_why[k]);
+                                defer[k] = timing_send_at(&timing[first],
+                                                          best_hour_may_wait(job, now)
+                                                                  ? &hist[k] : NULL,
+                                                          tz, now, &defer_why[k]);
                                 if (defer[k] > now) {
                                         stop[k] = DISPATCH_DEFER;
                                         go[k] = NULL;

@@ -364,13 +364,31 @@ START_TEST(test_best_hour_defers)
         ck_assert_int_eq(then.minute, best * 60);
         ck_assert(at > harness_now_ms() + 3600 * 1000 - 60 * 1000);
         ck_assert(at <= harness_now_ms() + 3 * 3600 * 1000);
-        /* the same job, not an attempt, waiting for that hour */
+        /* the same job, not an attempt, waiting for that hour, which its
+         * not_before now names */
         int64_t score;
         char *waiting = scheduled_one(h, &score);
         ck_assert_int_eq(score, at);
-        ck_assert_str_eq(waiting, json);
+        struct job *job = NULL;
+        struct error err;
+        ck_assert_int_eq(job_parse(&job, waiting, strlen(waiting), &err), 0);
+        ck_assert_str_eq(job->reminder_id, rid);
+        ck_assert_int_eq(job->not_before_ms, at);
+        ck_assert_int_eq(job->attempt, 0);
+        job_free(job);
         ck_assert_uint_eq(events_for(h, "sent", rid), 0);
         ck_assert_uint_eq(harness_outbox_count(h, NULL), 0);
+
+        /* Come back more than an hour late (a backlog): it goes now, not
+         * a day later at the best hour again. */
+        harness_redis_cmd(h, "ZREM " P "scheduled %s", waiting);
+        char late[32];
+        job_format_time(harness_now_ms() - 2 * 3600 * 1000, late);
+        char *again = harness_job_json(4, late);
+        harness_redis_cmd(h, "XADD " P "jobs * job %s", again);
+        wait_event(h, "sent", rid, 1);
+        ck_assert_uint_eq(events_for(h, "deferred", rid), 1);
+        free(again);
         free(waiting);
         free(json);
         stop(d);

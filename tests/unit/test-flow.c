@@ -156,14 +156,16 @@ START_TEST(test_next_job_text)
         struct job *job = make_job("reminder-1", ",\"attempt\":3,\"skip_channels\":[\"sms\"],"
                                                  "\"holdout\":0.1,\"x-erp\":\"kept\"");
         int64_t due = ms("2026-11-10T09:00:00Z");
-        char *a = job_json_for_step(job, "reminder-2", due);
-        char *b = job_json_for_step(job, "reminder-2", due);
+        char *a = job_json_for_step(job, "reminder-2", due, "new");
+        char *b = job_json_for_step(job, "reminder-2", due, "new");
         ck_assert_ptr_nonnull(a);
         /* the same inputs, the same bytes: one entry in the scheduled set */
         ck_assert_str_eq(a, b);
         ck_assert_ptr_null(strstr(a, "attempt"));
         ck_assert_ptr_null(strstr(a, "skip_channels"));
         ck_assert_ptr_nonnull(strstr(a, "\"x-erp\":\"kept\""));
+        /* the flow that scheduled it goes with it */
+        ck_assert_ptr_nonnull(strstr(a, "\"flow\":\"new\""));
         struct job *next = NULL;
         struct error err;
         ck_assert_int_eq(job_parse(&next, a, strlen(a), &err), 0);
@@ -171,6 +173,7 @@ START_TEST(test_next_job_text)
         ck_assert_int_eq(next->not_before_ms, due);
         ck_assert_int_eq(next->attempt, 0);
         ck_assert(!next->skip[JOB_CHANNEL_SMS]);
+        ck_assert_str_eq(next->flow, "new");
         /* the ids follow from the step as for an enqueued job */
         const char *numbers[] = { "INV-1", "INV-2" };
         char rid[19];
@@ -203,6 +206,15 @@ START_TEST(test_policy_flow_channels)
         policy_choose(job, &ctx, &cfg, ms("2026-11-23T09:00:00Z"), &d);
         ck_assert_uint_eq(d.n, 1);
         ck_assert_int_eq(d.order[0], JOB_CHANNEL_SMS);
+        job_free(job);
+        /* a step scheduled by structural-late's flow keeps to it after the
+         * customer's payments moved them to another segment */
+        job = make_job("reminder-1", ",\"flow\":\"structural-late\"");
+        ctx.segment_name = "new";
+        policy_choose(job, &ctx, &cfg, ms("2026-11-23T09:00:00Z"), &d);
+        ck_assert_uint_eq(d.n, 1);
+        ck_assert_int_eq(d.order[0], JOB_CHANNEL_SMS);
+        ctx.segment_name = "structural-late";
         job_free(job);
 
         /* final-notice: letter or e-mail; without a segment the job's own

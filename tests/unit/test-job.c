@@ -278,6 +278,8 @@ static const struct {
         { "not_before", "\"1969-12-31T23:00:00Z\"", "not_before: must be after 1970-01-01T00:00:00Z" },
         { "attempt", "-1", "attempt: must be an integer >= 0" },
         { "attempt", "\"2\"", "attempt: must be an integer >= 0" },
+        { "flow", "\"bad name\"", "flow: must be 1-64 characters from A-Z a-z 0-9 . _ -" },
+        { "flow", "3", "flow: must be 1-64 characters from A-Z a-z 0-9 . _ -" },
 };
 
 START_TEST(test_reject_field)
@@ -307,6 +309,7 @@ static const struct {
         { "not_before", NULL },
         { "not_before", "\"2026-11-23T08:00:00.123456Z\"" },
         { "attempt", "3" },
+        { "flow", "\"structural-late\"" },
 };
 
 START_TEST(test_accept_field)
