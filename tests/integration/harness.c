@@ -890,6 +890,21 @@ int harness_daemon_wait(struct harness_daemon *d, int timeout_ms)
         return exit_code(d->status);
 }
 
+void harness_daemon_stop(struct harness_daemon *d)
+{
+        harness_daemon_signal(d, SIGTERM);
+        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+}
+
+int harness_run(Suite *s)
+{
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 void harness_daemon_kill(struct harness_daemon *d)
 {
         if (d->reaped)

@@ -14,6 +14,7 @@
  * with a deadline. */
 #pragma once
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -208,6 +209,8 @@ bool harness_daemon_running(struct harness_daemon *d);
 int harness_daemon_wait(struct harness_daemon *d, int timeout_ms);
 /* SIGKILL and reap. */
 void harness_daemon_kill(struct harness_daemon *d);
+/* SIGTERM, then asserts the daemon drained and exited 0 within 10 s. */
+void harness_daemon_stop(struct harness_daemon *d);
 /* The whole log (free() it), and helpers on it. */
 char *harness_daemon_log(const struct harness_daemon *d);
 bool harness_daemon_log_has(const struct harness_daemon *d, const char *needle);
@@ -278,3 +281,7 @@ char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
                          const char *not_before);
 /* Reads a whole file (owned), or NULL when it cannot be read. */
 char *harness_read_file(const char *path);
+
+/* Runs suite s (each integration test's main): EXIT_SUCCESS when every
+ * case passed. */
+int harness_run(Suite *s);

@@ -1216,11 +1216,5 @@ static Suite *ctl_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(ctl_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed;
+        return harness_run(ctl_suite());
 }

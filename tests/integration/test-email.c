@@ -657,9 +657,5 @@ int main(void)
         tcase_add_test(e2e, test_daemon_550_falls_back_to_sms_451_retried);
         tcase_add_test(e2e, test_daemon_batches_emails_in_one_session);
         suite_add_tcase(s, e2e);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(s);
 }

@@ -37,12 +37,6 @@ static struct harness *start_world(const char *extra)
         return h;
 }
 
-static void stop(struct harness_daemon *d)
-{
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
-}
-
 /* Customer i's job at step with not_before (RFC 3339) into the stream. */
 static void add_job(struct harness *h, int i, const char *step, const char *not_before)
 {
@@ -242,7 +236,7 @@ START_TEST(test_flow_to_handover)
         add_job(h, 1, "handover", nb4);
         wait_event(h, "skipped", r4, 1);
         ck_assert_uint_eq(events_for(h, "handover", r4), 1);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -298,7 +292,7 @@ START_TEST(test_redelivery_schedules_once)
         free(skip);
         free(first);
         free(again);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -329,7 +323,7 @@ START_TEST(test_payment_stops_the_flow)
         ck_assert_uint_eq(events_for(h, "scheduled", r3), 0);
         ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 0);
         ck_assert_uint_eq(harness_outbox_count(h, NULL), files);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -391,7 +385,7 @@ START_TEST(test_best_hour_defers)
         free(again);
         free(waiting);
         free(json);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -411,9 +405,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }

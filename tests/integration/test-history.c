@@ -86,8 +86,7 @@ START_TEST(test_send_writes_history)
         enqueue(h, 1, 12);
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, 12, 20000), 12);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 
         char day[16];
         today(day);
@@ -233,8 +232,7 @@ START_TEST(test_paid_invoice_is_never_reminded)
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
         harness_wait_no_pending(h, 10000);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 
         struct harness_entry *e;
         size_t n = harness_xrange(h, "dunning:events", &e), skipped = 0;
@@ -280,8 +278,7 @@ START_TEST(test_holdout_is_kept_from_the_step)
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, (size_t)(n - want), 20000), (size_t)(n - want));
         harness_wait_no_pending(h, 10000);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 
         ck_assert_uint_eq(harness_count_events(h, "held_out"), (size_t)want);
         ck_assert_uint_eq(harness_count_events(h, "sent"), (size_t)(n - want));
@@ -323,9 +320,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }

@@ -217,8 +217,7 @@ START_TEST(test_policy_learns_each_customers_channel)
         }
         json_decref(root);
         harness_ctl_free(&ctl);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -235,9 +234,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }

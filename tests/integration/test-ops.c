@@ -141,8 +141,7 @@ START_TEST(test_metrics_after_a_run)
         free(text);
         free(file);
 
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -177,8 +176,7 @@ START_TEST(test_healthz_follows_redis)
         ck_assert_ptr_null(strstr(text, "\ndunningd_redis_reconnects_total 0\n"));
         free(text);
 
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -360,9 +358,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }

@@ -1058,11 +1058,5 @@ static Suite *pipeline_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(pipeline_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed;
+        return harness_run(pipeline_suite());
 }

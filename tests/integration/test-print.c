@@ -573,8 +573,7 @@ START_TEST(test_daemon_sends_letters_to_the_print_service)
         char *log = harness_daemon_log(d);
         ck_assert_ptr_null(strstr(log, TOKEN));
         free(log);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -601,11 +600,5 @@ static Suite *print_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(print_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed;
+        return harness_run(print_suite());
 }

@@ -235,8 +235,7 @@ START_TEST(test_sms_with_pay_link_retried_after_429)
         ck_assert_ptr_null(strstr(log, MOLLIE_KEY));
         free(log);
         harness_assert_log_masked(d, 1, 1);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -258,8 +257,7 @@ START_TEST(test_400_sends_on_the_next_channel)
         ck_assert_ptr_nonnull(
                 strstr(m, "dunningd_reminders_failed_total{channel=\"sms\",reason=\"permanent\"} 1\n"));
         free(m);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -340,8 +338,7 @@ START_TEST(test_mollie_webhook_records_a_payment_once)
         free(big);
         ck_assert_int_eq(harness_xlen(h, "payments"), 1);
         free(link);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -423,8 +420,7 @@ START_TEST(test_undelivered_sms_moves_to_the_next_channel)
         ck_assert_int_eq(st, 404);
         free(m1);
         free(m4);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -566,8 +562,7 @@ START_TEST(test_twilio_report_signed)
         free(r);
         wait_sent(rid, "sms,email", 30000);
         ck_assert_int_eq(harness_count_events(h, "undelivered"), 1);
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
+        harness_daemon_stop(d);
 }
 END_TEST
 
@@ -589,9 +584,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }

@@ -306,11 +306,5 @@ static Suite *queue_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(queue_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed;
+        return harness_run(queue_suite());
 }

@@ -880,10 +880,7 @@ int main(void)
         tcase_add_test(tc, test_send_batch_in_flight);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        int rc = harness_run(s);
         curl_global_cleanup();
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return rc;
 }

@@ -180,12 +180,6 @@ static void wait_events(struct harness *h, const char *type, const char *field,
                       value ? value : "-");
 }
 
-static void stop(struct harness_daemon *d)
-{
-        harness_daemon_signal(d, SIGTERM);
-        ck_assert_int_eq(harness_daemon_wait(d, 10000), 0);
-}
-
 START_TEST(test_ctl_paid_applies_once)
 {
         struct harness *h = harness_new();
@@ -387,7 +381,7 @@ START_TEST(test_stream_payments_teach_the_history)
         ck_assert_int_eq(hnum(h, stats, "paid_cents|sms|reminder-1|new|it"), 6000);
         ck_assert_int_eq(hnum(h, P "customer:C-7", "late"), 3);
         ck_assert_int_eq(payments_pending(h), 0);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -459,7 +453,7 @@ START_TEST(test_unknown_and_malformed_entries)
         free(nothing);
         free(other);
         free(good);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -489,7 +483,7 @@ START_TEST(test_takeover_and_redis_restart)
         wait_paid(h, "INV-9");
         ck_assert_int_eq(payments_pending(h), 0);
         ck_assert_uint_eq(events_with(h, "paid", "invoice", "INV-8"), 1);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -527,7 +521,7 @@ START_TEST(test_end_to_end_payment_by_reference)
         ck_assert_int_eq(hnum(h, stats, "direct|sms|reminder-1|new|it"), 1);
         ck_assert_int_eq(hnum(h, stats, "paid_cents|sms|reminder-1|new|it"), 1001);
         ck_assert_int_eq(hnum(h, P "segment:new", "direct:sms"), 1);
-        stop(d);
+        harness_daemon_stop(d);
         harness_free(h);
 }
 END_TEST
@@ -548,9 +542,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(suite());
 }
