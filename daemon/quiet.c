@@ -108,6 +108,7 @@ int quiet_local_of(const char *tz, int64_t ms, struct quiet_local *out)
         out->month = ucal_get(cal, UCAL_MONTH, &st) + 1;
         out->day = ucal_get(cal, UCAL_DATE, &st);
         out->minute = ucal_get(cal, UCAL_HOUR_OF_DAY, &st) * 60 + ucal_get(cal, UCAL_MINUTE, &st);
+        out->wday = ucal_get(cal, UCAL_DAY_OF_WEEK, &st) - UCAL_SUNDAY;
         ucal_close(cal);
         return U_SUCCESS(st) ? 0 : -1;
 }

@@ -36,6 +36,7 @@ bool quiet_inside(const struct quiet *q, int minute);
 struct quiet_local {
         int year, month, day;   /* month 1-12 */
         int minute;             /* after local midnight */
+        int wday;               /* 0 Sunday; quiet_local_of fills it, quiet_local_ms ignores it */
 };
 
 /* The local date and minute of ms in zone tz. 0, or -1 when tz is

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <unicode/ucal.h>
-#include <unicode/ustring.h>
 #include <unistd.h>
 
 #include "backoff.h"
@@ -393,24 +391,12 @@ void tracking_attribute(const char *reminder_id, const struct queue_fields *remi
 
 int tracking_local_time(int64_t ms, const char *tz, int *hour, int *wday)
 {
-        UChar zone[80];
-        UErrorCode st = U_ZERO_ERROR;
+        struct quiet_local t;
 
-        /* ICU takes an unknown zone for GMT without a word: ask first. */
-        if (!quiet_zone_known(tz))
+        if (quiet_local_of(tz, ms, &t) < 0)
                 return -EINVAL;
-        u_uastrcpy(zone, tz);
-        UCalendar *cal = ucal_open(zone, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
-        if (U_FAILURE(st))
-                return -EINVAL;
-        ucal_setMillis(cal, (UDate)ms, &st);
-        int h = ucal_get(cal, UCAL_HOUR_OF_DAY, &st);
-        int d = ucal_get(cal, UCAL_DAY_OF_WEEK, &st);   /* UCAL_SUNDAY is 1 */
-        ucal_close(cal);
-        if (U_FAILURE(st) || h < 0 || h > 23 || d < 1 || d > 7)
-                return -EINVAL;
-        *hour = h;
-        *wday = d - 1;
+        *hour = t.minute / 60;
+        *wday = t.wday;
         return 0;
 }
 
