@@ -30,6 +30,21 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
         *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+int64_t civil_days(int y, int m, int d)
+{
+        return days_from_civil(y, (unsigned)m, (unsigned)d);
+}
+
+void civil_date(int64_t days, int *y, int *m, int *d)
+{
+        int64_t yy;
+        unsigned mm, dd;
+        civil_from_days(days, &yy, &mm, &dd);
+        *y = (int)yy;
+        *m = (int)mm;
+        *d = (int)dd;
+}
+
 int civil_parse(const char *s, int64_t *days)
 {
         static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };

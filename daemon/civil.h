@@ -16,5 +16,10 @@ int civil_format(int64_t days, char out[11]);
 /* The year of a day number. */
 int64_t civil_year(int64_t days);
 
+/* The day number of year y, month m (1-12), day d, and back: for callers
+ * that have the parts already (a zone's local date, timing.c). */
+int64_t civil_days(int y, int m, int d);
+void civil_date(int64_t days, int *y, int *m, int *d);
+
 /* The UTC day number of a Unix time in milliseconds. */
 int64_t civil_today(int64_t unix_ms);

@@ -5,7 +5,6 @@
  * this local time" ask the zone's calendar, and a DST change is ICU's. */
 #include "timing.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "civil.h"
@@ -118,15 +117,12 @@ static bool first_allowed(const struct timing_rules *r, int64_t *day, int *minut
 static int64_t instant(const char *tz, int64_t day, int minute, int64_t now_ms,
                        const struct quiet_local *now, int64_t now_day)
 {
-        char ymd[11];
         struct quiet_local t = { .minute = minute };
 
         /* The minute we are in already: now, not its start. */
         if (day == now_day && minute == now->minute)
                 return now_ms;
-        if (civil_format(day, ymd) < 0 ||
-            sscanf(ymd, "%d-%d-%d", &t.year, &t.month, &t.day) != 3)
-                return -1;
+        civil_date(day, &t.year, &t.month, &t.day);
         return quiet_local_ms(tz, &t);
 }
 
@@ -135,16 +131,12 @@ int64_t timing_send_at(const struct timing_rules *r, const struct history *h, co
 {
         struct quiet_local now;
         enum timing_why w = TIMING_NOW;
-        char ymd[11];
-        int64_t today;
 
         if (why)
                 *why = TIMING_NOW;
         if (quiet_local_of(tz, now_ms, &now) < 0)
                 return now_ms;
-        snprintf(ymd, sizeof(ymd), "%04d-%02d-%02d", now.year, now.month, now.day);
-        if (civil_parse(ymd, &today) < 0)
-                return now_ms;
+        int64_t today = civil_days(now.year, now.month, now.day);
 
         int64_t day = today;
         int minute = now.minute;

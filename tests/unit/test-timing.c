@@ -126,7 +126,7 @@ START_TEST(test_quiet_hours)
         ck_assert_int_eq(quiet_parse(&r.quiet, "07:00-19:30", &err), 0);
         expect(&r, NULL, "2026-11-24T09:30:00Z", "2026-11-24T18:30:00Z", TIMING_WINDOW);
         /* nothing left (a window inside the quiet hours): now, as for a
-         * zone ICU does not know, found without scanning a year */
+         * zone ICU does not know, even with a best hour */
         ck_assert_int_eq(quiet_parse(&r.quiet, "07:00-21:00", &err), 0);
         struct history best = paid_at(10, 9);
         expect(&r, &best, "2026-11-24T09:30:00Z", "2026-11-24T09:30:00Z", TIMING_NOW);
