@@ -7,7 +7,8 @@
  * beside dunningd on the same jobs to show how close dunningd comes.
  *
  * With HISTORY=true in the environment it also issues what history adds
- * (daemon/history.c): the customers' and invoices' hashes read per batch,
+ * (daemon/history.c): the customers' and invoices' hashes read per batch (in the
+ * round trip of the leases, as the worker does),
  * then per job the invoice's HSET and EXPIRE, the customer's HINCRBY, HSET
  * and EXPIRE, the RF reference's SET, and per batch the segment's and the
  * day's counters, on keys named after each entry, so they are as new as
@@ -38,7 +39,8 @@ static double now_s(void)
 }
 
 /* What history adds to a batch of n jobs named ids (see above). */
-static void history_commands(struct queue *q, const char *const *ids, size_t n)
+static void history_commands(struct queue *q, const char *const *ids, size_t n,
+                             enum queue_take *take)
 {
         char (*key)[96] = calloc(2 * n, sizeof(*key));
         const char **keys = calloc(2 * n, sizeof(*keys));
@@ -51,7 +53,10 @@ static void history_commands(struct queue *q, const char *const *ids, size_t n)
                 keys[2 * i] = key[2 * i];
                 keys[2 * i + 1] = key[2 * i + 1];
         }
-        if (queue_hashes_get(q, keys, 2 * n, f, &err) < 0) {
+        /* In the round trip of the leases, as the worker reads them. */
+        queue_hashes_send(q, keys, 2 * n);
+        if (queue_take_reminders_reply(q, n, take, &err) < 0 ||
+            queue_hashes_reply(q, 2 * n, f, &err) < 0) {
                 fprintf(stderr, "%s\n", err.msg);
                 exit(1);
         }
@@ -65,20 +70,21 @@ static void history_commands(struct queue *q, const char *const *ids, size_t n)
                 snprintf(id, sizeof(id), "INV-%s", ids[i]);
                 const char *inv[] = { "HSET", key[2 * i + 1], "amount_cents", "123456", "due",
                                       "2026-10-31", "currency", "EUR", "customer", "C-1",
-                                      "segment", "new", "last", touch };
+                                      "segment", "new", "last", touch, "exp_ms",
+                                      "1763800000000", "ref_ms", "1763800000000" };
                 const char *inv_ttl[] = { "EXPIRE", key[2 * i + 1], "34560000" };
                 const char *sent[] = { "HINCRBY", key[2 * i], "sent:email", "1" };
                 const char *cust[] = { "HSET", key[2 * i], "last_sent:email", "1763800000000",
                                        "tz", "Europe/Amsterdam", "job",
                                        "reminder-1|bench|", "contact",
                                        "1a2b3c4d|5e6f7a8b|NL|es|email|nl-NL", "owed",
-                                       "123456 EUR" };
+                                       "123456 EUR", "exp_ms", "1763800000000" };
                 const char *cust_ttl[] = { "EXPIRE", key[2 * i], "34560000" };
                 const char *rf[] = { "SET", ref, id, "EX", "34560000" };
-                queue_txn_argv(q, 14, inv);
+                queue_txn_argv(q, 18, inv);
                 queue_txn_argv(q, 3, inv_ttl);
                 queue_txn_argv(q, 4, sent);
-                queue_txn_argv(q, 12, cust);
+                queue_txn_argv(q, 14, cust);
                 queue_txn_argv(q, 3, cust_ttl);
                 queue_txn_argv(q, 5, rf);
         }
@@ -130,12 +136,13 @@ static void *run(void *arg)
                         continue;
                 for (size_t i = 0; i < b.n; i++)
                         ids[i] = b.entries[i].id;   /* stands in for the reminder id */
-                if (queue_take_reminders(q, ids, b.n, chans, 3, 120000, take, &err) < 0) {
+                queue_take_reminders_send(q, ids, b.n, chans, 3, 120000);
+                if (history)
+                        history_commands(q, (const char *const *)ids, b.n, take);
+                else if (queue_take_reminders_reply(q, b.n, take, &err) < 0) {
                         fprintf(stderr, "%s\n", err.msg);
                         exit(1);
                 }
-                if (history)
-                        history_commands(q, (const char *const *)ids, b.n);
                 for (size_t i = 0; i < b.n; i++) {
                         queue_txn_sent(q, ids[i], "email", 86400);
                         queue_txn_release(q, ids[i]);

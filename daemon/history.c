@@ -415,12 +415,54 @@ static bool invoice_paid(const struct queue_fields *f, const struct job_invoice 
         return paid && num(paid) >= inv->amount_cents;
 }
 
-int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,
-                  struct job *const *jobs, size_t n, int64_t now_ms, struct history *out,
-                  bool *paid, int64_t *open, struct error *err)
+/* The keys of the jobs' customers and invoices, in the order the replies
+ * come: each job's customer, then its invoices. */
+static char **fetch_keys(struct queue *q, struct job *const *jobs, size_t n, size_t *nkeys)
 {
-        size_t nkeys = 0, cap = 0;
-        char **keys = NULL;
+        size_t cap = 0, k = 0;
+        for (size_t i = 0; i < n; i++)
+                cap += jobs[i] ? 1 + jobs[i]->n_invoices : 0;
+        char **keys = xcalloc(cap ? cap : 1, sizeof(*keys));
+        for (size_t i = 0; i < n; i++) {
+                if (!jobs[i])
+                        continue;
+                char key[512];
+                history_key(q, key, sizeof(key), "customer", jobs[i]->customer.id);
+                keys[k++] = xstrdup(key);
+                for (size_t j = 0; j < jobs[i]->n_invoices; j++) {
+                        history_key(q, key, sizeof(key), "invoice", jobs[i]->invoices[j].number);
+                        keys[k++] = xstrdup(key);
+                }
+        }
+        *nkeys = k;
+        return keys;
+}
+
+void history_fetch_send(struct queue *q, struct job *const *jobs, size_t n)
+{
+        size_t nkeys;
+        char **keys = fetch_keys(q, jobs, n, &nkeys);
+        queue_hashes_send(q, (const char *const *)keys, nkeys);
+        for (size_t i = 0; i < nkeys; i++)
+                free(keys[i]);
+        free(keys);
+}
+
+/* Whether field name of f holds a time less than HISTORY_TTL_FRESH_MS
+ * before now_ms. */
+static bool fresh(const struct queue_fields *f, const char *name, int64_t now_ms)
+{
+        const char *v = queue_fields_get(f, name);
+        int64_t age = v ? now_ms - num(v) : -1;
+        return v && age >= 0 && age < HISTORY_TTL_FRESH_MS;
+}
+
+int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
+                        struct job *const *jobs, size_t n, int64_t now_ms,
+                        struct history *out, bool *paid, int64_t *open,
+                        struct history_ttl *ttl, struct error *err)
+{
+        size_t n_job_keys = 0;
         int rc = 0;
 
         for (size_t i = 0; i < n; i++) {
@@ -428,30 +470,17 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
                 paid[i] = false;
                 if (open)
                         open[i] = 0;
-                if (!jobs[i])
-                        continue;
-                cap += 1 + jobs[i]->n_invoices;
+                if (ttl)
+                        memset(&ttl[i], 0, sizeof(ttl[i]));
+                n_job_keys += jobs[i] ? 1 + jobs[i]->n_invoices : 0;
         }
-        cap += SEGMENTS_MAX;
-        keys = xcalloc(cap, sizeof(*keys));
-        for (size_t i = 0; i < n; i++) {
-                if (!jobs[i])
-                        continue;
-                char k[512];
-                history_key(q, k, sizeof(k), "customer", jobs[i]->customer.id);
-                keys[nkeys++] = xstrdup(k);
-                for (size_t j = 0; j < jobs[i]->n_invoices; j++) {
-                        history_key(q, k, sizeof(k), "invoice", jobs[i]->invoices[j].number);
-                        keys[nkeys++] = xstrdup(k);
-                }
-        }
-        size_t n_job_keys = nkeys;
-        struct queue_fields *f = xcalloc(cap, sizeof(*f));
+        struct queue_fields *f = xcalloc(n_job_keys + SEGMENTS_MAX, sizeof(*f));
+        char *seg_keys[SEGMENTS_MAX];
+        size_t segs[SEGMENTS_MAX], ns = 0;
         /* The customers first: their derived segments say which segment
          * aggregates are wanted, so those go in a second short pipeline
          * only when stale (every segment_refresh_ms). */
-        if (n_job_keys && (rc = queue_hashes_get(q, (const char *const *)keys, n_job_keys, f,
-                                                 err)) < 0)
+        if (n_job_keys && (rc = queue_hashes_reply(q, n_job_keys, f, err)) < 0)
                 goto out;
         for (size_t i = 0; i < c->n_seg; i++)
                 c->seg[i].wanted = false;
@@ -459,9 +488,18 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
         for (size_t i = 0; i < n; i++) {
                 if (!jobs[i])
                         continue;
+                if (ttl)
+                        ttl[i].customer = fresh(&f[at], "exp_ms", now_ms);
                 history_from_fields(&out[i], &f[at++]);
                 bool all = jobs[i]->n_invoices > 0;
                 for (size_t j = 0; j < jobs[i]->n_invoices; j++, at++) {
+                        if (ttl && j < 64) {
+                                uint64_t bit = (uint64_t)1 << j;
+                                if (fresh(&f[at], "exp_ms", now_ms))
+                                        ttl[i].invoice |= bit;
+                                if (fresh(&f[at], "ref_ms", now_ms))
+                                        ttl[i].ref |= bit;
+                        }
                         if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
                                 continue;
                         all = false;
@@ -474,29 +512,27 @@ int history_fetch(struct history_cache *c, struct queue *q, const struct config 
                 if (s >= 0 && now_ms - c->seg[s].read_ms >= cfg->history.segment_refresh_ms)
                         c->seg[s].wanted = true;
         }
-        size_t segs[SEGMENTS_MAX], ns = 0;
         for (size_t i = 0; i < c->n_seg; i++) {
                 if (!c->seg[i].wanted)
                         continue;
                 char k[512];
                 history_key(q, k, sizeof(k), "segment", c->seg[i].name);
-                keys[nkeys++] = xstrdup(k);
+                seg_keys[ns] = xstrdup(k);
                 segs[ns++] = i;
         }
-        if (ns && (rc = queue_hashes_get(q, (const char *const *)keys + n_job_keys, ns,
-                                         f + n_job_keys, err)) < 0)
+        if (ns && (rc = queue_hashes_get(q, (const char *const *)seg_keys, ns, f + n_job_keys,
+                                         err)) < 0)
                 goto out;
         for (size_t i = 0; i < ns; i++) {
                 history_from_fields(&c->seg[segs[i]].h, &f[n_job_keys + i]);
                 c->seg[segs[i]].read_ms = now_ms;
         }
 out:
-        for (size_t i = 0; i < nkeys; i++) {
+        for (size_t i = 0; i < n_job_keys + ns; i++)
                 queue_fields_free(&f[i]);
-                free(keys[i]);
-        }
+        for (size_t i = 0; i < ns; i++)
+                free(seg_keys[i]);
         free(f);
-        free(keys);
         return rc;
 }
 
@@ -518,14 +554,14 @@ static void txn(struct queue *q, const char *first, ...)
         queue_txn_argv(q, argc, argv);
 }
 
-/* Whether a later event can name a reminder sent on ch by its id alone:
- * a payment through its pay link, or an SMS provider's delivery report.
- * Otherwise its invoices' last touch says all there is to know, and not
- * writing a hash per send keeps Redis's share of a job down by a tenth. */
-static bool reminder_named_later(const struct config *cfg, enum job_channel ch)
+/* Whether a later event can name a reminder by its id alone: a payment
+ * through its pay link. (An SMS delivery report finds what it needs in the
+ * record kept for it, queue_txn_sms_sent.) Otherwise the invoices' last
+ * touch says all there is to know, and not writing a hash per send keeps
+ * Redis's share of a job down by a tenth. */
+static bool reminder_named_later(const struct config *cfg)
 {
-        return strcmp(cfg->paylink.provider, "none") != 0 ||
-               (ch == JOB_CHANNEL_SMS && strcmp(cfg->channels.sms.transport, "http") == 0);
+        return strcmp(cfg->paylink.provider, "none") != 0;
 }
 
 /* What a send (ch) or a held-out step (ch "") writes: plain commands in
@@ -534,7 +570,8 @@ static bool reminder_named_later(const struct config *cfg, enum job_channel ch)
  * second on two cores Redis is what runs out first. */
 static int send_record(struct history_cache *hc, struct queue *q, const struct config *cfg,
                        const struct job *job, const char *ch, const char *segment,
-                       const char *reference, int64_t now_ms, struct error *err)
+                       const char *reference, const struct history_ttl *fresh_ttl,
+                       int64_t now_ms, struct error *err)
 {
         char k_cust[512], k_seg[512], k_stats[512], k_rem[512], k_key[512];
         char now[24], ttl[24], amount[24], field[512], touch[512];
@@ -551,14 +588,37 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
         else
                 snprintf(touch, sizeof(touch), "%s|%s|%s|%s|%s", ch, job->reminder_id, now,
                          job->step, job->campaign);
+        /* The reference key names the invoice of a one-invoice reminder. */
+        bool ref = c != JOB_CHANNEL_NONE && reference && reference[0] && job->n_invoices == 1;
         for (size_t i = 0; i < job->n_invoices; i++) {
                 const struct job_invoice *inv = &job->invoices[i];
+                uint64_t bit = i < 64 ? (uint64_t)1 << i : 0;
+                /* A send sets the time to live when a send has not set it
+                 * for a day; a held-out step always does (it marks no time). */
+                bool expire = c == JOB_CHANNEL_NONE || !fresh_ttl || !(fresh_ttl->invoice & bit);
+                bool set_ref = ref && (!fresh_ttl || !(fresh_ttl->ref & bit));
+                const char *argv[18] = { "HSET", k_key, "amount_cents", amount, "due", inv->due,
+                                         "currency", inv->currency, "customer",
+                                         job->customer.id, "segment", segment,
+                                         c == JOB_CHANNEL_NONE ? "held_out" : "last", touch };
+                int argc = 14;
                 history_key(q, k_key, sizeof(k_key), "invoice", inv->number);
                 snprintf(amount, sizeof(amount), "%lld", (long long)inv->amount_cents);
-                txn(q, "HSET", k_key, "amount_cents", amount, "due", inv->due, "currency",
-                    inv->currency, "customer", job->customer.id, "segment", segment,
-                    c == JOB_CHANNEL_NONE ? "held_out" : "last", touch, NULL);
-                txn(q, "EXPIRE", k_key, ttl, NULL);
+                if (expire && c != JOB_CHANNEL_NONE) {
+                        argv[argc++] = "exp_ms";
+                        argv[argc++] = now;
+                }
+                if (set_ref) {
+                        argv[argc++] = "ref_ms";
+                        argv[argc++] = now;
+                }
+                queue_txn_argv(q, argc, argv);
+                if (expire)
+                        txn(q, "EXPIRE", k_key, ttl, NULL);
+                if (set_ref) {
+                        history_key(q, k_key, sizeof(k_key), "ref", reference);
+                        txn(q, "SET", k_key, inv->number, "EX", ttl, NULL);
+                }
                 buf_printf(&nums, "%s%s", i ? "\n" : "", inv->number);
         }
         if (c == JOB_CHANNEL_NONE) {
@@ -574,10 +634,15 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
         snprintf(field, sizeof(field), "last_sent:%s", ch);
         struct history_profile pr;
         history_profile_make(job, &pr);
-        txn(q, "HSET", k_cust, field, now, "tz",
-            job->customer.timezone ? job->customer.timezone : cfg->default_timezone, "job",
-            pr.job, "contact", pr.contact, "owed", pr.owed, NULL);
-        txn(q, "EXPIRE", k_cust, ttl, NULL);
+        bool expire = !fresh_ttl || !fresh_ttl->customer;
+        const char *argv[] = { "HSET", k_cust, field, now, "tz",
+                               job->customer.timezone ? job->customer.timezone
+                                                      : cfg->default_timezone,
+                               "job", pr.job, "contact", pr.contact, "owed", pr.owed,
+                               "exp_ms", now };
+        queue_txn_argv(q, expire ? 14 : 12, argv);
+        if (expire)
+                txn(q, "EXPIRE", k_cust, ttl, NULL);
         history_key(q, k_seg, sizeof(k_seg), "segment", segment);
         snprintf(field, sizeof(field), "sent:%s", ch);
         tally(hc, q, k_seg, field, 1);
@@ -588,16 +653,12 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
                          job->campaign);
                 tally(hc, q, k_stats, field, cfg->policy.cost_cents[c]);
         }
-        if (reminder_named_later(cfg, c)) {
+        if (reminder_named_later(cfg)) {
                 history_key(q, k_rem, sizeof(k_rem), "reminder", job->reminder_id);
                 txn(q, "HSET", k_rem, "channel", ch, "sent_ms", now, "step", job->step,
                     "campaign", job->campaign, "customer", job->customer.id, "segment",
                     segment, "invoices", buf_str(&nums), NULL);
                 txn(q, "EXPIRE", k_rem, ttl, NULL);
-        }
-        if (reference && reference[0] && job->n_invoices == 1) {
-                history_key(q, k_key, sizeof(k_key), "ref", reference);
-                txn(q, "SET", k_key, job->invoices[0].number, "EX", ttl, NULL);
         }
         buf_free(&nums);
         return 0;
@@ -605,17 +666,18 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
 
 int history_txn_sent(struct history_cache *c, struct queue *q, const struct config *cfg,
                      const struct job *job, enum job_channel ch, const char *segment,
-                     const char *reference, int64_t now_ms, struct error *err)
+                     const char *reference, const struct history_ttl *ttl, int64_t now_ms,
+                     struct error *err)
 {
-        return send_record(c, q, cfg, job, job_channel_name(ch), segment, reference, now_ms,
-                           err);
+        return send_record(c, q, cfg, job, job_channel_name(ch), segment, reference, ttl,
+                           now_ms, err);
 }
 
 int history_txn_held_out(struct history_cache *c, struct queue *q, const struct config *cfg,
                          const struct job *job, const char *segment, int64_t now_ms,
                          struct error *err)
 {
-        return send_record(c, q, cfg, job, "", segment, NULL, now_ms, err);
+        return send_record(c, q, cfg, job, "", segment, NULL, NULL, now_ms, err);
 }
 
 void history_txn_invalid(struct history_cache *c, struct queue *q, const struct config *cfg,
@@ -657,9 +719,13 @@ void history_txn_handover(struct history_cache *c, struct queue *q, const struct
 }
 
 /* KEYS: reminder, day stats. ARGV: prefix, channel, delivered (1/0),
- * invalid mark value ("" for none), ttl s. */
+ * invalid mark value ("" for none), ttl s, then customer, segment, step,
+ * campaign, or nothing: the reminder's hash has them. */
 static const char delivery_lua[] =
-        "local r = redis.call('HMGET', KEYS[1], 'customer', 'segment', 'step', 'campaign')\n"
+        "local r = {ARGV[6], ARGV[7], ARGV[8], ARGV[9]}\n"
+        "if not r[1] then\n"
+        "  r = redis.call('HMGET', KEYS[1], 'customer', 'segment', 'step', 'campaign')\n"
+        "end\n"
         "if not r[1] then return 0 end\n"
         "local p, ch = ARGV[1], ARGV[2]\n"
         "local what = ARGV[3] == '1' and 'delivered' or 'undelivered'\n"
@@ -673,8 +739,8 @@ static const char delivery_lua[] =
         "return 1\n";
 
 int history_delivery(struct queue *q, const struct config *cfg, const char *reminder,
-                     enum job_channel ch, bool delivered, const char *contact, int64_t now_ms,
-                     struct error *err)
+                     const struct job *job, const char *segment, enum job_channel ch,
+                     bool delivered, const char *contact, int64_t now_ms, struct error *err)
 {
         int script = queue_script_add(q, delivery_lua, err);
         if (script < 0)
@@ -686,7 +752,10 @@ int history_delivery(struct queue *q, const struct config *cfg, const char *remi
                 snprintf(invalid, sizeof(invalid), "%lld:%08x", (long long)now_ms,
                          history_contact_hash(contact));
         snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
+        bool named = job && segment && segment[0];
         const char *argv[] = { rkey, stats, cfg->redis.prefix, job_channel_name(ch),
-                               delivered ? "1" : "0", invalid, ttl };
-        return queue_script_call(q, script, 2, 7, argv, NULL, err);
+                               delivered ? "1" : "0", invalid, ttl,
+                               named ? job->customer.id : NULL, segment,
+                               named ? job->step : NULL, named ? job->campaign : NULL };
+        return queue_script_call(q, script, 2, named ? 11 : 7, argv, NULL, err);
 }

@@ -17,6 +17,8 @@
  *     hour:<0-23> wday:<0-6>  payments by local hour and weekday (0 Sunday)
  *     segment               (customer) the derived segment, "" when none
  *     tz                    (customer) the time zone of the last job
+ *     exp_ms                when a send last set the key's time to live
+ *                           (customer, invoice: see struct history_ttl)
  *     job contact owed      (customer) what the policy needs of the last
  *                           job sent, for explain (history_profile_*):
  *                           which contacts it had, not the contacts
@@ -25,11 +27,13 @@
  *       status (paid, once it is; absent: open), due, currency, customer, segment,
  *       last = "<channel>|<reminder>|<ms>|<step>|<campaign>" (last touch),
  *       held_out = "<reminder>|<ms>|<step>|<campaign>" (last step held
- *       out), paid_ms
+ *       out), paid_ms, exp_ms, ref_ms (when a send last wrote the
+ *       invoice's reference key)
  *   <prefix>:reminder:<id>     hash: channel, sent_ms, step, campaign,
  *       customer, segment, invoices (numbers joined by "\n"); kept only
  *       when something can name the reminder later: a pay link (its id
- *       comes back with the payment) or an SMS delivery report
+ *       comes back with the payment); an SMS delivery report finds the
+ *       job and segment in <prefix>:sms:<provider id> (queue.h)
  *   <prefix>:ref:<reference>   string: the invoice whose payment reference
  *       (RF) it is, so a transfer quoting it is credited to the invoice's
  *       last touch as direct (the reference is the same on every
@@ -127,15 +131,34 @@ void history_stats_key(const struct queue *q, char *out, size_t n, int64_t ms);
 struct history_cache;
 struct history_cache *history_cache_new(void);
 void history_cache_free(struct history_cache *c);
+/* Which of a job's keys a send gave their time to live (retention_days)
+ * less than HISTORY_TTL_FRESH_MS ago, so that the send being recorded
+ * need not set it again: on a campaign's later steps an EXPIRE per key is
+ * a fifth of what Redis does for history. A key so lives at least
+ * retention_days less a day after its last send. Bit j of invoice and ref
+ * is the job's invoice j (j < 64; later ones are always refreshed). */
+#define HISTORY_TTL_FRESH_MS (24LL * 3600 * 1000)
+struct history_ttl {
+        bool customer;
+        uint64_t invoice;       /* its hash's TTL */
+        uint64_t ref;           /* <prefix>:ref:<its RF reference> written */
+};
+
 /* Reads the histories of the customers of jobs[0..n) (NULL entries
- * skipped) and their invoices in one pipelined round trip, and the
- * segments they are in with a second one when those are stale. out[i] is zeroed for jobs without history; paid[i]
- * is true when every invoice of jobs[i] is paid (status paid, or payments
- * that arrived before any reminder cover its amount); open[i] (open may be
- * NULL) is what is still owed on them, in minor units. */
-int history_fetch(struct history_cache *c, struct queue *q, const struct config *cfg,
-                  struct job *const *jobs, size_t n, int64_t now_ms, struct history *out,
-                  bool *paid, int64_t *open, struct error *err);
+ * skipped) and their invoices, in two halves so that the worker's reads
+ * share one round trip with its sending leases (queue_take_reminders_send):
+ * _send appends the reads, _reply (the same jobs) reads them, and the
+ * segments they are in with a second round trip when those are stale.
+ * out[i] is zeroed for jobs without history; paid[i] is true when every
+ * invoice of jobs[i] is paid (status paid, or payments that arrived before
+ * any reminder cover its amount); open[i] (open may be NULL) is what is
+ * still owed on them, in minor units; ttl[i] (ttl may be NULL) which
+ * keys are fresh. */
+void history_fetch_send(struct queue *q, struct job *const *jobs, size_t n);
+int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
+                        struct job *const *jobs, size_t n, int64_t now_ms,
+                        struct history *out, bool *paid, int64_t *open,
+                        struct history_ttl *ttl, struct error *err);
 /* The cached aggregate of segment name, or NULL when it has none yet. */
 const struct history *history_cache_segment(const struct history_cache *c, const char *name);
 
@@ -146,10 +169,12 @@ const struct history *history_cache_segment(const struct history_cache *c, const
 void history_tally_reset(struct history_cache *c);
 void history_txn_flush(struct history_cache *c, struct queue *q, const struct config *cfg);
 /* job went out on ch: customer, segment, invoices, reminder, reference
- * and the day's stats. reference may be NULL. */
+ * and the day's stats. reference may be NULL; ttl (NULL: none) says whose
+ * time to live need not be set again (from history_fetch_reply). */
 int history_txn_sent(struct history_cache *c, struct queue *q, const struct config *cfg,
                      const struct job *job, enum job_channel ch, const char *segment,
-                     const char *reference, int64_t now_ms, struct error *err);
+                     const char *reference, const struct history_ttl *ttl, int64_t now_ms,
+                     struct error *err);
 /* ch refused job's contact for good (bounce, dead number). */
 void history_txn_invalid(struct history_cache *c, struct queue *q, const struct config *cfg,
                          const struct job *job, enum job_channel ch, const char *segment,
@@ -162,9 +187,11 @@ int history_txn_held_out(struct history_cache *c, struct queue *q, const struct 
  * invoices remember it (handover = "<reminder>|<ms>|<campaign>"). */
 void history_txn_handover(struct history_cache *c, struct queue *q, const struct config *cfg,
                           const struct job *job, const char *segment, int64_t now_ms);
-/* A delivery report for reminder on ch (delivered or not): counted for
- * the customer, segment and day (reads the reminder's hash in Lua); an
- * undelivered one marks contact (the number it went to) invalid. */
+/* A delivery report for job's reminder on ch (delivered or not): counted
+ * for the customer, the segment it was sent in and the day; an undelivered
+ * one marks contact (the number it went to) invalid. With no job or
+ * segment (a record from before they were kept with it), the reminder's
+ * hash names them (read in Lua). */
 int history_delivery(struct queue *q, const struct config *cfg, const char *reminder,
-                     enum job_channel ch, bool delivered, const char *contact, int64_t now_ms,
-                     struct error *err);
+                     const struct job *job, const char *segment, enum job_channel ch,
+                     bool delivered, const char *contact, int64_t now_ms, struct error *err);

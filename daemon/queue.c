@@ -397,14 +397,12 @@ int queue_promote(struct queue *q, int64_t now, int limit, int *moved, struct er
         return 0;
 }
 
-int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
-                         const char *const *channels, size_t nch, int64_t lease_ms,
-                         enum queue_take *take, struct error *err)
+void queue_take_reminders_send(struct queue *q, const char *const *ids, size_t n,
+                               const char *const *channels, size_t nch, int64_t lease_ms)
 {
         size_t argc = 7 + nch + n;
         const char **argv = xcalloc(argc, sizeof(*argv));
         char lease[32], count[16];
-        int rc = 0;
 
         snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
         snprintf(count, sizeof(count), "%zu", nch);
@@ -419,9 +417,17 @@ int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
                 argv[7 + c] = channels[c];
         for (size_t i = 0; i < n; i++)
                 argv[7 + nch + i] = ids[i];
-        redisReply *r = redisCommandArgv(q->ctx, (int)argc, argv, NULL);
+        redisAppendCommandArgv(q->ctx, (int)argc, argv, NULL);
         free(argv);
-        rc = reply_check(q, r, "take reminders", err);
+}
+
+int queue_take_reminders_reply(struct queue *q, size_t n, enum queue_take *take,
+                               struct error *err)
+{
+        redisReply *r = NULL;
+        if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                r = NULL;
+        int rc = reply_check(q, r, "take reminders", err);
         if (rc)
                 return rc;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -434,6 +440,14 @@ int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
                                   : QUEUE_TAKE_BUSY;
         freeReplyObject(r);
         return 0;
+}
+
+int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
+                         const char *const *channels, size_t nch, int64_t lease_ms,
+                         enum queue_take *take, struct error *err)
+{
+        queue_take_reminders_send(q, ids, n, channels, nch, lease_ms);
+        return queue_take_reminders_reply(q, n, take, err);
 }
 
 /* --- the batch transaction --- */
@@ -1270,7 +1284,7 @@ int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[2
 }
 
 void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
-                        const char *job, int ttl_s)
+                        const char *job, const char *segment, int ttl_s)
 {
         struct cmd c = { 0 };
         snprintf(c.key, sizeof(c.key), "%s:sms:%s", q->prefix, provider_id);
@@ -1280,6 +1294,8 @@ void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *re
         arg(&c, reminder_id);
         arg(&c, "job");
         arg(&c, job);
+        arg(&c, "segment");
+        arg(&c, segment);
         txn_append(q, &c);
 
         struct cmd e = { 0 };
@@ -1290,18 +1306,21 @@ void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *re
 }
 
 int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,
-                     struct error *err)
+                     char segment[32], struct error *err)
 {
         int rc;
-        redisReply *r = command(q, err, &rc, "HMGET sms", "HMGET %s:sms:%s reminder job",
+        redisReply *r = command(q, err, &rc, "HMGET sms", "HMGET %s:sms:%s reminder job segment",
                                 q->prefix, provider_id);
         if (rc)
                 return rc;
         rc = -ENOENT;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str &&
+        segment[0] = '\0';
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->str &&
             r->element[1]->str && r->element[0]->len < 20) {
                 snprintf(reminder, 20, "%s", r->element[0]->str);
                 *job = xstrdup(r->element[1]->str);
+                if (r->element[2]->str && r->element[2]->len < 32)
+                        snprintf(segment, 32, "%s", r->element[2]->str);
                 rc = 0;
         }
         freeReplyObject(r);
@@ -1465,14 +1484,17 @@ const char *queue_fields_get(const struct queue_fields *f, const char *name)
         return NULL;
 }
 
-int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
-                     struct queue_fields *out, struct error *err)
+void queue_hashes_send(struct queue *q, const char *const *keys, size_t n)
 {
-        int rc = 0;
         for (size_t i = 0; i < n; i++) {
                 const char *argv[] = { "HGETALL", keys[i] };
                 redisAppendCommandArgv(q->ctx, 2, argv, NULL);
         }
+}
+
+int queue_hashes_reply(struct queue *q, size_t n, struct queue_fields *out, struct error *err)
+{
+        int rc = 0;
         for (size_t i = 0; i < n; i++) {
                 redisReply *r = NULL;
                 memset(&out[i], 0, sizeof(out[i]));
@@ -1489,6 +1511,13 @@ int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
                 freeReplyObject(r);
         }
         return rc;
+}
+
+int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
+                     struct queue_fields *out, struct error *err)
+{
+        queue_hashes_send(q, keys, n);
+        return queue_hashes_reply(q, n, out, err);
 }
 
 int queue_group_create(struct queue *q, const char *stream, struct error *err)

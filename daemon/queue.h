@@ -82,6 +82,13 @@ enum queue_take {
 int queue_take_reminders(struct queue *q, const char *const *ids, size_t n,
                          const char *const *channels, size_t nch, int64_t lease_ms,
                          enum queue_take *take, struct error *err);
+/* The same in two halves, so other reads can share its round trip: _send
+ * appends the command (nothing is written to the socket yet), _reply
+ * reads its answer; every reply appended before must be read in order. */
+void queue_take_reminders_send(struct queue *q, const char *const *ids, size_t n,
+                               const char *const *channels, size_t nch, int64_t lease_ms);
+int queue_take_reminders_reply(struct queue *q, size_t n, enum queue_take *take,
+                               struct error *err);
 /* Extends the sending leases of n reminders that owners[i] (NULL: this
  * consumer) still holds (held[i] true) to lease_ms from now; a lease that
  * expired or went to another consumer is not touched (held[i] false).
@@ -225,12 +232,14 @@ int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[2
                            struct error *err);
 
 /* In the transaction: what a delivery report for an SMS needs later, its
- * reminder and job, under <prefix>:sms:<provider id> (ttl_s). */
+ * reminder, job and the customer's segment when it was sent, under
+ * <prefix>:sms:<provider id> (ttl_s). */
 void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
-                        const char *job, int ttl_s);
-/* Reads it back (*job is owned); -ENOENT when unknown or expired. */
+                        const char *job, const char *segment, int ttl_s);
+/* Reads it back (*job is owned; segment "" in a record written before it
+ * had one); -ENOENT when unknown or expired. */
 int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,
-                     struct error *err);
+                     char segment[32], struct error *err);
 /* The index in channels of the first channel with a sent marker for
  * reminder_id, or -ENOENT. */
 int queue_sent_channel(struct queue *q, const char *reminder_id, const char *const *channels,
@@ -260,6 +269,10 @@ const char *queue_fields_get(const struct queue_fields *f, const char *name);
 /* HGETALL of n hashes, one pipelined round trip; a missing key gives n 0. */
 int queue_hashes_get(struct queue *q, const char *const *keys, size_t n,
                      struct queue_fields *out, struct error *err);
+/* queue_hashes_get in two halves (see queue_take_reminders_send). A reply
+ * error other than a lost connection still reads all n replies. */
+void queue_hashes_send(struct queue *q, const char *const *keys, size_t n);
+int queue_hashes_reply(struct queue *q, size_t n, struct queue_fields *out, struct error *err);
 /* The consumer group "dunningd" on <prefix>:<stream>, made if missing. */
 int queue_group_create(struct queue *q, const char *stream, struct error *err);
 /* Like queue_read and queue_claim, for <prefix>:<stream>: appends to

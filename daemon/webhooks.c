@@ -407,8 +407,8 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
                 http_error(resp, 503, "redis unavailable, try again");
                 return;
         }
-        char reminder[20], *jobtext = NULL;
-        int rc = queue_sms_lookup(q, id, reminder, &jobtext, &err);
+        char reminder[20], segment[32], *jobtext = NULL;
+        int rc = queue_sms_lookup(q, id, reminder, &jobtext, segment, &err);
         if (rc == -ENOENT) {
                 log_event(LOG_INFO, "delivery report for a message we do not know, ignored",
                           "provider", provider, "message", id, "status", status, NULL);
@@ -425,21 +425,18 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
                 return;
         }
 
-        char marker[256], sent_key[64], phone[64] = "";
+        char marker[256], sent_key[64];
         const char *requeue = NULL;
         char *again = NULL;
+        struct job *job = NULL;
+        if (job_parse(&job, jobtext, strlen(jobtext), &err) < 0)
+                job = NULL;
         snprintf(marker, sizeof(marker), "dlr:%s:%s", id,
                  dlr == WEBHOOKS_DLR_DELIVERED ? "delivered" : "undelivered");
-        if (dlr == WEBHOOKS_DLR_UNDELIVERED) {
+        if (dlr == WEBHOOKS_DLR_UNDELIVERED && job) {
                 /* The next channel takes it: the job again, SMS skipped and
                  * its sent marker gone (both in the same script). */
-                struct job *job = NULL;
-                if (job_parse(&job, jobtext, strlen(jobtext), &err) == 0) {
-                        again = job_json_with_skip(job, JOB_CHANNEL_SMS);
-                        if (job->customer.phone)
-                                snprintf(phone, sizeof(phone), "%s", job->customer.phone);
-                }
-                job_free(job);
+                again = job_json_with_skip(job, JOB_CHANNEL_SMS);
                 requeue = again;
                 snprintf(sent_key, sizeof(sent_key), "sent:%s:sms", reminder);
         }
@@ -452,8 +449,10 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
                                requeue ? sent_key : NULL, &err);
         free(again);
         free(jobtext);
-        if (rc < 0)
+        if (rc < 0) {
+                job_free(job);
                 goto redis_error;
+        }
         if (rc == 1)
                 log_event(dlr == WEBHOOKS_DLR_DELIVERED ? LOG_INFO : LOG_WARNING,
                           dlr == WEBHOOKS_DLR_DELIVERED ? "sms delivered"
@@ -466,10 +465,12 @@ static void sms_report(void *ctx, const struct http_request *req, struct http_re
          * the message is marked, so the policy stops choosing it. Counted
          * after the report is recorded: lost in a crash, never twice. */
         if (rc == 1 && cfg->history.enabled &&
-            history_delivery(q, cfg, reminder, JOB_CHANNEL_SMS, dlr == WEBHOOKS_DLR_DELIVERED,
-                             phone[0] ? phone : NULL, now_ms(), &err) < 0)
+            history_delivery(q, cfg, reminder, job, segment, JOB_CHANNEL_SMS,
+                             dlr == WEBHOOKS_DLR_DELIVERED, job ? job->customer.phone : NULL,
+                             now_ms(), &err) < 0)
                 log_event(LOG_WARNING, "delivery not counted in history", "reminder", reminder,
                           "error", err.msg, NULL);
+        job_free(job);
         reply(resp, 200, rc == 1 ? "recorded" : "duplicate");
         return;
 redis_error:

@@ -150,7 +150,8 @@ static void record_dead(struct worker *w, const char *job, const struct job *par
 /* In the batch transaction: the customer's history learns of a send
  * (the reference a transfer quotes names the reminder for attribution). */
 static void record_history(struct worker *w, const struct job *job,
-                           const struct dispatch_result *r, const char *segment, int64_t now)
+                           const struct dispatch_result *r, const char *segment,
+                           const struct history_ttl *ttl, int64_t now)
 {
         const struct config *cfg = w->cfg;
         struct error err;
@@ -164,7 +165,8 @@ static void record_history(struct worker *w, const struct job *job,
         if (r->status == DISPATCH_SENT) {
                 if (job->n_invoices == 1 && epcqr_rf_make(rf, job->invoices[0].number, &err) < 0)
                         rf[0] = '\0';
-                rc = history_txn_sent(w->hc, w->q, cfg, job, r->channel, segment, rf, now, &err);
+                rc = history_txn_sent(w->hc, w->q, cfg, job, r->channel, segment, rf, ttl, now,
+                                      &err);
         } else if (r->status == DISPATCH_HELD_OUT) {
                 rc = history_txn_held_out(w->hc, w->q, cfg, job, segment, now, &err);
         } else if (r->status == DISPATCH_HANDOVER) {
@@ -244,7 +246,8 @@ static void invoice_list(struct buf *b, const struct job *job)
 }
 
 static void record_result(struct worker *w, const struct queue_entry *e, const struct job *job,
-                          const struct dispatch_result *r, const char *segment, int64_t open)
+                          const struct dispatch_result *r, const char *segment, int64_t open,
+                          const struct history_ttl *ttl)
 {
         const struct config *cfg = w->cfg;
         struct metrics *m = &w->sh->metrics;
@@ -258,7 +261,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
         if (r->status != DISPATCH_SKIPPED && r->status != DISPATCH_DEFER &&
             r->status != DISPATCH_HELD_OUT && r->status != DISPATCH_HANDOVER)
                 metrics_duration(m, r->channel, r->duration_us);
-        record_history(w, job, r, segment, now_ms());
+        record_history(w, job, r, segment, ttl, now_ms());
 
         switch (r->status) {
         case DISPATCH_SENT:
@@ -272,7 +275,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 if (r->channel == JOB_CHANNEL_SMS && r->provider_id[0] &&
                     strcmp(cfg->channels.sms.transport, "http") == 0)
                         queue_txn_sms_sent(w->q, r->provider_id, job->reminder_id, job->json,
-                                           SMS_REPORT_TTL_S);
+                                           segment, SMS_REPORT_TTL_S);
                 schedule_next(w, e, job, segment);
                 queue_txn_ack(w->q, e->id);
                 metrics_sent(m, r->channel, job->step);
@@ -561,9 +564,47 @@ static void process_batch(struct worker *w)
         /* The handover marker only where flows can hand over: an EXISTS
          * per job is a tenth of what Redis does for the rest of it. */
         size_t nch = JOB_CHANNEL__N + (w->cfg->n_flows ? 1 : 0);
-        int rc = nv ? queue_take_reminders(w->q, ids, nv, chans, nch, lease, take, &err) : 0;
-        if (rc < 0)
+        /* What is known of each customer, and whether the invoices were
+         * paid meanwhile, read in the same round trip, right after the
+         * leases are taken: a payer is never reminded, a customer in the
+         * step's holdout is left out on purpose, and the rest get the
+         * channel their history says works. */
+        bool history = nv && w->cfg->history.enabled;
+        struct job **parsed = xcalloc(nv ? nv : 1, sizeof(*parsed));
+        struct history *hist = xcalloc(nv ? nv : 1, sizeof(*hist));
+        bool *paid = xcalloc(nv ? nv : 1, sizeof(*paid));
+        int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
+        struct history_ttl *ttl = xcalloc(nv ? nv : 1, sizeof(*ttl));
+        for (size_t k = 0; k < nv; k++) {
+                parsed[k] = jobs[idx[k]];
+                for (size_t j = 0; j < parsed[k]->n_invoices; j++)
+                        open[k] += parsed[k]->invoices[j].amount_cents;
+        }
+        int64_t now = now_ms();
+        int rc = 0;
+        if (nv) {
+                queue_take_reminders_send(w->q, ids, nv, chans, nch, lease);
+                if (history)
+                        history_fetch_send(w->q, parsed, nv);
+                rc = queue_take_reminders_reply(w->q, nv, take, &err);
+                if (history && rc != -EIO) {
+                        struct error ferr;
+                        int frc = history_fetch_reply(w->hc, w->q, w->cfg, parsed, nv, now, hist,
+                                                      paid, open, ttl, &ferr);
+                        if (rc == 0 && frc < 0) {
+                                rc = frc;
+                                err = ferr;
+                        }
+                }
+        }
+        free(parsed);
+        if (rc < 0) {
+                free(hist);
+                free(paid);
+                free(open);
+                free(ttl);
                 goto fail;
+        }
         /* One reminder twice in a batch (two campaigns naming the same
          * invoices, or a dead letter retried beside its original): the
          * lease is ours for both, so the later ones are skipped here. */
@@ -579,7 +620,6 @@ static void process_batch(struct worker *w)
         struct renewal rn = { .w = w, .ids = ids, .take = take, .n = nv, .lease = lease,
                               .t0 = worker_clock_ms() };
         leases_hold(w, ids, take, nv);
-        int64_t now = now_ms();
         struct job **go = xcalloc(nv ? nv : 1, sizeof(*go));
         struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
         struct dispatch_result *res = xcalloc(nv ? nv : 1, sizeof(*res));
@@ -587,16 +627,9 @@ static void process_batch(struct worker *w)
         for (size_t k = 0; k < nv; k++)
                 go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
 
-        /* What is known of each customer, and whether the invoices were
-         * paid meanwhile (one round trip): a payer is never reminded, a
-         * customer in the step's holdout is left out on purpose, and the
-         * rest get the channel their history says works. */
-        struct history *hist = xcalloc(nv ? nv : 1, sizeof(*hist));
-        bool *paid = xcalloc(nv ? nv : 1, sizeof(*paid));
         struct policy_decision *dec = xcalloc(nv ? nv : 1, sizeof(*dec));
         const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
         enum dispatch_status *stop = xcalloc(nv ? nv : 1, sizeof(*stop));
-        int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
         int64_t *defer = xcalloc(nv ? nv : 1, sizeof(*defer));
         enum timing_why *defer_why = xcalloc(nv ? nv : 1, sizeof(*defer_why));
         struct dispatch_link *links = NULL;
@@ -605,14 +638,6 @@ static void process_batch(struct worker *w)
                      timing_rules_from_config(&timing[JOB_CHANNEL_EMAIL], w->cfg, NULL, &err) == 0 &&
                      timing_rules_from_config(&timing[JOB_CHANNEL_SMS], w->cfg,
                                               w->cfg->channels.sms.quiet_hours, &err) == 0;
-        for (size_t k = 0; k < nv; k++) {
-                open[k] = 0;
-                for (size_t j = 0; j < jobs[idx[k]]->n_invoices; j++)
-                        open[k] += jobs[idx[k]]->invoices[j].amount_cents;
-        }
-        if (nv && w->cfg->history.enabled &&
-            (rc = history_fetch(w->hc, w->q, w->cfg, go, nv, now, hist, paid, open, &err)) < 0)
-                goto unsent;
         for (size_t k = 0; k < nv; k++) {
                 const struct job *job = jobs[idx[k]];
                 segs[k] = history_segment_of(job, &hist[k], w->cfg);
@@ -750,7 +775,8 @@ static void process_batch(struct worker *w)
                 if (links && links[k].made)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
-                record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k]);
+                record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
+                              &ttl[k]);
         }
 unsent:
         free(hist);
@@ -759,6 +785,7 @@ unsent:
         free(segs);
         free(stop);
         free(open);
+        free(ttl);
         free(defer);
         free(defer_why);
         free(go);

@@ -220,6 +220,79 @@ START_TEST(test_send_writes_history)
 }
 END_TEST
 
+/* Job 1 at step, enqueued now. */
+static void enqueue_step(struct harness *h, const char *step)
+{
+        char *job = harness_job_json(1, NULL);
+        const char *from = "\"step\":\"reminder-1\"";
+        char *at = strstr(job, from);
+        ck_assert(at != NULL);
+        char text[4096];
+        snprintf(text, sizeof(text), "%.*s\"step\":\"%s\"%s\n", (int)(at - job), job, step,
+                 at + strlen(from));
+        free(job);
+        char *path = harness_write_file(h, "step.jsonl", text);
+        enqueue_file(h, path);
+        free(path);
+}
+
+/* A send gives the customer's and invoice's keys their time to live and
+ * writes the reference key; a later send within a day leaves them be (an
+ * EXPIRE per key is what later steps would cost Redis most), one after a
+ * day sets them again. */
+START_TEST(test_ttl_set_once_a_day)
+{
+        struct harness *h = harness_new();
+        struct harness_config cfg;
+        harness_config_defaults(&cfg);
+        harness_config_write(h, &cfg);
+        struct harness_daemon *d = harness_daemon_start(h);
+        char rf[EPCQR_RF_MAX + 1];
+        struct error err;
+        ck_assert_int_eq(epcqr_rf_make(rf, "INV-1", &err), 0);
+        long long year = 86400LL * 300;
+
+        enqueue_step(h, "reminder-1");
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+        long long t0 = hget(h, "HGET dunning:customer:C-1 exp_ms");
+        ck_assert_int_gt(t0, harness_now_ms() - 60000);
+        ck_assert_int_eq(hget(h, "HGET dunning:invoice:INV-1 exp_ms"), t0);
+        ck_assert_int_eq(hget(h, "HGET dunning:invoice:INV-1 ref_ms"), t0);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:customer:C-1"), year);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:invoice:INV-1"), year);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:ref:%s", rf), year);
+
+        /* Within the day: not set again. */
+        harness_redis_cmd(h, "EXPIRE dunning:customer:C-1 5000");
+        harness_redis_cmd(h, "EXPIRE dunning:invoice:INV-1 5000");
+        harness_redis_cmd(h, "DEL dunning:ref:%s", rf);
+        enqueue_step(h, "reminder-2");
+        ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
+        ck_assert_int_le(harness_redis_int(h, "TTL dunning:customer:C-1"), 5000);
+        ck_assert_int_le(harness_redis_int(h, "TTL dunning:invoice:INV-1"), 5000);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS dunning:ref:%s", rf), 0);
+        ck_assert_int_eq(hget(h, "HGET dunning:customer:C-1 exp_ms"), t0);
+        ck_assert_int_eq(hget(h, "HGET dunning:customer:C-1 sent:%s", harness_channel_of(1)),
+                         2);
+
+        /* Set more than a day ago: set again, with the reference. */
+        long long old = harness_now_ms() - 25LL * 3600 * 1000;
+        harness_redis_cmd(h, "HSET dunning:customer:C-1 exp_ms %lld", old);
+        harness_redis_cmd(h, "HSET dunning:invoice:INV-1 exp_ms %lld ref_ms %lld", old, old);
+        enqueue_step(h, "final-notice");
+        ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
+        harness_daemon_stop(d);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:customer:C-1"), year);
+        ck_assert_int_gt(harness_redis_int(h, "TTL dunning:invoice:INV-1"), year);
+        char *ref = harness_redis_str(h, "GET dunning:ref:%s", rf);
+        ck_assert_str_eq(ref, "INV-1");
+        free(ref);
+        ck_assert_int_gt(hget(h, "HGET dunning:customer:C-1 exp_ms"), t0);
+        ck_assert_int_gt(hget(h, "HGET dunning:invoice:INV-1 ref_ms"), t0);
+        harness_free(h);
+}
+END_TEST
+
 START_TEST(test_paid_invoice_is_never_reminded)
 {
         struct harness *h = harness_new();
@@ -312,6 +385,7 @@ static Suite *suite(void)
         TCase *tc = tcase_create("history");
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_send_writes_history);
+        tcase_add_test(tc, test_ttl_set_once_a_day);
         tcase_add_test(tc, test_paid_invoice_is_never_reminded);
         tcase_add_test(tc, test_holdout_is_kept_from_the_step);
         suite_add_tcase(s, tc);
