@@ -29,6 +29,9 @@
 /* The idempotency marker of a flow's handover (<prefix>:sent:<id>:handover),
  * checked with the channels' markers before a job is taken. */
 #define HANDOVER_MARKER "handover"
+/* With flows, a held-out step is marked too: it schedules the next step,
+ * so the same reminder from a second campaign must find it done. */
+#define HELD_OUT_MARKER "held_out"
 
 struct worker {
         pthread_t thread;
@@ -302,6 +305,9 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 r->reason, NULL);
                 /* Held out of this step, not of the flow: the next step
                  * still comes, so its effect is measured alone. */
+                if (cfg->n_flows)
+                        queue_txn_sent(w->q, job->reminder_id, HELD_OUT_MARKER,
+                                       cfg->queue.sent_ttl_days * 86400);
                 schedule_next(w, e, job, segment);
                 queue_txn_ack(w->q, e->id);
                 metrics_skipped(m, "held-out");
@@ -532,7 +538,7 @@ static void process_batch(struct worker *w)
         const char **ids = xcalloc(n, sizeof(*ids));
         size_t *idx = xcalloc(n, sizeof(*idx));
         enum queue_take *take = xcalloc(n, sizeof(*take));
-        const char *chans[JOB_CHANNEL__N + 1];
+        const char *chans[JOB_CHANNEL__N + 2];
         size_t nv = 0;
         struct error err;
 
@@ -540,6 +546,7 @@ static void process_batch(struct worker *w)
         for (int c = 0; c < JOB_CHANNEL__N; c++)
                 chans[c] = job_channel_name((enum job_channel)c);
         chans[JOB_CHANNEL__N] = HANDOVER_MARKER;
+        chans[JOB_CHANNEL__N + 1] = HELD_OUT_MARKER;
 
         /* 1. Parse: nothing is written yet. */
         for (size_t i = 0; i < n; i++) {
@@ -561,9 +568,10 @@ static void process_batch(struct worker *w)
          * XAUTOCLAIM, so a slow worker and the one that took its entries
          * never both send. */
         int64_t lease = 2 * (int64_t)w->cfg->queue.claim_idle_ms;
-        /* The handover marker only where flows can hand over: an EXISTS
-         * per job is a tenth of what Redis does for the rest of it. */
-        size_t nch = JOB_CHANNEL__N + (w->cfg->n_flows ? 1 : 0);
+        /* The handover and held-out markers only where flows can hand
+         * over and schedule: an EXISTS per job is a tenth of what Redis
+         * does for the rest of it. */
+        size_t nch = JOB_CHANNEL__N + (w->cfg->n_flows ? 2 : 0);
         /* What is known of each customer, and whether the invoices were
          * paid meanwhile, read in the same round trip, right after the
          * leases are taken: a payer is never reminded, a customer in the

@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "job.h"
+#include "policy.h"
 #include "quiet.h"
 
 #define P HARNESS_PREFIX ":"
@@ -297,6 +298,45 @@ START_TEST(test_redelivery_schedules_once)
 }
 END_TEST
 
+/* A step held out in one campaign schedules the next step; the same
+ * reminder from a second campaign (which would not hold it out) finds it
+ * done, so one flow goes on, not two. */
+START_TEST(test_held_out_step_schedules_once)
+{
+        struct harness *h = start_world(flows_yaml);
+        int i = 0;
+        char id[32];
+        do
+                snprintf(id, sizeof(id), "C-%d", ++i);
+        while (!(policy_held_out(id, "camp-a", "reminder-1", 0.5) &&
+                 !policy_held_out(id, "camp-b", "reminder-1", 0.5)));
+        char r1[19];
+        reminder_of(i, "reminder-1", r1);
+        struct harness_daemon *d = harness_daemon_start(h);
+        const char *camps[] = { "camp-a", "camp-b" };
+        for (int k = 0; k < 2; k++) {
+                char *json = harness_job_json(i, NULL), *s;
+                const char *from = "\"campaign\":\"" HARNESS_CAMPAIGN "\"";
+                char *at = strstr(json, from);
+                ck_assert_ptr_nonnull(at);
+                ck_assert(asprintf(&s, "%.*s\"holdout\":0.5,\"campaign\":\"%s\"%s",
+                                   (int)(at - json), json, camps[k], at + strlen(from)) >= 0);
+                harness_redis_cmd(h, "XADD " P "jobs * job %s", s);
+                free(s);
+                free(json);
+                wait_event(h, k ? "skipped" : "held_out", r1, 1);
+                ck_assert_int_eq(harness_wait_no_pending(h, 10000), 0);
+        }
+        ck_assert_uint_eq(events_for(h, "sent", r1), 0);
+        char *reason = event_field(h, "skipped", r1, "reason");
+        ck_assert_str_eq(reason, "already-sent");
+        free(reason);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
 START_TEST(test_payment_stops_the_flow)
 {
         struct harness *h = start_world(flows_yaml);
@@ -397,6 +437,7 @@ static Suite *suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_flow_to_handover);
         tcase_add_test(tc, test_redelivery_schedules_once);
+        tcase_add_test(tc, test_held_out_step_schedules_once);
         tcase_add_test(tc, test_payment_stops_the_flow);
         tcase_add_test(tc, test_best_hour_defers);
         suite_add_tcase(s, tc);
