@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "quiet.h"
 
 #define DAY_MS (86400 * (int64_t)1000)
 
@@ -62,8 +63,18 @@ const struct config_flow_step *flow_next(const struct config *cfg, const char *s
                 for (size_t k = 0; k < job->n_invoices; k++)
                         if (civil_parse(job->invoices[k].due, &day) == 0 && day < first)
                                 first = day;
-                if (first != INT64_MAX)
-                        at = (first + next->after_due_days) * DAY_MS;
+                if (first != INT64_MAX) {
+                        /* Midnight where the customer lives (the configured
+                         * zone when the job names none). */
+                        const char *tz = job->customer.timezone;
+                        struct quiet_local t = { .minute = 0 };
+                        civil_date(first + next->after_due_days, &t.year, &t.month, &t.day);
+                        if (!tz || !quiet_zone_known(tz))
+                                tz = cfg->default_timezone;
+                        at = tz ? quiet_local_ms(tz, &t) : -1;
+                        if (at < 0)
+                                at = (first + next->after_due_days) * DAY_MS;
+                }
         } else if (next->after_previous_days > 0) {
                 at = own_ms + next->after_previous_days * DAY_MS;
         }

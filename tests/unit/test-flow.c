@@ -139,14 +139,33 @@ START_TEST(test_next)
         job_free(job);
 
         /* after the due date: the earliest invoice's (2026-10-31) + 40
-         * days, 00:00 UTC; never before this step's own time */
+         * days, 00:00 where the customer lives; never before this step's
+         * own time */
         job = make_job("reminder-1", "");
         next = flow_next(&cfg, "structural-late", job, own, &due);
         ck_assert_ptr_eq(next, &late_steps[1]);
-        ck_assert_int_eq(due, ms("2026-12-10T00:00:00Z"));
+        ck_assert_int_eq(due, ms("2026-12-10T00:00:00Z"));      /* no zone known: UTC */
+        cfg.default_timezone = "Europe/Amsterdam";
+        flow_next(&cfg, "structural-late", job, own, &due);
+        ck_assert_int_eq(due, ms("2026-12-10T00:00:00+01:00"));
         int64_t late = ms("2026-12-20T10:00:00Z");
         flow_next(&cfg, "structural-late", job, late, &due);
         ck_assert_int_eq(due, late);
+        job_free(job);
+        /* the job's own zone first */
+        {
+                const char *ny = "{\"v\":1,\"campaign\":\"c\",\"step\":\"reminder-1\","
+                                 "\"customer\":{\"id\":\"C-1\",\"name\":\"Jan\","
+                                 "\"locale\":\"en-US\",\"email\":\"jan@example.com\","
+                                 "\"timezone\":\"America/New_York\"},\"invoices\":[{\"number\":"
+                                 "\"INV-1\",\"amount_cents\":500,\"currency\":\"USD\","
+                                 "\"due\":\"2026-10-31\"}]}";
+                struct error err;
+                ck_assert_msg(job_parse(&job, ny, strlen(ny), &err) == 0, "%s", err.msg);
+        }
+        ck_assert_str_eq(job->customer.timezone, "America/New_York");
+        flow_next(&cfg, "structural-late", job, own, &due);
+        ck_assert_int_eq(due, ms("2026-12-10T00:00:00-05:00"));
         job_free(job);
 }
 END_TEST
