@@ -14,7 +14,7 @@ const double metrics_bucket_le[METRICS_BUCKETS] = {
 
 static const char *const fail_names[METRICS_FAIL__N] = { "temporary", "permanent", "invalid" };
 static const char *const skip_names[METRICS_SKIP__N] = {
-        "already-sent", "paid", "held", "arrangement", "other",
+        "already-sent", "paid", "held", "arrangement", "held-out", "handover", "other",
 };
 static const char *const dead_names[METRICS_DEAD__N] = {
         "invalid", "max-deliveries", "attempts-exhausted", "no-channel", "permanent",

@@ -36,6 +36,8 @@ enum metrics_skip {
         METRICS_SKIP_PAID,
         METRICS_SKIP_HELD,
         METRICS_SKIP_ARRANGEMENT,
+        METRICS_SKIP_HELD_OUT,          /* the campaign's holdout */
+        METRICS_SKIP_HANDOVER,          /* the flow's end: the agency takes over */
         METRICS_SKIP_OTHER,
         METRICS_SKIP__N,
 };

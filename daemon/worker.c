@@ -329,6 +329,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 buf_str(&inv), "amount_open_cents", amount, "currency",
                                 job->invoices[0].currency, "reason", r->reason, NULL);
                 queue_txn_ack(w->q, e->id);
+                metrics_skipped(m, "handover");
                 log_event(LOG_INFO, "handed over", "reminder", job->reminder_id, "step",
                           job->step, "amount_open_cents", amount, NULL);
                 buf_free(&inv);

@@ -114,6 +114,18 @@ static void wait_event(struct harness *h, const char *type, const char *reminder
                       n, type, reminder ? reminder : "any reminder");
 }
 
+/* Whether the daemon's /metrics has the sample line (name, labels, value). */
+static bool metric_is(struct harness_daemon *d, const char *line)
+{
+        int st;
+        char *body = harness_http(d, "GET", "/metrics", &st);
+        bool ok = st == 200 && body && strstr(body, line);
+        if (!ok)
+                fprintf(stderr, "no \"%s\" in /metrics (HTTP %d)\n", line, st);
+        free(body);
+        return ok;
+}
+
 /* The one job in the scheduled set: its text (owned) and score. */
 static char *scheduled_one(struct harness *h, int64_t *score)
 {
@@ -237,6 +249,7 @@ START_TEST(test_flow_to_handover)
         add_job(h, 1, "handover", nb4);
         wait_event(h, "skipped", r4, 1);
         ck_assert_uint_eq(events_for(h, "handover", r4), 1);
+        ck_assert(metric_is(d, "dunningd_reminders_skipped_total{reason=\"handover\"} 1\n"));
         harness_daemon_stop(d);
         harness_free(h);
 }
@@ -332,6 +345,7 @@ START_TEST(test_held_out_step_schedules_once)
         ck_assert_str_eq(reason, "already-sent");
         free(reason);
         ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        ck_assert(metric_is(d, "dunningd_reminders_skipped_total{reason=\"held-out\"} 1\n"));
         harness_daemon_stop(d);
         harness_free(h);
 }
