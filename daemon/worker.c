@@ -642,11 +642,8 @@ static void process_batch(struct worker *w)
         int64_t *defer = xcalloc(nv ? nv : 1, sizeof(*defer));
         enum timing_why *defer_why = xcalloc(nv ? nv : 1, sizeof(*defer_why));
         struct dispatch_link *links = NULL;
-        struct timing_rules timing[JOB_CHANNEL__N] = { 0 };
-        bool timed = w->cfg->timing.enabled &&
-                     timing_rules_from_config(&timing[JOB_CHANNEL_EMAIL], w->cfg, NULL, &err) == 0 &&
-                     timing_rules_from_config(&timing[JOB_CHANNEL_SMS], w->cfg,
-                                              w->cfg->channels.sms.quiet_hours, &err) == 0;
+        const struct timing_rules *timing = w->snap->timing;
+        bool timed = w->snap->timed;
         for (size_t k = 0; k < nv; k++) {
                 const struct job *job = jobs[idx[k]];
                 segs[k] = history_segment_of(job, &hist[k], w->cfg);
@@ -859,6 +856,15 @@ int snapshot_new(struct snapshot **out, struct config *cfg, struct error *err)
         struct snapshot *s = xcalloc(1, sizeof(*s));
         s->cfg = cfg;
         s->render = r;
+        s->timed = cfg->timing.enabled;
+        if (s->timed &&
+            ((rc = timing_rules_from_config(&s->timing[JOB_CHANNEL_EMAIL], cfg, NULL, err)) < 0 ||
+             (rc = timing_rules_from_config(&s->timing[JOB_CHANNEL_SMS], cfg,
+                                            cfg->channels.sms.quiet_hours, err)) < 0)) {
+                render_free(r);
+                free(s);
+                return rc;
+        }
         *out = s;
         return 0;
 }

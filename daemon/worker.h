@@ -14,6 +14,7 @@
 #include "config.h"
 #include "error.h"
 #include "metrics.h"
+#include "timing.h"
 
 struct render;
 
@@ -21,6 +22,9 @@ struct render;
 struct snapshot {
         struct config *cfg;
         struct render *render;
+        /* cfg's timing rules for e-mail and SMS, when timing.enabled */
+        bool timed;
+        struct timing_rules timing[JOB_CHANNEL__N];
 };
 
 /* Loads cfg's templates into a new snapshot that owns cfg (taken over on
