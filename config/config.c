@@ -188,6 +188,8 @@ static const struct key keys[] = {
         INT("timing.min_payments", timing.min_payments, 1, 1000, 3),
         BOOL("timing.weekends", timing.weekends, "true"),
         STRLIST_CHECKED("timing.holidays", timing.holidays, timing.n_holidays, check_date),
+        BOOL("ui.enabled", ui.enabled, "false"),
+        SECRET("ui.token_file", ui.token),
 };
 
 /* what the file said about each row of keys[] */
@@ -749,6 +751,9 @@ static void check_relations(struct load *l)
                 require(l, "paylink.secret_file", c->paylink.secret, "paylink.provider",
                         "paylink.provider is static");
         }
+
+        if (c->ui.enabled)
+                require(l, "ui.token_file", c->ui.token, "ui.enabled", "ui.enabled is true");
 
         if (!find_key("queue.retry_base_ms", &base) || !find_key("queue.retry_max_ms", &max))
                 return;

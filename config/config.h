@@ -170,6 +170,12 @@ struct config {
                 char **holidays;          /* "YYYY-MM-DD" in the customer's zone */
                 size_t n_holidays;
         } timing;
+
+        /* The credit team's pages and API on listen (daemon/ui.h). */
+        struct {
+                bool enabled;             /* false: /ui/ and /api/v1/ answer 404 */
+                char *token;              /* contents of token_file; never logged */
+        } ui;
 };
 
 /* Loads and validates path. On success *out owns a new config (free with

@@ -224,12 +224,13 @@ struct list_walk {
         size_t n;               /* matched and shown */
         bool more;              /* another one matched beyond --limit */
         json_t *entries;        /* --json */
+        bool with_job;          /* entries carry the job (the API) */
 };
 
 static int list_one(const struct queue_dead *d, void *data)
 {
         struct list_walk *w = data;
-        json_t *job = w->a->f.campaign || w->a->json ? parse_job(d->job) : NULL;
+        json_t *job = w->a->f.campaign || w->entries ? parse_job(d->job) : NULL;
 
         if (!dead_filter_match(&w->a->f, d->reason, job_string(job, "campaign", NULL),
                                dead_entry_time(d->time, d->id))) {
@@ -242,8 +243,12 @@ static int list_one(const struct queue_dead *d, void *data)
                 return 1;
         }
         w->n++;
-        if (w->entries)
-                json_array_append_new(w->entries, entry_json(d, job));
+        if (w->entries) {
+                json_t *o = entry_json(d, job);
+                if (w->with_job && job)
+                        json_object_set(o, "job", job);
+                json_array_append_new(w->entries, o);
+        }
         else
                 printf("%s  %s  reason=%s  attempts=%s  error=\"%s\"\n", d->id,
                        d->time ? d->time : "-", d->reason ? d->reason : "-",
@@ -252,23 +257,47 @@ static int list_one(const struct queue_dead *d, void *data)
         return 0;
 }
 
+/* The walk of `dead list` with its JSON shape (shared with the credit
+ * team's API): entries oldest first, count and truncated. */
+static json_t *list_json(struct queue *q, const struct dead_args *a, bool with_job,
+                         struct error *err)
+{
+        struct list_walk w = { .a = a, .entries = json_array(), .with_job = with_job };
+
+        if (queue_dead_range(q, "-", "+", DEAD_PAGE, list_one, &w, err) < 0) {
+                json_decref(w.entries);
+                return NULL;
+        }
+        json_t *root = json_object();
+        json_object_set_new(root, "entries", w.entries);
+        json_object_set_new(root, "count", json_integer((json_int_t)w.n));
+        json_object_set_new(root, "truncated", json_boolean(w.more));
+        return root;
+}
+
+json_t *dead_list_json(struct queue *q, size_t limit, bool with_job, struct error *err)
+{
+        struct dead_args a = { .verb = "list", .limit = limit, .json = true };
+
+        return list_json(q, &a, with_job, err);
+}
+
 static int dead_list(struct queue *q, const struct dead_args *a)
 {
-        struct list_walk w = { .a = a, .entries = a->json ? json_array() : NULL };
+        struct list_walk w = { .a = a };
         struct error err;
-        int rc = queue_dead_range(q, "-", "+", DEAD_PAGE, list_one, &w, &err);
 
-        if (rc < 0) {
-                fprintf(stderr, "dunningctl: %s\n", err.msg);
-                json_decref(w.entries);
-                return CTL_FAIL;
-        }
         if (a->json) {
-                json_t *root = json_object();
-                json_object_set_new(root, "entries", w.entries);
-                json_object_set_new(root, "count", json_integer((json_int_t)w.n));
-                json_object_set_new(root, "truncated", json_boolean(w.more));
+                json_t *root = list_json(q, a, false, &err);
+                if (!root) {
+                        fprintf(stderr, "dunningctl: %s\n", err.msg);
+                        return CTL_FAIL;
+                }
                 return ctl_print_json(root);
+        }
+        if (queue_dead_range(q, "-", "+", DEAD_PAGE, list_one, &w, &err) < 0) {
+                fprintf(stderr, "dunningctl: %s\n", err.msg);
+                return CTL_FAIL;
         }
         if (w.more)
                 printf("%zu dead-lettered job(s) shown; more match (--limit N, 0 for all)\n", w.n);
@@ -419,6 +448,36 @@ static int bulk_one(const struct queue_dead *d, void *data)
         return 0;
 }
 
+/* One entry: the same walk over the range [id, id]. */
+static int walk_one(struct bulk *b, const char *id)
+{
+        return queue_dead_range(b->q, id, id, 1, bulk_one, b, &b->err);
+}
+
+int dead_apply(struct queue *q, const char *id, bool retry, bool *still_invalid,
+               struct error *err)
+{
+        struct dead_args a = { .verb = retry ? "retry" : "drop", .id = id,
+                               .f = { .all = true } };
+        struct bulk b = { .q = q, .a = &a, .retry = retry, .ids_done = json_array() };
+        int rc = dead_id_valid(id) ? walk_one(&b, id) : 0;
+
+        if (rc >= 0)
+                rc = flush(&b);
+        else
+                flush(&b);
+        json_decref(b.ids_done);
+        if (rc < 0) {
+                *err = b.err;
+                return rc;
+        }
+        if (still_invalid)
+                *still_invalid = b.still_invalid > 0;
+        if (b.done == 0)
+                return error_set(err, -ENOENT, "no dead letter with id %s", id);
+        return 0;
+}
+
 static void print_bulk(const struct bulk *b)
 {
         if (b->retry && b->a->id) {
@@ -447,10 +506,9 @@ static int dead_bulk(struct queue *q, const struct dead_args *a, bool retry)
         int rc;
 
         if (a->id) {
-                /* one entry: the same walk over the range [id, id] */
                 one.f = any;
                 b.a = &one;
-                rc = queue_dead_range(q, a->id, a->id, 1, bulk_one, &b, &b.err);
+                rc = walk_one(&b, a->id);
         } else {
                 /* Only what is there now: a retried job that is still
                  * invalid comes back as a new entry, which this walk

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
+struct error;
+struct json_t;
+struct queue;
 
 /* Runs `dead VERB [ARGS]` (argv[0] is "dead"); json is true when --json
  * came before the command. Returns a CTL_* exit code (ctl.h). */
@@ -37,3 +41,17 @@ bool dead_filter_match(const struct dead_filter *f, const char *reason, const ch
                        int64_t time_ms);
 /* Whether f has anything that selects: a filter or --all. */
 bool dead_filter_given(const struct dead_filter *f);
+
+/* Shared with the credit team's API (daemon/ui.c). */
+
+/* `dead list --json` as a JSON object {entries, count, truncated}, oldest
+ * first, at most limit entries (0: all); with_job adds each entry's job
+ * (parsed) under "job". The caller owns it; NULL with err on a Redis
+ * error. */
+struct json_t *dead_list_json(struct queue *q, size_t limit, bool with_job, struct error *err);
+/* `dead retry ID` / `dead drop ID`: 0 when done (*still_invalid, may be
+ * NULL: a retried job that is still invalid and will come back),
+ * -ENOENT when there is no such entry (or id is not one), else a Redis
+ * error; err says which. */
+int dead_apply(struct queue *q, const char *id, bool retry, bool *still_invalid,
+               struct error *err);

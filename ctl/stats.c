@@ -192,9 +192,13 @@ static int best_of(const int64_t *v, int n)
         return best;
 }
 
-static int explain_json(const char *id, const struct history *h, const char *segment,
-                        bool derived, const struct job *job, const struct policy_decision *d)
+json_t *explain_json(const char *id, const struct explain *e)
 {
+        const struct history *h = &e->h;
+        const char *segment = e->segment;
+        bool derived = e->derived;
+        const struct job *job = e->job;
+        const struct policy_decision *d = &e->d;
         json_t *root = json_object(), *chans = json_object(), *hours = json_array(),
                *wdays = json_array();
         json_object_set_new(root, "customer", ctl_jstr(id));
@@ -237,7 +241,7 @@ static int explain_json(const char *id, const struct history *h, const char *seg
         } else {
                 json_object_set_new(root, "policy", json_null());
         }
-        return ctl_print_json(root);
+        return root;
 }
 
 static void explain_text(const char *id, const struct history *h, const char *segment,
@@ -314,63 +318,76 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
 
         struct queue *q = NULL;
         struct error err;
+        struct explain e;
         if (ctl_open_queue(cfg, &q) < 0)
                 return CTL_FAIL;
+        int rc = explain_load(cfg, q, id, step, now_ms(), &e, &err);
+        queue_free(q);
+        if (rc == -EINVAL && step)
+                return ctl_usage_error("explain", "--step: %s", err.msg);
+        if (rc == -ENOENT) {
+                fprintf(stderr, "dunningctl explain: no history for customer %s\n", id);
+                return CTL_FAIL;
+        }
+        if (rc < 0) {
+                fprintf(stderr, "dunningctl: %s\n", err.msg);
+                return CTL_FAIL;
+        }
+        if (json)
+                rc = ctl_print_json(explain_json(id, &e));
+        else
+                explain_text(id, &e.h, e.segment, e.derived, e.job, &e.d);
+        explain_free(&e);
+        return json ? rc : CTL_OK;
+}
+
+int explain_load(const struct config *cfg, struct queue *q, const char *id, const char *step,
+                 int64_t now, struct explain *e, struct error *err)
+{
+        memset(e, 0, sizeof(*e));
         char key[512];
         history_key(q, key, sizeof(key), "customer", id);
         const char *keys[] = { key };
         struct queue_fields f = { 0 }, sf = { 0 };
-        int rc = queue_hashes_get(q, keys, 1, &f, &err);
+        int rc = queue_hashes_get(q, keys, 1, &f, err);
         if (rc < 0 || f.n == 0) {
-                queue_free(q);
                 queue_fields_free(&f);
-                if (rc < 0)
-                        fprintf(stderr, "dunningctl: %s\n", err.msg);
-                else
-                        fprintf(stderr, "dunningctl explain: no history for customer %s\n", id);
-                return CTL_FAIL;
+                return rc < 0 ? rc : error_set(err, -ENOENT, "no history for customer %s", id);
         }
-        struct history h, seg;
-        history_from_fields(&h, &f);
+        struct history seg;
+        history_from_fields(&e->h, &f);
         /* The policy is asked about the step given, else the last one,
          * for a job made of what the customer's hash kept of the last. */
-        struct job *job = NULL;
-        if (history_profile_job(&f, id, step, &h, &job, &err) < 0) {
-                if (step)
-                        rc = ctl_usage_error("explain", "--step: %s", err.msg);
-                else
-                        fprintf(stderr, "dunningctl: %s\n", err.msg);
-                queue_fields_free(&f);
-                queue_free(q);
-                return step ? rc : CTL_FAIL;
-        }
-        const char *segment = job ? history_segment_of(job, &h, cfg)
-                                  : (h.segment[0] ? h.segment : history_derive_segment(&h, cfg));
-        bool derived = !(job && job->customer.segment);
+        rc = history_profile_job(&f, id, step, &e->h, &e->job, err);
+        queue_fields_free(&f);
+        if (rc < 0)
+                return rc;
+        const struct job *job = e->job;
+        const char *segment = job ? history_segment_of(job, &e->h, cfg)
+                                  : (e->h.segment[0] ? e->h.segment
+                                                     : history_derive_segment(&e->h, cfg));
+        snprintf(e->segment, sizeof(e->segment), "%s", segment);
+        e->derived = !(job && job->customer.segment);
         char skey[512];
-        history_key(q, skey, sizeof(skey), "segment", segment);
+        history_key(q, skey, sizeof(skey), "segment", e->segment);
         const char *skeys[] = { skey };
-        rc = queue_hashes_get(q, skeys, 1, &sf, &err);
-        queue_free(q);
+        rc = queue_hashes_get(q, skeys, 1, &sf, err);
         history_from_fields(&seg, &sf);
         queue_fields_free(&sf);
         if (rc < 0) {
-                fprintf(stderr, "dunningctl: %s\n", err.msg);
-                job_free(job);
-                queue_fields_free(&f);
-                return CTL_FAIL;
+                explain_free(e);
+                return rc;
         }
-        struct policy_decision d = { 0 };
         if (job) {
-                struct policy_context pc = { .customer = &h, .segment = &seg,
-                                             .segment_name = segment };
-                policy_choose(job, &pc, cfg, now_ms(), &d);
+                struct policy_context pc = { .customer = &e->h, .segment = &seg,
+                                             .segment_name = e->segment };
+                policy_choose(job, &pc, cfg, now, &e->d);
         }
-        if (json)
-                rc = explain_json(id, &h, segment, derived, job, &d);
-        else
-                explain_text(id, &h, segment, derived, job, &d);
-        job_free(job);
-        queue_fields_free(&f);
-        return json ? rc : CTL_OK;
+        return 0;
+}
+
+void explain_free(struct explain *e)
+{
+        job_free(e->job);
+        e->job = NULL;
 }

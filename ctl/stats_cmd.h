@@ -4,7 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "history.h"
+#include "policy.h"
+
 struct config;
+struct queue;
+struct error;
 
 /* Run the commands (argv[0] is the command's name); CTL_* exit codes. */
 int stats_cmd(const struct config *cfg, int argc, char **argv, bool json);
@@ -13,3 +18,22 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json);
 /* --since and --until: a date (YYYY-MM-DD, midnight UTC), an RFC 3339
  * time or Unix seconds into Unix ms. 0 or -EINVAL. */
 int stats_parse_since(const char *s, int64_t *ms);
+
+/* What `explain` shows of one customer (shared with the credit team's
+ * pages): the history, its segment, and what the policy would do next. */
+struct explain {
+        struct history h;
+        char segment[64];
+        bool derived;                   /* the segment came from payment behaviour */
+        struct job *job;                /* NULL: no reminder sent yet (owned) */
+        struct policy_decision d;       /* valid when job is set */
+};
+/* Reads customer id's history and asks the policy about step (NULL: the
+ * last one) at now. -ENOENT when the customer has no history, -EINVAL
+ * for a bad step, else a Redis error; err says which. Free with
+ * explain_free. */
+int explain_load(const struct config *cfg, struct queue *q, const char *id, const char *step,
+                 int64_t now, struct explain *e, struct error *err);
+void explain_free(struct explain *e);
+/* The shape `explain --json` prints (owned by the caller). */
+struct json_t *explain_json(const char *id, const struct explain *e);

@@ -103,6 +103,11 @@ const char *http_query(const struct http_request *req, const char *name)
         return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+        return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 void http_error(struct http_response *resp, int status, const char *msg)
 {
         json_t *o = json_pack("{s:s}", "error", msg);
@@ -130,6 +135,13 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct http_respo
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         if (resp->allow)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+        for (char *line = resp->headers.data, *nl; line && *line; line = nl + 1) {
+                char *colon = strchr(line, ':');
+                if (!(nl = strchr(line, '\n')) || !colon || colon > nl)
+                        break;
+                *colon = *nl = '\0';
+                MHD_add_response_header(r, line, colon + 1 + (colon[1] == ' '));
+        }
         enum MHD_Result rc = MHD_queue_response(c, (unsigned)resp->status, r);
         MHD_destroy_response(r);
         return rc;
@@ -227,6 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->fn(r->ctx, &req, &resp);
         enum MHD_Result rc = send_response(c, &resp);
         buf_free(&resp.body);
+        buf_free(&resp.headers);
         return rc;
 }
 

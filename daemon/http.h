@@ -41,15 +41,18 @@ struct http_response {
         const char *content_type; /* static string; default text/plain */
         struct buf body;
         const char *allow;        /* Allow header (405), static string */
+        struct buf headers;       /* more header lines, "Name: value\n" each */
 };
 
 /* Fills resp. Runs on the server thread. */
 typedef void (*http_handler)(void *ctx, const struct http_request *req,
                              struct http_response *resp);
 
-/* A request header or query argument (case-insensitive name), or NULL. */
+/* A request header, query argument or cookie (case-insensitive name), or
+ * NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
+const char *http_cookie(const struct http_request *req, const char *name);
 
 /* A server for listen ("HOST:PORT", "[ADDR]:PORT"; port 0 picks a free one,
  * see http_port). Add routes, then http_start. */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "tracking.h"
+#include "ui.h"
 #include "webhooks.h"
 #include "worker.h"
 
@@ -263,12 +264,15 @@ int main(int argc, char **argv)
          * configuration error to report before anything runs. */
         struct monitor *mon = NULL;
         struct webhooks *hooks = NULL;
+        struct ui *ui = NULL;
         struct http *http = NULL;
         monitor_new(&mon, &sh, now_ms());
         webhooks_new(&hooks, &sh);
+        ui_new(&ui, &sh);
         if (http_new(&http, cfg->listen, &http_default_limits, &err) == 0) {
                 monitor_routes(mon, http);
                 webhooks_routes(hooks, http, cfg);
+                ui_routes(ui, http, cfg);
                 http_start(http, &err);
         }
         if (!http || http_port(http) == 0) {
@@ -276,6 +280,7 @@ int main(int argc, char **argv)
                           "error", err.msg, NULL);
                 http_free(http);
                 webhooks_free(hooks);
+                ui_free(ui);
                 monitor_free(mon);
                 snapshot_free(snap);
                 free(sh.beat_ms);
@@ -340,6 +345,7 @@ int main(int argc, char **argv)
         log_event(LOG_INFO, "dunningd stopped", "sent", stats[0], "skipped", stats[1], "retried",
                   stats[2], "dead", stats[3], NULL);
         webhooks_free(hooks);
+        ui_free(ui);
         monitor_free(mon);
         for (size_t i = 0; i < old.n; i++)
                 snapshot_free(old.snaps[i]);

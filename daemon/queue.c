@@ -1576,6 +1576,22 @@ int queue_stream_read(struct queue *q, const char *stream, bool own_pending, int
         return 0;
 }
 
+int queue_stream_last(struct queue *q, const char *stream, int count,
+                      struct queue_fields **out, size_t *n, struct error *err)
+{
+        char key[160];
+        int rc;
+
+        queue_key(q, key, sizeof(key), stream);
+        redisReply *r = command(q, err, &rc, "XREVRANGE", "XREVRANGE %s + - COUNT %d", key, count);
+        if (rc)
+                return rc;
+        if (r->type == REDIS_REPLY_ARRAY)
+                records_take(out, n, r);
+        freeReplyObject(r);
+        return 0;
+}
+
 int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int count,
                        struct queue_fields **out, size_t *n, struct error *err)
 {

@@ -281,6 +281,10 @@ int queue_stream_read(struct queue *q, const char *stream, bool own_pending, int
                       int block_ms, struct queue_fields **out, size_t *n, struct error *err);
 int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int count,
                        struct queue_fields **out, size_t *n, struct error *err);
+/* The last count entries of <prefix>:<stream>, newest first (XREVRANGE),
+ * appended to *out like queue_stream_read. */
+int queue_stream_last(struct queue *q, const char *stream, int count,
+                      struct queue_fields **out, size_t *n, struct error *err);
 void queue_records_free(struct queue_fields *recs, size_t n);
 /* In the transaction: XACK of an entry of <prefix>:<stream>. */
 void queue_txn_ack_stream(struct queue *q, const char *stream, const char *entry_id);

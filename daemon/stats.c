@@ -129,34 +129,113 @@ static int row_cmp(const void *a, const void *b)
         return c ? c : job_channel_from_name(x->channel) - job_channel_from_name(y->channel);
 }
 
+/* The day hashes of filter's period (at most DAYS_MAX, the last ones),
+ * one pipelined round trip: *days[*n] (free with free_days), the first
+ * day's number in *from. */
+static int read_days(struct queue *q, const struct stats_filter *f, struct queue_fields **days,
+                     size_t *n, int64_t *from, struct error *err)
+{
+        int64_t first = f->since_ms / DAY_MS, to = f->until_ms / DAY_MS;
+        *days = NULL;
+        *n = 0;
+        *from = first;
+        if (to < first)
+                return 0;
+        if (to - first + 1 > DAYS_MAX)
+                first = to - DAYS_MAX + 1;
+        *from = first;
+        *n = (size_t)(to - first + 1);
+        char **keys = xcalloc(*n, sizeof(*keys));
+        *days = xcalloc(*n, sizeof(**days));
+        for (size_t i = 0; i < *n; i++) {
+                char k[256];
+                history_stats_key(q, k, sizeof(k), (first + (int64_t)i) * DAY_MS);
+                keys[i] = xstrdup(k);
+        }
+        int rc = queue_hashes_get(q, (const char *const *)keys, *n, *days, err);
+        for (size_t i = 0; i < *n; i++)
+                free(keys[i]);
+        free(keys);
+        return rc;
+}
+
+static void free_days(struct queue_fields *days, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                queue_fields_free(&days[i]);
+        free(days);
+}
+
+int stats_collect_daily(struct queue *q, const struct stats_filter *f, struct stats *s,
+                        struct stats_day *daily, size_t max_days, size_t *n_daily,
+                        struct error *err)
+{
+        struct queue_fields *days;
+        size_t n;
+        int64_t from;
+        struct stats *one = daily ? xcalloc(1, sizeof(*one)) : NULL;
+
+        memset(s, 0, sizeof(*s));
+        if (n_daily)
+                *n_daily = 0;
+        int rc = read_days(q, f, &days, &n, &from, err);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                stats_add_day(s, &days[i], f);
+                if (!daily || n - i > max_days)
+                        continue;
+                /* The same parsing, one day alone, summed per channel. */
+                struct stats_day *d = &daily[(*n_daily)++];
+                memset(d, 0, sizeof(*d));
+                memset(one, 0, sizeof(*one));
+                d->day_ms = (from + (int64_t)i) * DAY_MS;
+                stats_add_day(one, &days[i], f);
+                for (size_t r = 0; r < one->n_rows; r++) {
+                        enum job_channel c = job_channel_from_name(one->rows[r].channel);
+                        d->sent[c] += one->rows[r].sent;
+                        d->paid[c] += one->rows[r].direct + one->rows[r].assisted;
+                        d->paid_cents += one->rows[r].paid_cents;
+                }
+        }
+        free_days(days, n);
+        free(one);
+        s->days = n;
+        qsort(s->rows, s->n_rows, sizeof(s->rows[0]), row_cmp);
+        return rc;
+}
+
 int stats_collect(struct queue *q, const struct stats_filter *f, struct stats *s,
                   struct error *err)
 {
-        memset(s, 0, sizeof(*s));
-        int64_t from = f->since_ms / DAY_MS, to = f->until_ms / DAY_MS;
-        if (to < from)
-                return 0;
-        if (to - from + 1 > DAYS_MAX)
-                from = to - DAYS_MAX + 1;
-        size_t n = (size_t)(to - from + 1);
-        char **keys = xcalloc(n, sizeof(*keys));
-        struct queue_fields *days = xcalloc(n, sizeof(*days));
-        for (size_t i = 0; i < n; i++) {
-                char k[256];
-                history_stats_key(q, k, sizeof(k), (from + (int64_t)i) * DAY_MS);
-                keys[i] = xstrdup(k);
+        return stats_collect_daily(q, f, s, NULL, 0, NULL, err);
+}
+
+int stats_campaigns(struct queue *q, const struct stats_filter *f,
+                    char names[][STATS_STEP_MAX + 1], size_t max, size_t *n_names,
+                    struct error *err)
+{
+        struct queue_fields *days;
+        size_t n;
+        int64_t from;
+
+        *n_names = 0;
+        int rc = read_days(q, f, &days, &n, &from, err);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                for (size_t k = 0; k < days[i].n; k++) {
+                        char part[4][STATS_STEP_MAX + 1];
+                        const char *campaign;
+                        if (!split(days[i].kv[2 * k], part, &campaign) || !*campaign ||
+                            strcmp(campaign, "-") == 0 || strlen(campaign) > STATS_STEP_MAX)
+                                continue;
+                        size_t j = 0;
+                        while (j < *n_names && strcmp(names[j], campaign) != 0)
+                                j++;
+                        if (j == *n_names && *n_names < max)
+                                snprintf(names[(*n_names)++], STATS_STEP_MAX + 1, "%s",
+                                         campaign);
+                }
         }
-        int rc = queue_hashes_get(q, (const char *const *)keys, n, days, err);
-        for (size_t i = 0; i < n; i++) {
-                if (rc == 0)
-                        stats_add_day(s, &days[i], f);
-                queue_fields_free(&days[i]);
-                free(keys[i]);
-        }
-        s->days = n;
-        free(keys);
-        free(days);
-        qsort(s->rows, s->n_rows, sizeof(s->rows[0]), row_cmp);
+        free_days(days, n);
+        qsort(names, *n_names, STATS_STEP_MAX + 1, (int (*)(const void *, const void *))strcmp);
         return rc;
 }
 

@@ -56,6 +56,23 @@ void stats_add_day(struct stats *s, const struct queue_fields *day, const struct
 int stats_collect(struct queue *q, const struct stats_filter *f, struct stats *s,
                   struct error *err);
 
+/* One day's totals per channel (enum job_channel), for the daily chart. */
+struct stats_day {
+        int64_t day_ms;                   /* 00:00 UTC of the day */
+        long long sent[JOB_CHANNEL__N];
+        long long paid[JOB_CHANNEL__N];   /* payments credited (direct + assisted) */
+        long long paid_cents;
+};
+/* stats_collect, and the totals of each day of the period into daily
+ * (the last max_days days; *n_daily of them), from the same read. */
+int stats_collect_daily(struct queue *q, const struct stats_filter *f, struct stats *s,
+                        struct stats_day *daily, size_t max_days, size_t *n_daily,
+                        struct error *err);
+/* The campaigns with counters in filter's period, sorted, at most max. */
+int stats_campaigns(struct queue *q, const struct stats_filter *f,
+                    char names[][STATS_STEP_MAX + 1], size_t max, size_t *n_names,
+                    struct error *err);
+
 /* Derived figures of a row. */
 struct stats_figures {
         double conversion;        /* (direct + assisted) / sent, or -1 without sends */
