@@ -765,6 +765,14 @@ START_TEST(test_provider_needs)
 }
 END_TEST
 
+START_TEST(test_ui_needs_token)
+{
+        /* the dashboard is never served without a token */
+        expect_errors(MINIMAL "ui: { enabled: true }\n",
+                      "@:2:16: ui.token_file: required when ui.enabled is true");
+}
+END_TEST
+
 START_TEST(test_timezone_known)
 {
         expect_errors(MINIMAL "default_timezone: Europe/Amsterdm\n",
@@ -988,6 +996,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_empty_file);
         tcase_add_test(tc, test_required_empty);
         tcase_add_test(tc, test_secret_unreadable);
+        tcase_add_test(tc, test_ui_needs_token);
         tcase_add_test(tc, test_secret_empty);
         tcase_add_test(tc, test_secret_too_large);
         tcase_add_test(tc, test_secret_read_and_stripped);

@@ -1,0 +1,132 @@
+/* test-ui.c: the pure parts of the dashboard: escaping, the language a
+ * request gets, money, the SVG chart, the session cookie. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ui.h"
+#include "ui_html.h"
+#include "unit.h"
+
+START_TEST(test_escape)
+{
+        struct buf b = BUF_INIT;
+        ui_html_escape(&b, "<img src=x onerror=alert(1)> & \"q\" 'a'");
+        ck_assert_str_eq(buf_str(&b),
+                         "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot; &#39;a&#39;");
+        buf_reset(&b);
+        ui_html_escape(&b, NULL);
+        ck_assert_uint_eq(b.len, 0);
+        ui_url_encode(&b, "C 1/<x>?&é");
+        ck_assert_str_eq(buf_str(&b), "C%201%2F%3Cx%3E%3F%26%C3%A9");
+        buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_lang)
+{
+        ck_assert_int_eq(ui_lang_pick(NULL, NULL), UI_LANG_EN);
+        ck_assert_int_eq(ui_lang_pick(NULL, "nl-NL,nl;q=0.9,en;q=0.8"), UI_LANG_NL);
+        ck_assert_int_eq(ui_lang_pick(NULL, "en-GB,en;q=0.9,nl;q=0.8"), UI_LANG_EN);
+        ck_assert_int_eq(ui_lang_pick(NULL, "de-DE, en;q=0.5, nl;q=0.7"), UI_LANG_NL);
+        ck_assert_int_eq(ui_lang_pick(NULL, "de, fr"), UI_LANG_EN);
+        ck_assert_int_eq(ui_lang_pick(NULL, "nld"), UI_LANG_EN);   /* not "nl" */
+        /* the switch wins over the header; junk in it does not */
+        ck_assert_int_eq(ui_lang_pick("en", "nl"), UI_LANG_EN);
+        ck_assert_int_eq(ui_lang_pick("xx", "nl"), UI_LANG_NL);
+        ck_assert_str_eq(ui_text(UI_LANG_NL, "timeline"), "Tijdlijn");
+        ck_assert_str_eq(ui_text(UI_LANG_EN, "timeline"), "Timeline");
+        ck_assert_str_eq(ui_text(UI_LANG_NL, "no-such-key"), "no-such-key");
+}
+END_TEST
+
+START_TEST(test_money)
+{
+        struct buf b = BUF_INIT;
+        ui_money(&b, UI_LANG_NL, 123456789);
+        ck_assert_str_eq(buf_str(&b), "1.234.567,89");
+        buf_reset(&b);
+        ui_money(&b, UI_LANG_EN, 123456789);
+        ck_assert_str_eq(buf_str(&b), "1,234,567.89");
+        buf_reset(&b);
+        ui_money(&b, UI_LANG_EN, -5);
+        ck_assert_str_eq(buf_str(&b), "-0.05");
+        buf_reset(&b);
+        ui_money(&b, UI_LANG_NL, 100000);
+        ck_assert_str_eq(buf_str(&b), "1.000,00");
+        buf_free(&b);
+}
+END_TEST
+
+static size_t count(const char *s, const char *needle)
+{
+        size_t n = 0;
+        for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+START_TEST(test_svg)
+{
+        struct stats_day d[3] = { 0 };
+        struct buf b = BUF_INIT;
+        for (int i = 0; i < 3; i++)
+                d[i].day_ms = (int64_t)(20000 + i) * 86400000LL;
+        d[0].sent[JOB_CHANNEL_EMAIL] = 4;
+        d[0].sent[JOB_CHANNEL_SMS] = 2;
+        d[2].sent[JOB_CHANNEL_LETTER] = 8;
+        d[2].paid[JOB_CHANNEL_LETTER] = 3;
+        ui_svg_daily(&b, UI_LANG_NL, d, 3);
+        const char *s = buf_str(&b);
+        ck_assert(strncmp(s, "<svg ", 5) == 0);
+        ck_assert(strstr(s, "</svg>") && strstr(s, "Betalingen"));
+        /* one bar segment per channel and day that sent something */
+        ck_assert_uint_eq(count(s, "class=\"bar\""), 3);
+        ck_assert(strstr(s, "data-day=\"2024-10-04\" data-channel=\"email\" data-sent=\"4\""));
+        ck_assert(strstr(s, "data-channel=\"letter\" data-sent=\"8\""));
+        /* the tallest bar reaches the top of the axis (8 of 8) */
+        ck_assert(strstr(s, ">8</text>"));
+        ck_assert(strstr(s, "height=\"196.0\" fill=\"#d69e2e\""));
+        ck_assert_uint_eq(count(s, "<polyline"), 1);
+        buf_reset(&b);
+        ui_svg_daily(&b, UI_LANG_EN, d, 0);   /* no days: an empty chart, no crash */
+        ck_assert_uint_eq(count(buf_str(&b), "class=\"bar\""), 0);
+        buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_session)
+{
+        char v[96];
+        ui_session_make("tok", 2000, v);
+        ck_assert(ui_session_valid("tok", v, 1000));
+        ck_assert(!ui_session_valid("tok", v, 2000));           /* expired */
+        ck_assert(!ui_session_valid("other", v, 1000));         /* another token */
+        v[strlen(v) - 1] ^= 1;
+        ck_assert(!ui_session_valid("tok", v, 1000));           /* tampered */
+        ui_session_make("tok", 999999, v);
+        ck_assert(!ui_session_valid("tok", v, 1000));           /* too far ahead */
+        ck_assert(!ui_session_valid("tok", "", 1000));
+        ck_assert(!ui_session_valid("tok", "2000.", 1000));
+        ck_assert(!ui_session_valid("tok", NULL, 1000));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("ui");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_escape);
+        tcase_add_test(tc, test_lang);
+        tcase_add_test(tc, test_money);
+        tcase_add_test(tc, test_svg);
+        tcase_add_test(tc, test_session);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return unit_run(suite());
+}
