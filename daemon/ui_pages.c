@@ -3,6 +3,7 @@
 #include "ui_pages.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -287,7 +288,7 @@ void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *c)
         static const char *const chead[] = { "channel", "sent", "paid", NULL };
         static const char *const ihead[] = { "invoice", "amount", "paid", "outcome", NULL };
         static const char *const thead[] = { "time", "event", "channel", "step", "campaign",
-                                             "reason", "invoice", NULL };
+                                             "reason", "invoice", "amount", NULL };
         json_t *chans = json_object_get(c, "channels"), *o;
         const char *name;
         size_t i;
@@ -358,6 +359,10 @@ void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *c)
                         buf_puts(b, "</td><td>");
                         esc(b, str(o, cols[k]));
                 }
+                /* events keep their numbers as strings (stream fields) */
+                buf_puts(b, "</td><td class=\"n\">");
+                if (*str(o, "amount_cents"))
+                        ui_money(b, p->lang, strtoll(str(o, "amount_cents"), NULL, 10));
                 buf_puts(b, "</td></tr>");
         }
         buf_puts(b, "</table>");

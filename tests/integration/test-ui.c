@@ -443,6 +443,34 @@ START_TEST(test_session_csrf_and_headers)
 }
 END_TEST
 
+static bool answers(void *arg)
+{
+        int st;
+        char *body = harness_http(arg, "GET", "/healthz", &st);
+        free(body);
+        return st != -1;
+}
+
+START_TEST(test_off_unless_enabled)
+{
+        /* the shipped default: no ui key at all */
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert(harness_wait_until(answers, d, 10000));
+        const char *paths[] = { "/ui/", "/ui/login", "/ui/static/ui.js", "/api/v1/stats" };
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                struct resp r = request(d->port, "GET", paths[i], bearer(), NULL);
+                ck_assert_msg(r.status == 404, "%s with ui off: %d", paths[i], r.status);
+                resp_free(&r);
+        }
+        struct resp r = request(d->port, "GET", "/healthz", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        resp_free(&r);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
 /* ---- the browser ---- */
 
 START_TEST(test_browser)
@@ -486,6 +514,7 @@ static Suite *suite(void)
         if (browser_mode) {
                 tcase_add_test(tc, test_browser);
         } else {
+                tcase_add_test(tc, test_off_unless_enabled);
                 tcase_add_test(tc, test_no_token_no_data);
                 tcase_add_test(tc, test_api_numbers_are_dunningctls);
                 tcase_add_test(tc, test_api_customer_by_invoice);
