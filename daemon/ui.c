@@ -353,12 +353,13 @@ static int find_customer(struct queue *q, const char *what, char *id_out, size_t
         struct queue_fields f = { 0 };
         rc = queue_hashes_get(q, keys, 1, &f, err);
         const char *c = rc == 0 ? queue_fields_get(&f, "customer") : NULL;
-        if (c && *c)
+        bool found = c && *c;
+        if (found)
                 snprintf(id_out, n, "%s", c);
         queue_fields_free(&f);
         if (rc < 0)
                 return rc;
-        return c && *c ? 0 : -ENOENT;
+        return found ? 0 : -ENOENT;
 }
 
 /* Adds each invoice number of s (separated by ',' or '\n') to set. */

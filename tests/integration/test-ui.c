@@ -156,7 +156,9 @@ static void world_make(struct world *w)
 
         /* A job the workers must dead-letter (a negative amount), for a
          * customer whose name is markup. */
-        json_t *job = json_loads(harness_job_json(99, NULL), 0, NULL);
+        char *base = harness_job_json(99, NULL);
+        json_t *job = json_loads(base, 0, NULL);
+        free(base);
         json_t *cust = json_object_get(job, "customer");
         json_object_set_new(cust, "name", json_string(XSS));
         json_object_set_new(cust, "email", json_string(XSS_EMAIL));
