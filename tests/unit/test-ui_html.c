@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "ui.h"
 #include "ui_html.h"
+#include "ui_pages.h"
 #include "unit.h"
 
 START_TEST(test_escape)
@@ -113,6 +114,84 @@ START_TEST(test_session)
 }
 END_TEST
 
+#define EVIL "<x onmouseover=\"alert(1)\">'&"
+#define EVIL_ESCAPED "&lt;x onmouseover=&quot;alert(1)&quot;&gt;&#39;&amp;"
+
+/* Every string a page shows comes from Redis or a job: put markup in all
+ * of them and no page may let it through. */
+static void assert_escaped(const struct buf *b, const char *page)
+{
+        const char *s = buf_str(b);
+        ck_assert_msg(!strstr(s, "<x "), "%s lets markup through: %s", page, s);
+        ck_assert_msg(!strstr(s, "onmouseover=\"alert"), "%s lets an attribute out", page);
+        ck_assert_msg(strstr(s, EVIL_ESCAPED), "%s does not show the text", page);
+        ck_assert_msg(!strstr(s, "<script>"), "%s has inline script", page);
+}
+
+START_TEST(test_pages_escape_everything)
+{
+        struct ui_page p = { .lang = UI_LANG_EN, .csrf = EVIL, .self = "/ui/" };
+        struct buf b = BUF_INIT;
+        json_t *row = json_pack("{sssssIsIsIsisI}", "channel", EVIL, "step", EVIL, "sent",
+                                (json_int_t)3, "paid_direct", (json_int_t)1, "paid_assisted",
+                                (json_int_t)0, "conversion", 0, "collected_cents",
+                                (json_int_t)100);
+        json_t *stats = json_pack("{s[o]}", "rows", row);
+        json_t *queue = json_pack("{sIsIsIsf}", "depth", (json_int_t)1, "scheduled",
+                                  (json_int_t)2, "dead", (json_int_t)3, "throughput_per_min", 1.5);
+        ui_page_overview(&b, &p, stats, queue, NULL, 0);
+        assert_escaped(&b, "overview");
+        buf_reset(&b);
+
+        json_t *camps = json_pack("{s[{sssOs{s{s{sIsI}}sI}}]}", "campaigns", "campaign", EVIL,
+                                  "stats", stats, "progress", "steps", EVIL, "sent",
+                                  (json_int_t)1, "held_out", (json_int_t)0, "dead",
+                                  (json_int_t)0);
+        ck_assert_ptr_nonnull(camps);
+        ui_page_campaigns(&b, &p, camps);
+        assert_escaped(&b, "campaigns");
+        buf_reset(&b);
+
+        json_t *cust = json_pack(
+                "{sssssbs{sIsI}s{sss[s]ss}s{s{sIsIsI}}s[{sssIsIssss}]s[{sssIssssssssssssss}]}",
+                "customer", EVIL, "segment", EVIL, "segment_derived", 1, "payments", "on_time",
+                (json_int_t)1, "late", (json_int_t)0, "policy", "step", EVIL, "order", EVIL,
+                "reason", EVIL, "channels", EVIL, "sent", (json_int_t)1, "paid_direct",
+                (json_int_t)0, "paid_assisted", (json_int_t)0, "invoices", "number", EVIL,
+                "amount_cents", (json_int_t)1, "paid_cents", (json_int_t)0, "status", EVIL,
+                "currency", EVIL, "timeline", "id", EVIL, "time_ms", (json_int_t)0, "type", EVIL,
+                "channel", EVIL, "step", EVIL, "campaign", EVIL, "reason", EVIL, "invoice", EVIL,
+                "amount_cents", "12");
+        ck_assert_ptr_nonnull(cust);
+        ui_page_customer(&b, &p, cust);
+        assert_escaped(&b, "customer");
+        buf_reset(&b);
+
+        json_t *dead = json_pack("{s[{sssssssssssssssIsb}]}", "entries", "id", EVIL, "time",
+                                 EVIL, "customer", EVIL, "name", EVIL, "email", EVIL, "phone",
+                                 EVIL, "reason", EVIL, "error", EVIL, "attempts", (json_int_t)1,
+                                 "revealed", 0);
+        ck_assert_ptr_nonnull(dead);
+        ui_page_dead(&b, &p, dead, EVIL);
+        assert_escaped(&b, "dead letters");
+        /* ids in URLs are percent-encoded, not only escaped */
+        ck_assert(strstr(buf_str(&b), "/ui/dead/%3Cx%20onmouseover%3D%22alert%281%29%22%3E%27%26/retry"));
+        buf_reset(&b);
+
+        ui_page_not_found(&b, &p, EVIL);
+        assert_escaped(&b, "not found");
+        buf_reset(&b);
+        ui_page_login(&b, &p, true);
+        ck_assert(strstr(buf_str(&b), "name=\"token\"") && !strstr(buf_str(&b), "<x "));
+        buf_free(&b);
+        json_decref(stats);
+        json_decref(queue);
+        json_decref(camps);
+        json_decref(cust);
+        json_decref(dead);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("ui");
@@ -122,6 +201,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_money);
         tcase_add_test(tc, test_svg);
         tcase_add_test(tc, test_session);
+        tcase_add_test(tc, test_pages_escape_everything);
         suite_add_tcase(s, tc);
         return s;
 }
