@@ -34,6 +34,7 @@
 #define TIMELINE_SCAN 5000      /* newest events searched for a customer */
 #define CAMPAIGNS_MAX 20
 #define DEAD_SHOWN 200
+#define CAMPAIGN_DEAD_SCAN 10000  /* dead letters counted per campaign */
 #define THROUGHPUT_WINDOW_MS 300000
 
 /* No script but our own file, no framing, nothing from elsewhere. */
@@ -291,7 +292,9 @@ static int get_campaigns(struct queue *q, json_t **out, struct error *err)
         char names[CAMPAIGNS_MAX][STATS_STEP_MAX + 1];
         size_t n = 0;
         int rc = stats_campaigns(q, &f, names, CAMPAIGNS_MAX, &n, err);
-        json_t *dead = rc == 0 ? dead_list_json(q, 0, true, err) : NULL;
+        /* Dead letters per campaign: the job's campaign is in each entry,
+         * the job text is not needed; a bounded walk, said when cut. */
+        json_t *dead = rc == 0 ? dead_list_json(q, CAMPAIGN_DEAD_SCAN, false, err) : NULL;
         if (rc == 0 && !dead)
                 rc = -EIO;
         json_t *list = json_array();
@@ -320,12 +323,14 @@ static int get_campaigns(struct queue *q, json_t **out, struct error *err)
                                                       "steps", steps, "dead", (json_int_t)n_dead));
         }
         free(s);
-        json_decref(dead);
         if (rc < 0) {
+                json_decref(dead);
                 json_decref(list);
                 return rc;
         }
-        *out = json_pack("{so}", "campaigns", list);
+        *out = json_pack("{sosb}", "campaigns", list, "dead_truncated",
+                         json_is_true(json_object_get(dead, "truncated")));
+        json_decref(dead);
         return 0;
 }
 

@@ -260,6 +260,11 @@ START_TEST(test_api_numbers_are_dunningctls)
                                                  HARNESS_STEP),
                                  "sent")),
                          CUSTOMERS);
+        /* the dead-lettered job is the campaign's too */
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(c0, "progress"),
+                                                            "dead")),
+                         1);
+        ck_assert(json_is_false(json_object_get(camps, "dead_truncated")));
         json_decref(camps);
         json_t *bad = api(port, "/api/v1/stats?since=yesterday", 400);
         json_decref(bad);
