@@ -435,6 +435,12 @@ START_TEST(test_session_csrf_and_headers)
         resp_free(&r);
         ck_assert_int_eq(harness_xlen(w.h, "dead"), 0);
 
+        /* log out: the cookie is cleared (needs the CSRF token too) */
+        r = request(port, "POST", "/ui/logout", hdr, body);
+        ck_assert_int_eq(r.status, 303);
+        ck_assert(header(&r, "Set-Cookie", v, sizeof(v)) && strstr(v, "dunningd_ui=;") &&
+                  strstr(v, "Max-Age=0"));
+        resp_free(&r);
         /* a forged cookie is no session */
         r = request(port, "GET", "/ui/", "Cookie: dunningd_ui=99999999999.abcd\r\n", NULL);
         ck_assert_int_eq(r.status, 401);
