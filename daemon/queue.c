@@ -1453,14 +1453,30 @@ int queue_renew_leases(struct queue *q, const char *const *ids, const char *cons
 static void fields_take(struct queue_fields *f, const redisReply *arr)
 {
         size_t n = arr && arr->type == REDIS_REPLY_ARRAY ? arr->elements / 2 : 0;
-        f->kv = n ? xcalloc(2 * n, sizeof(*f->kv)) : NULL;
+        size_t bytes = 2 * n * sizeof(*f->kv);
+
+        f->kv = NULL;
+        f->block = NULL;
         f->n = 0;
+        if (!n)
+                return;
+        for (size_t i = 0; i < 2 * n; i++)
+                if (arr->element[i]->type == REDIS_REPLY_STRING)
+                        bytes += arr->element[i]->len + 1;
+        f->block = xmalloc(bytes);
+        f->kv = f->block;
+        char *at = (char *)(f->kv + 2 * n);
         for (size_t i = 0; i < n; i++) {
                 const redisReply *k = arr->element[2 * i], *v = arr->element[2 * i + 1];
                 if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
                         continue;
-                f->kv[2 * f->n] = xstrndup(k->str, k->len);
-                f->kv[2 * f->n + 1] = xstrndup(v->str, v->len);
+                for (int j = 0; j < 2; j++) {
+                        const redisReply *s = j ? v : k;
+                        memcpy(at, s->str, s->len);
+                        at[s->len] = '\0';
+                        f->kv[2 * f->n + j] = at;
+                        at += s->len + 1;
+                }
                 f->n++;
         }
 }
@@ -1469,10 +1485,15 @@ void queue_fields_free(struct queue_fields *f)
 {
         if (!f)
                 return;
-        for (size_t i = 0; i < 2 * f->n; i++)
-                free(f->kv[i]);
-        free(f->kv);
+        if (f->block) {
+                free(f->block);
+        } else {
+                for (size_t i = 0; i < 2 * f->n; i++)
+                        free(f->kv[i]);
+                free(f->kv);
+        }
         f->kv = NULL;
+        f->block = NULL;
         f->n = 0;
 }
 

@@ -262,6 +262,10 @@ struct queue_fields {
         char id[48];
         char **kv;      /* 2 * n strings: field, value, ... */
         size_t n;
+        /* When not NULL, kv and its strings live in this one allocation
+         * (how queue.c reads them: a hash of 30 fields is one malloc, not
+         * 61); else each string of kv is its own. */
+        void *block;
 };
 void queue_fields_free(struct queue_fields *f);
 /* The value of field name, or NULL. */
