@@ -1283,38 +1283,61 @@ int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[2
         return rc;
 }
 
+/* One string, "<reminder>\n<segment>\n<job>" (a compact JSON text has no
+ * raw line break), with its time to live in the same SET: half the
+ * commands of a hash and an EXPIRE, for every SMS. */
 void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
                         const char *job, const char *segment, int ttl_s)
 {
         struct cmd c = { 0 };
+        struct buf v = BUF_INIT;
+        buf_printf(&v, "%s\n%s\n%s", reminder_id, segment, job);
         snprintf(c.key, sizeof(c.key), "%s:sms:%s", q->prefix, provider_id);
-        arg(&c, "HSET");
+        arg(&c, "SET");
         arg(&c, c.key);
-        arg(&c, "reminder");
-        arg(&c, reminder_id);
-        arg(&c, "job");
-        arg(&c, job);
-        arg(&c, "segment");
-        arg(&c, segment);
+        arg(&c, buf_str(&v));
+        arg(&c, "EX");
+        arg_num(&c, ttl_s);
         txn_append(q, &c);
-
-        struct cmd e = { 0 };
-        arg(&e, "EXPIRE");
-        arg(&e, c.key);
-        arg_num(&e, ttl_s);
-        txn_append(q, &e);
+        buf_free(&v);
 }
 
 int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,
                      char segment[32], struct error *err)
 {
         int rc;
-        redisReply *r = command(q, err, &rc, "HMGET sms", "HMGET %s:sms:%s reminder job segment",
-                                q->prefix, provider_id);
+        segment[0] = '\0';
+        redisReply *r = redisCommand(q->ctx, "GET %s:sms:%s", q->prefix, provider_id);
+        if (r && r->type == REDIS_REPLY_STRING) {
+                const char *a = memchr(r->str, '\n', r->len);
+                const char *b = a ? memchr(a + 1, '\n', r->len - (size_t)(a + 1 - r->str)) : NULL;
+                rc = -ENOENT;
+                if (b && a - r->str < 20 && b - a - 1 < 32) {
+                        snprintf(reminder, 20, "%.*s", (int)(a - r->str), r->str);
+                        snprintf(segment, 32, "%.*s", (int)(b - a - 1), a + 1);
+                        *job = xstrndup(b + 1, r->len - (size_t)(b + 1 - r->str));
+                        rc = 0;
+                }
+                freeReplyObject(r);
+                return rc;
+        }
+        if (r && r->type == REDIS_REPLY_NIL) {
+                freeReplyObject(r);
+                return -ENOENT;
+        }
+        if (!r || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) != 0))
+                return reply_check(q, r, "GET sms", err);
+        if (r->type != REDIS_REPLY_ERROR) {
+                freeReplyObject(r);
+                return error_set(err, -EPROTO, "redis GET sms: unexpected reply");
+        }
+        freeReplyObject(r);
+        /* A record kept as a hash, before it was one string. */
+        r = command(q, err, &rc, "HMGET sms", "HMGET %s:sms:%s reminder job segment",
+                    q->prefix, provider_id);
         if (rc)
                 return rc;
         rc = -ENOENT;
-        segment[0] = '\0';
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->str &&
             r->element[1]->str && r->element[0]->len < 20) {
                 snprintf(reminder, 20, "%s", r->element[0]->str);
