@@ -139,6 +139,19 @@ struct config {
                 int late_after_days;          /* paid more than this after due counts as late */
         } tracking;
 
+        /* Holds and disputes (daemon/hold.h). */
+        struct {
+                int recheck_hours;        /* a job held without an end looks again this often */
+                int dispute_flag_count;   /* this many disputes flag a customer for a person */
+        } holds;
+
+        /* Payment arrangements (daemon/arrangements.h). */
+        struct {
+                int remind_days;          /* the installment reminder this many days before */
+                int grace_days;           /* an installment unpaid this long after lapses it */
+                int check_interval_ms;    /* how often the daemon looks for lapsed ones */
+        } arrangements;
+
         /* Segments derived from payment behaviour when a job names none. */
         struct {
                 int min_invoices;             /* fewer invoices paid: "new" */

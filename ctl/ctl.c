@@ -18,6 +18,7 @@
 #include "stats_cmd.h"
 #include "import.h"
 #include "job.h"
+#include "holds.h"
 #include "paid.h"
 #include "preview.h"
 #include "progress.h"
@@ -214,6 +215,90 @@ static const struct command {
                 "\n"
                 "Exit status: 0 applied, kept or a duplicate; 1 the configuration or Redis\n"
                 "failed; 2 wrong usage.\n",
+        },
+        {
+                "hold", holds_hold_cmd, true, true,
+                "hold INVOICE|--customer ID --reason R [--until DATE] [--note TEXT] [--json]\n",
+                "  hold INVOICE|--customer ID --reason dispute|arrangement|other [--until DATE]\n"
+                "       [--note TEXT] [--json]\n"
+                "                         stop chasing an invoice, or all of a customer's\n",
+                "Puts an invoice (or, with --customer, every invoice of a customer) on\n"
+                "hold: its reminders are skipped (event skipped, reason held) and wait in\n"
+                "the scheduled set until --until, or are looked at again every\n"
+                "holds.recheck_hours, so the flow pauses and resumes. A dispute is counted\n"
+                "for the customer (dunningctl explain); holds.dispute_flag_count disputes\n"
+                "flag the customer for a person (event flagged). A new hold replaces one\n"
+                "already there.\n"
+                "\n"
+                "Options:\n"
+                "      --customer ID  every invoice of customer ID\n"
+                "      --reason R     dispute, arrangement (made outside dunningd) or other\n"
+                "      --until DATE   resume by itself then (YYYY-MM-DD or RFC 3339)\n"
+                "      --note TEXT    why, for the next person (at most 200 bytes)\n"
+                "      --json         what was done as JSON on stdout\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 held; 1 the configuration or Redis failed; 2 wrong usage.\n",
+        },
+        {
+                "release", holds_release_cmd, true, true,
+                "release INVOICE|--customer ID [--json]\n",
+                "  release INVOICE|--customer ID [--json]\n"
+                "                         end a hold: its reminders resume now\n",
+                "Takes the hold off an invoice (or a customer) and brings the reminders\n"
+                "it held forward to now.\n"
+                "\n"
+                "Options:\n"
+                "      --customer ID  the hold on customer ID\n"
+                "      --json         what was done as JSON on stdout\n"
+                "  -h, --help         this text\n"
+                "\n"
+                "Exit status: 0 released; 1 there is no such hold, or Redis failed; 2 wrong\n"
+                "usage.\n",
+        },
+        {
+                "arrange", holds_arrange_cmd, true, true,
+                "arrange INVOICE... --installments N --first DATE --every PERIOD [--job FILE]\n"
+                "        [--at TIME] [--json]\n",
+                "  arrange INVOICE... --installments N --first DATE --every PERIOD\n"
+                "          [--job FILE] [--at TIME] [--json]\n"
+                "                         a payment arrangement: the open amount in\n"
+                "                         installments, with a reminder before each\n",
+                "Splits what is open on the invoices into N installments in exact cents\n"
+                "(the remainder in the last), the first on DATE and then every PERIOD\n"
+                "(14d, 2w, 1m; month steps keep the first's day, or the month's last).\n"
+                "Normal dunning stops for the invoices; a friendly reminder (step\n"
+                "installment) goes out arrangements.remind_days before each installment;\n"
+                "payments cover the installments in order; one unpaid\n"
+                "arrangements.grace_days after its date lapses the arrangement and normal\n"
+                "dunning resumes. The customer's data for the reminders comes from --job,\n"
+                "else from a held or scheduled reminder of the invoices.\n"
+                "\n"
+                "Options:\n"
+                "      --installments N  1 to 120\n"
+                "      --first DATE      the first installment's date (YYYY-MM-DD)\n"
+                "      --every PERIOD    Nd, Nw, Nm or Ny\n"
+                "      --job FILE        a job (JSON) naming the customer and the invoices\n"
+                "      --at TIME         count as made at TIME (default: now)\n"
+                "      --json            the plan as JSON on stdout\n"
+                "  -h, --help            this text\n"
+                "\n"
+                "Exit status: 0 arranged; 1 the configuration or Redis failed; 2 wrong usage,\n"
+                "or an invoice cannot be arranged (paid, in another arrangement, unknown).\n",
+        },
+        {
+                "arrangements", holds_arrangements_cmd, true, true,
+                "arrangements [--json]\n",
+                "  arrangements [--json]  payment arrangements with their state\n",
+                "Lists every payment arrangement, oldest first: customer, state (active,\n"
+                "completed, lapsed), invoices, total, paid, installments paid of all, and\n"
+                "the next installment (or the one missed).\n"
+                "\n"
+                "Options:\n"
+                "      --json      the same as JSON on stdout\n"
+                "  -h, --help      this text\n"
+                "\n"
+                "Exit status: 0 success; 1 the configuration or Redis failed; 2 wrong usage.\n",
         },
         {
                 "preview", cmd_preview, true, false,

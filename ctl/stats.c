@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "dead.h"
 #include "history.h"
+#include "hold.h"
 #include "job.h"
 #include "policy.h"
 #include "queue.h"
@@ -192,6 +193,39 @@ static int best_of(const int64_t *v, int n)
         return best;
 }
 
+/* The customer's disputes and hold, for explain. */
+static void hold_text(const struct hold_summary *hs)
+{
+        char day[16], until[40] = "released";
+        date_of(day, hs->flagged_ms);
+        printf("disputes %lld", (long long)hs->disputes);
+        if (hs->flagged_ms)
+                printf(", flagged for a person to look at since %s", day);
+        printf("\n");
+        if (!hs->held)
+                return;
+        if (hs->hold.until_ms)
+                job_format_time(hs->hold.until_ms, until);
+        printf("hold     on hold (%s) until %s%s%s\n", hold_reason_name(hs->hold.reason), until,
+               hs->hold.note[0] ? ": " : "", hs->hold.note);
+}
+
+static json_t *hold_json(const struct hold_summary *hs)
+{
+        char day[16], until[40];
+        date_of(day, hs->flagged_ms);
+        json_t *hold = json_null();
+        if (hs->held) {
+                if (hs->hold.until_ms)
+                        job_format_time(hs->hold.until_ms, until);
+                hold = json_pack("{sssoso}", "reason", hold_reason_name(hs->hold.reason),
+                                 "until", hs->hold.until_ms ? json_string(until) : json_null(),
+                                 "note", ctl_jstr(hs->hold.note));
+        }
+        return json_pack("{sIsoso}", "count", (json_int_t)hs->disputes, "flagged_since",
+                         hs->flagged_ms ? json_string(day) : json_null(), "hold", hold);
+}
+
 json_t *explain_json(const char *id, const struct explain *e)
 {
         const struct history *h = &e->h;
@@ -199,11 +233,13 @@ json_t *explain_json(const char *id, const struct explain *e)
         bool derived = e->derived;
         const struct job *job = e->job;
         const struct policy_decision *d = &e->d;
+        const struct hold_summary *hs = &e->holds;
         json_t *root = json_object(), *chans = json_object(), *hours = json_array(),
                *wdays = json_array();
         json_object_set_new(root, "customer", ctl_jstr(id));
         json_object_set_new(root, "segment", ctl_jstr(segment));
         json_object_set_new(root, "segment_derived", json_boolean(derived));
+        json_object_set_new(root, "disputes", hold_json(hs));
         for (int c = 0; c < JOB_CHANNEL__N; c++) {
                 const struct history_channel *ch = &h->ch[c];
                 char last[16], inv[16];
@@ -245,12 +281,14 @@ json_t *explain_json(const char *id, const struct explain *e)
 }
 
 static void explain_text(const char *id, const struct history *h, const char *segment,
-                         bool derived, const struct job *job, const struct policy_decision *d)
+                         bool derived, const struct job *job, const struct policy_decision *d,
+                         const struct hold_summary *hs)
 {
         static const char *const wday[] = { "Sunday", "Monday", "Tuesday", "Wednesday",
                                             "Thursday", "Friday", "Saturday" };
         printf("customer %s\n", id);
         printf("segment  %s%s\n", segment, derived ? " (derived from payment behaviour)" : "");
+        hold_text(hs);
         printf("%-8s %6s %9s %11s %7s %8s %11s  %s\n", "channel", "sent", "delivered",
                "undelivered", "direct", "assisted", "last sent", "contact");
         for (int c = 0; c < JOB_CHANNEL__N; c++) {
@@ -336,7 +374,7 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
         if (json)
                 rc = ctl_print_json(explain_json(id, &e));
         else
-                explain_text(id, &e.h, e.segment, e.derived, e.job, &e.d);
+                explain_text(id, &e.h, e.segment, e.derived, e.job, &e.d, &e.holds);
         explain_free(&e);
         return json ? rc : CTL_OK;
 }
@@ -356,6 +394,7 @@ int explain_load(const struct config *cfg, struct queue *q, const char *id, cons
         }
         struct history seg;
         history_from_fields(&e->h, &f);
+        hold_summary_of(&f, now, &e->holds);
         /* The policy is asked about the step given, else the last one,
          * for a job made of what the customer's hash kept of the last. */
         rc = history_profile_job(&f, id, step, &e->h, &e->job, err);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "history.h"
+#include "hold.h"
 #include "policy.h"
 
 struct config;
@@ -27,6 +28,7 @@ struct explain {
         bool derived;                   /* the segment came from payment behaviour */
         struct job *job;                /* NULL: no reminder sent yet (owned) */
         struct policy_decision d;       /* valid when job is set */
+        struct hold_summary holds;      /* disputes, the flag, the hold (hold.h) */
 };
 /* Reads customer id's history and asks the policy about step (NULL: the
  * last one) at now. -ENOENT when the customer has no history, -EINVAL

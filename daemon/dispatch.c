@@ -89,6 +89,9 @@ void dispatch_paylink(struct dispatch *d, const struct job *job, int64_t now_ms,
                 total += job->invoices[i].amount_cents;
                 buf_printf(&desc, "%s%s", i ? ", " : " ", job->invoices[i].number);
         }
+        /* An installment reminder asks for the installment. */
+        if (job->installment)
+                total = job->installment->amount_cents;
         struct paylink_request req = {
                 .reminder_id = job->reminder_id,
                 .amount_cents = total,

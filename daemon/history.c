@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "civil.h"
+#include "hold.h"
 
 const double history_hours_bounds[HISTORY_HOURS_BUCKETS] = {
         1, 2, 4, 8, 12, 24, 48, 72, 96, 168, 336, 1e300,
@@ -460,7 +461,7 @@ static bool fresh(const struct queue_fields *f, const char *name, int64_t now_ms
 int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
                         struct job *const *jobs, size_t n, int64_t now_ms,
                         struct history *out, bool *paid, int64_t *open,
-                        struct history_ttl *ttl, struct error *err)
+                        struct history_ttl *ttl, struct hold_state *holds, struct error *err)
 {
         size_t n_job_keys = 0;
         int rc = 0;
@@ -472,6 +473,8 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                         open[i] = 0;
                 if (ttl)
                         memset(&ttl[i], 0, sizeof(ttl[i]));
+                if (holds)
+                        memset(&holds[i], 0, sizeof(holds[i]));
                 n_job_keys += jobs[i] ? 1 + jobs[i]->n_invoices : 0;
         }
         struct queue_fields *f = xcalloc(n_job_keys + SEGMENTS_MAX, sizeof(*f));
@@ -490,6 +493,8 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                         continue;
                 if (ttl)
                         ttl[i].customer = fresh(&f[at], "exp_ms", now_ms);
+                if (holds)
+                        hold_state_add(&holds[i], jobs[i], &f[at], false, now_ms);
                 history_from_fields(&out[i], &f[at++]);
                 bool all = jobs[i]->n_invoices > 0;
                 for (size_t j = 0; j < jobs[i]->n_invoices; j++, at++) {
@@ -500,6 +505,8 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                                 if (fresh(&f[at], "ref_ms", now_ms))
                                         ttl[i].ref |= bit;
                         }
+                        if (holds)
+                                hold_state_add(&holds[i], jobs[i], &f[at], true, now_ms);
                         if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
                                 continue;
                         all = false;

@@ -153,12 +153,14 @@ struct history_ttl {
  * invoice of jobs[i] is paid (status paid, or payments that arrived before
  * any reminder cover its amount); open[i] (open may be NULL) is what is
  * still owed on them, in minor units; ttl[i] (ttl may be NULL) which
- * keys are fresh. */
+ * keys are fresh; holds[i] (holds may be NULL) what the same hashes say of
+ * holds and arrangements (hold.h), at no extra round trip. */
+struct hold_state;
 void history_fetch_send(struct queue *q, struct job *const *jobs, size_t n);
 int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
                         struct job *const *jobs, size_t n, int64_t now_ms,
                         struct history *out, bool *paid, int64_t *open,
-                        struct history_ttl *ttl, struct error *err);
+                        struct history_ttl *ttl, struct hold_state *holds, struct error *err);
 /* The cached aggregate of segment name, or NULL when it has none yet. */
 const struct history *history_cache_segment(const struct history_cache *c, const char *name);
 

@@ -745,10 +745,19 @@ static void compute_ids(struct job *j)
 
         for (size_t i = 0; i < j->n_invoices; i++)
                 numbers[i] = j->invoices[i].number;
-        job_reminder_id(j->reminder_id, j->step, numbers, j->n_invoices);
+        if (j->installment) {
+                char step[160];
+                snprintf(step, sizeof(step), "%s#%s#%d", j->step, j->installment->arrangement,
+                         j->installment->number);
+                job_reminder_id(j->reminder_id, step, numbers, j->n_invoices);
+        } else {
+                job_reminder_id(j->reminder_id, j->step, numbers, j->n_invoices);
+        }
         job_id(j->job_id, j->campaign, j->step, numbers, j->n_invoices);
         free(numbers);
 }
+
+static int parse_installment(struct job *j, json_t *v, struct error *err);
 
 static int parse_root(struct job *j, json_t *root, struct error *err)
 {
@@ -805,6 +814,8 @@ static int parse_root(struct job *j, json_t *root, struct error *err)
                         return fail(err, "flow", "must be 1-64 characters from A-Z a-z 0-9 . _ -");
                 j->flow = xstrdup(json_string_value(v));
         }
+        if ((v = member(root, "installment")) && (r = parse_installment(j, v, err)) < 0)
+                return r;
         if ((v = member(root, "skip_channels"))) {
                 size_t i;
                 json_t *c;
@@ -820,6 +831,49 @@ static int parse_root(struct job *j, json_t *root, struct error *err)
                         j->skip[ch] = true;
                 }
         }
+        return 0;
+}
+
+/* "installment": {"arrangement", "number", "of", "amount_cents",
+ * "cum_cents", "base_paid_cents", "due"}, written by dunningctl arrange. */
+static int parse_installment(struct job *j, json_t *v, struct error *err)
+{
+        int64_t number, of;
+        struct job_installment *in;
+        const char *s;
+        int64_t d;
+
+        if (!json_is_object(v))
+                return fail(err, "installment", "must be an object");
+        in = j->installment = xcalloc(1, sizeof(*in));
+        s = json_string_value(member(v, "arrangement"));
+        if (!s || !is_token(s, 64))
+                return fail(err, "installment.arrangement",
+                            "must be 1-64 characters from A-Z a-z 0-9 . _ -");
+        in->arrangement = xstrdup(s);
+        static const char *const keys[] = { "number", "of", "amount_cents", "cum_cents" };
+        int64_t *to[] = { &number, &of, &in->amount_cents, &in->cum_cents };
+        for (size_t i = 0; i < 4; i++) {
+                json_t *x = member(v, keys[i]);
+                char path[48];
+                snprintf(path, sizeof(path), "installment.%s", keys[i]);
+                if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+                    json_integer_value(x) > INT64_C(1000000000000000))
+                        return fail(err, path, "must be a positive integer");
+                *to[i] = json_integer_value(x);
+        }
+        if (number > of || of > 1000)
+                return fail(err, "installment.number", "must be 1 to \"of\" (at most 1000)");
+        in->number = (int)number;
+        in->of = (int)of;
+        json_t *base = member(v, "base_paid_cents");
+        if (base && (!json_is_integer(base) || json_integer_value(base) < 0))
+                return fail(err, "installment.base_paid_cents", "must be an integer >= 0");
+        in->base_paid_cents = base ? json_integer_value(base) : 0;
+        s = json_string_value(member(v, "due"));
+        if (!s || civil_parse(s, &d) < 0)
+                return fail(err, "installment.due", "not a valid date (YYYY-MM-DD)");
+        memcpy(in->due, s, 11);
         return 0;
 }
 
@@ -891,6 +945,9 @@ void job_free(struct job *job)
         free(job->customer.locale);
         free(job->customer.segment);
         free(job->flow);
+        if (job->installment)
+                free(job->installment->arrangement);
+        free(job->installment);
         free(job->customer.email);
         free(job->customer.phone);
         free(job->customer.timezone);

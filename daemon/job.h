@@ -54,6 +54,15 @@ struct job_customer {
         char *timezone;        /* IANA name, may be NULL */
 };
 
+struct job_installment {
+        char *arrangement;      /* the arrangement's id */
+        int number, of;         /* 1-based, of how many */
+        int64_t amount_cents;   /* this installment */
+        int64_t cum_cents;      /* this and every earlier one */
+        int64_t base_paid_cents;/* paid on the invoices before the arrangement */
+        char due[11];           /* YYYY-MM-DD */
+};
+
 struct job {
         int v;
         char *campaign;
@@ -76,6 +85,12 @@ struct job {
          * when the customer's derived segment changes on the way; NULL
          * for an enqueued job. */
         char *flow;
+        /* dunningd's own field "installment": this job is the friendly
+         * reminder of one installment of a payment arrangement
+         * (arrangements.h); NULL for any other job. Its reminder id
+         * counts the arrangement and the installment's number in, so
+         * every installment is a reminder of its own. */
+        struct job_installment *installment;
         char reminder_id[19];  /* "r-" + 16 hex: hash of (step, sorted invoice numbers) */
         char job_id[19];       /* "j-" + 16 hex: hash of (campaign, step, sorted invoice numbers) */
         char *json;            /* the text it was parsed from, owned */

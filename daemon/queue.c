@@ -1769,3 +1769,52 @@ int queue_get(struct queue *q, const char *key, char **out, struct error *err)
         freeReplyObject(r);
         return rc;
 }
+
+static char *num_text(long long v)
+{
+        char b[24];
+        snprintf(b, sizeof(b), "%lld", v);
+        return xstrdup(b);
+}
+
+/* Strings of r into the growing array, nested arrays flattened. */
+static void strings_of(const redisReply *r, char ***out, size_t *n, size_t *cap)
+{
+        if (r->type == REDIS_REPLY_ARRAY) {
+                for (size_t i = 0; i < r->elements; i++)
+                        strings_of(r->element[i], out, n, cap);
+                return;
+        }
+        if (*n == *cap) {
+                *cap = *cap ? 2 * *cap : 16;
+                *out = xrealloc(*out, *cap * sizeof(**out));
+        }
+        if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+                (*out)[(*n)++] = xstrndup(r->str, r->len);
+        else if (r->type == REDIS_REPLY_INTEGER)
+                (*out)[(*n)++] = num_text(r->integer);
+        else
+                (*out)[(*n)++] = xstrdup("");
+}
+
+int queue_strings(struct queue *q, int argc, const char *const *argv, char ***out, size_t *n,
+                  struct error *err)
+{
+        size_t cap = 0;
+        *out = NULL;
+        *n = 0;
+        redisReply *r = redisCommandArgv(q->ctx, argc, (const char **)argv, NULL);
+        int rc = reply_check(q, r, argv[0], err);
+        if (rc)
+                return rc;
+        strings_of(r, out, n, &cap);
+        freeReplyObject(r);
+        return 0;
+}
+
+void queue_strings_free(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}

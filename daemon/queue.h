@@ -311,3 +311,10 @@ void queue_unwatch(struct queue *q);
 int queue_exists(struct queue *q, const char *key, struct error *err);
 /* GET key into *out (owned); -ENOENT when it does not exist. */
 int queue_get(struct queue *q, const char *key, char **out, struct error *err);
+
+/* Any command; the strings of its reply (nested arrays flattened, an
+ * integer as its digits, nil as "") into *out (n; queue_strings_free).
+ * For the occasional range or scan (holds, arrangements). */
+int queue_strings(struct queue *q, int argc, const char *const *argv, char ***out, size_t *n,
+                  struct error *err);
+void queue_strings_free(char **v, size_t n);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arrangements.h"
 #include "backoff.h"
 #include "buf.h"
 #include "civil.h"
@@ -502,6 +503,7 @@ static void line_read(struct tracking_line *l, const char *number, const struct 
         if (empty(segment))
                 segment = get(reminder, "segment");
         snprintf(l->segment, sizeof(l->segment), "%s", !empty(segment) ? segment : "-");
+        snprintf(l->arrangement, sizeof(l->arrangement), "%s", get(f, "arrangement") ?: "");
         l->known = whole(get(f, "amount_cents"), &amount) && amount >= 0;
         if (!l->known)
                 return;
@@ -897,6 +899,9 @@ static void txn_line(struct queue *q, const struct config *cfg, const struct tra
         /* Kept even for an invoice we do not know: a reminder enqueued for
          * it later sees that it was paid. */
         txn_incr(q, key, "paid_cents", l->applied_cents);
+        /* Installments are covered in order by what the invoices got. */
+        if (l->arrangement[0] && l->applied_cents > 0)
+                arrangements_txn_paid(q, l->arrangement, l->applied_cents);
         if (l->completed) {
                 const char *argv[] = { "HSET", key, "status", "paid", "paid_ms", paid_ms };
                 queue_txn_argv(q, 6, argv);

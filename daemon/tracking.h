@@ -137,6 +137,7 @@ struct tracking_line {                  /* one invoice the payment covers */
         int64_t overpaid_cents;         /* applied beyond what was open */
         bool was_paid;                  /* nothing was open before */
         bool completed;                 /* this payment made it paid: a conversion */
+        char arrangement[32];           /* the payment arrangement covering it, "" none */
         struct tracking_attribution attr;
         struct tracking_behaviour beh;  /* completed only */
 };

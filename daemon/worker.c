@@ -10,12 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arrangements.h"
 #include "backoff.h"
 #include "buf.h"
 #include "dispatch.h"
 #include "epcqr.h"
 #include "flow.h"
 #include "history.h"
+#include "hold.h"
 #include "job.h"
 #include "log.h"
 #include "policy.h"
@@ -286,16 +288,23 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                           job->step, "to", job_contact(job, r->channel),
                           "outcome", "sent", "duration_ms", dur, "policy", r->policy, NULL);
                 break;
-        case DISPATCH_SKIPPED:
+        case DISPATCH_SKIPPED: {
+                /* Held: parked until the hold ends or is looked at again,
+                 * so the flow pauses rather than losing its step. */
+                char until[24];
+                snprintf(until, sizeof(until), "%lld", (long long)r->defer_until_ms);
+                if (r->defer_until_ms > 0)
+                        hold_txn_park(w->q, cfg, job, r->defer_until_ms);
                 queue_txn_event(w->q, cfg->queue.events_maxlen, "skipped", "reminder",
                                 job->reminder_id, "channel", ch, "step", job->step, "campaign",
                                 job->campaign, "customer", job->customer.id, "reason", r->reason,
-                                NULL);
+                                "until_ms", r->defer_until_ms > 0 ? until : NULL, NULL);
                 queue_txn_ack(w->q, e->id);
                 metrics_skipped(m, r->reason);
                 log_event(LOG_INFO, "skipped", "reminder", job->reminder_id, "reason", r->reason,
                           NULL);
                 break;
+        }
         case DISPATCH_HELD_OUT:
                 /* Kept from this step on purpose, so the payments with and
                  * without it can be compared (dunningctl stats). */
@@ -584,6 +593,7 @@ static void process_batch(struct worker *w)
         bool *paid = xcalloc(nv ? nv : 1, sizeof(*paid));
         int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
         struct history_ttl *ttl = xcalloc(nv ? nv : 1, sizeof(*ttl));
+        struct hold_state *holds = xcalloc(nv ? nv : 1, sizeof(*holds));
         for (size_t k = 0; k < nv; k++) {
                 parsed[k] = jobs[idx[k]];
                 for (size_t j = 0; j < parsed[k]->n_invoices; j++)
@@ -599,7 +609,7 @@ static void process_batch(struct worker *w)
                 if (history && rc != -EIO) {
                         struct error ferr;
                         int frc = history_fetch_reply(w->hc, w->q, w->cfg, parsed, nv, now, hist,
-                                                      paid, open, ttl, &ferr);
+                                                      paid, open, ttl, holds, &ferr);
                         if (rc == 0 && frc < 0) {
                                 rc = frc;
                                 err = ferr;
@@ -612,6 +622,7 @@ static void process_batch(struct worker *w)
                 free(paid);
                 free(open);
                 free(ttl);
+                free(holds);
                 goto fail;
         }
         /* One reminder twice in a batch (two campaigns naming the same
@@ -639,6 +650,8 @@ static void process_batch(struct worker *w)
         struct policy_decision *dec = xcalloc(nv ? nv : 1, sizeof(*dec));
         const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
         enum dispatch_status *stop = xcalloc(nv ? nv : 1, sizeof(*stop));
+        const char **skip_why = xcalloc(nv ? nv : 1, sizeof(*skip_why));
+        int64_t *resume = xcalloc(nv ? nv : 1, sizeof(*resume));
         int64_t *defer = xcalloc(nv ? nv : 1, sizeof(*defer));
         enum timing_why *defer_why = xcalloc(nv ? nv : 1, sizeof(*defer_why));
         struct dispatch_link *links = NULL;
@@ -652,6 +665,11 @@ static void process_batch(struct worker *w)
                 const struct config_flow_step *st =
                         flow_step_of(w->cfg, job->flow ? job->flow : segs[k], job->step, NULL);
                 if (paid[k]) {
+                        stop[k] = DISPATCH_SKIPPED;
+                        go[k] = NULL;
+                } else if ((skip_why[k] = hold_gate(job, &holds[k], now,
+                                                    w->cfg->holds.recheck_hours * 3600000LL,
+                                                    &resume[k]))) {
                         stop[k] = DISPATCH_SKIPPED;
                         go[k] = NULL;
                 } else if (st && st->handover) {
@@ -709,7 +727,10 @@ static void process_batch(struct worker *w)
                         snprintf(res[k].reason, sizeof(res[k].reason), "already-sent");
                 } else if (stop[k] == DISPATCH_SKIPPED) {
                         res[k].status = DISPATCH_SKIPPED;
-                        snprintf(res[k].reason, sizeof(res[k].reason), "paid");
+                        snprintf(res[k].reason, sizeof(res[k].reason), "%s",
+                                 skip_why[k] ? skip_why[k] : "paid");
+                        if (skip_why[k] && strcmp(skip_why[k], "held") == 0)
+                                res[k].defer_until_ms = resume[k];
                 } else if (stop[k] == DISPATCH_HANDOVER) {
                         res[k].status = DISPATCH_HANDOVER;
                         snprintf(res[k].reason, sizeof(res[k].reason), "flow");
@@ -792,6 +813,9 @@ unsent:
         free(stop);
         free(open);
         free(ttl);
+        free(holds);
+        free(skip_why);
+        free(resume);
         free(defer);
         free(defer_why);
         free(go);
@@ -843,6 +867,20 @@ static int housekeep(struct worker *w, struct error *err)
                 snprintf(t, sizeof(t), "%lld", trimmed);
                 snprintf(r, sizeof(r), "%d", removed);
                 log_event(LOG_DEBUG, "housekeeping", "trimmed", t, "consumers_removed", r, NULL);
+        }
+        return rc;
+}
+
+/* Payment arrangements whose installment lapsed or that are paid end
+ * here (arrangements.h); safe from every instance. */
+static int sweep_arrangements(struct worker *w, int64_t now, struct error *err)
+{
+        int ended = 0;
+        int rc = arrangements_sweep(w->q, w->cfg, now, &ended, err);
+        if (rc == 0 && ended > 0) {
+                char n[16];
+                snprintf(n, sizeof(n), "%d", ended);
+                log_event(LOG_INFO, "arrangements ended", "count", n, NULL);
         }
         return rc;
 }
@@ -902,7 +940,7 @@ static int refresh_config(struct worker *w)
 static void *worker_main(void *arg)
 {
         struct worker *w = arg;
-        int64_t next_promote = 0, next_claim = 0, next_housekeep = 0;
+        int64_t next_promote = 0, next_claim = 0, next_housekeep = 0, next_arrangements = 0;
         struct error err;
 
         while (!atomic_load(&w->sh->stopping)) {
@@ -930,6 +968,10 @@ static void *worker_main(void *arg)
                 if (rc == 0 && w->index == 0 && now >= next_housekeep) {
                         rc = housekeep(w, &err);
                         next_housekeep = now + cfg->queue.housekeep_interval_ms;
+                }
+                if (rc == 0 && w->index == 0 && now >= next_arrangements) {
+                        rc = sweep_arrangements(w, now, &err);
+                        next_arrangements = now + cfg->arrangements.check_interval_ms;
                 }
                 if (rc == 0 && w->batch.n == 0 && w->own_pending) {
                         rc = queue_read(w->q, true, cfg->queue.batch, 0, &w->batch, &err);

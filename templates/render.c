@@ -370,6 +370,24 @@ int render_context(struct mustache_value **out, const struct job *job, const str
 
         mustache_map_set_str(root, "step", job->step);
         mustache_map_set_str(root, "reminder_id", job->reminder_id);
+        /* An installment of a payment arrangement: its own amount and date. */
+        if (job->installment) {
+                struct mustache_value *in = mustache_map_set_map(root, "installment");
+                mustache_map_set_str(in, "arrangement", job->installment->arrangement);
+                mustache_map_set_int(in, "number", job->installment->number);
+                mustache_map_set_int(in, "of", job->installment->of);
+                mustache_map_set_bool(in, "last", job->installment->number == job->installment->of);
+                money(in, "amount", cache, job, cfg, currency, job->installment->amount_cents);
+                date(in, "due", cache, job, cfg, job->installment->due);
+                /* What to pay now is the installment: the layouts' "please
+                 * transfer {{total}}", the letter's payment block and QR. */
+                const struct mustache_value *all = mustache_map_get(root, "total");
+                size_t len;
+                const char *text = all ? mustache_value_text(all, &len) : NULL;
+                if (text)
+                        mustache_map_set(in, "total_open", mustache_string_len(text, len));
+                money(root, "total", cache, job, cfg, currency, job->installment->amount_cents);
+        }
 
         /* The Dutch statutory costs: stated on a final notice to a Dutch
          * customer in euro, charged only after the 14-day term. Only a
@@ -599,6 +617,8 @@ int render_letter(struct render_letter *l, const struct job *job, const struct c
         buf_puts(&l->title, parts->subject.len ? buf_str(&parts->subject) : job->invoices[0].number);
         in->title = buf_str(&l->title);
 
+        if (job->installment)
+                total = job->installment->amount_cents;
         /* EPC QR: euro only, with the same reference the text quotes. */
         if (euro) {
                 struct epcqr_input q = {

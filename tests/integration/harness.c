@@ -1369,3 +1369,40 @@ char *harness_http_request(int port, const char *method, const char *path,
         struct harness_daemon d = { .port = port };
         return http_request(&d, method, path, content_type, body, NULL, status);
 }
+
+size_t harness_events_with(struct harness *h, const char *type, const char *field,
+                           const char *value)
+{
+        struct harness_entry *e;
+        size_t n = harness_xrange(h, HARNESS_PREFIX ":events", &e), k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *t = harness_entry_get(&e[i], "type");
+                const char *v = field ? harness_entry_get(&e[i], field) : NULL;
+                if (t && strcmp(t, type) == 0 && (!field || (v && strcmp(v, value) == 0)))
+                        k++;
+        }
+        harness_entries_free(e, n);
+        return k;
+}
+
+struct event_wait {
+        struct harness *h;
+        const char *type, *field, *value;
+        size_t n;
+};
+
+static bool events_reached(void *arg)
+{
+        struct event_wait *w = arg;
+        return harness_events_with(w->h, w->type, w->field, w->value) >= w->n;
+}
+
+void harness_wait_events(struct harness *h, const char *type, const char *field,
+                         const char *value, size_t n)
+{
+        struct event_wait w = { h, type, field, value, n };
+        ck_assert_msg(harness_wait_until(events_reached, &w, 20000),
+                      "%zu %s events with %s=%s, want %zu",
+                      harness_events_with(h, type, field, value), type, field ? field : "-",
+                      value ? value : "-", n);
+}

@@ -172,6 +172,14 @@ long long harness_pending(struct harness *h);
 int harness_consumers_of(struct harness *h, pid_t pid);
 /* Events of the given type in dunning:events. */
 size_t harness_count_events(struct harness *h, const char *type);
+/* Events of type in dunning:events whose field is value (field NULL:
+ * every event of type). */
+size_t harness_events_with(struct harness *h, const char *type, const char *field,
+                           const char *value);
+/* Waits up to 20 s until harness_events_with() reaches n; fails the test
+ * (saying how many there were) when it does not. */
+void harness_wait_events(struct harness *h, const char *type, const char *field,
+                         const char *value, size_t n);
 /* Waits until at least n `sent` events are in dunning:events; returns the
  * number seen last (so a caller can assert it and print it). */
 size_t harness_wait_sent(struct harness *h, size_t n, int timeout_ms);

@@ -64,22 +64,6 @@ static void put_invoice(struct harness *h, const char *number, int amount, int64
         }
 }
 
-/* Events of type whose field is value (field NULL: every one of type). */
-static size_t events_with(struct harness *h, const char *type, const char *field,
-                          const char *value)
-{
-        struct harness_entry *e;
-        size_t n = harness_xrange(h, P "events", &e), k = 0;
-        for (size_t i = 0; i < n; i++) {
-                const char *t = harness_entry_get(&e[i], "type");
-                const char *v = field ? harness_entry_get(&e[i], field) : NULL;
-                if (t && strcmp(t, type) == 0 && (!field || (v && strcmp(v, value) == 0)))
-                        k++;
-        }
-        harness_entries_free(e, n);
-        return k;
-}
-
 /* The payments group's pending entries (-1: no group). */
 static long long payments_pending(struct harness *h)
 {
@@ -159,27 +143,6 @@ static void wait_log(const struct harness_daemon *d, const char *a, const char *
                       a, b);
 }
 
-struct event_wait {
-        struct harness *h;
-        const char *type, *field, *value;
-        size_t n;
-};
-
-static bool events_reached(void *arg)
-{
-        struct event_wait *w = arg;
-        return events_with(w->h, w->type, w->field, w->value) >= w->n;
-}
-
-static void wait_events(struct harness *h, const char *type, const char *field,
-                        const char *value, size_t n)
-{
-        struct event_wait w = { h, type, field, value, n };
-        ck_assert_msg(harness_wait_until(events_reached, &w, 20000),
-                      "fewer than %zu %s events with %s=%s", n, type, field ? field : "-",
-                      value ? value : "-");
-}
-
 START_TEST(test_ctl_paid_applies_once)
 {
         struct harness *h = harness_new();
@@ -253,10 +216,10 @@ START_TEST(test_ctl_paid_applies_once)
         free(seg);
         ck_assert_int_eq(hnum(h, P "segment:on-time", "direct:email"), 1);
         ck_assert_int_eq(hnum(h, P "segment:on-time", "on_time"), 1);
-        ck_assert_uint_eq(events_with(h, "paid", "invoice", "INV-1"), 2);
-        ck_assert_uint_eq(events_with(h, "paid", "reason", "partial"), 1);
-        ck_assert_uint_eq(events_with(h, "attributed", "reason", "direct"), 1);
-        ck_assert_uint_eq(events_with(h, "attributed", NULL, NULL), 1);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "invoice", "INV-1"), 2);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "reason", "partial"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", "reason", "direct"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", NULL, NULL), 1);
         ck_assert_int_gt(harness_redis_int(h, "TTL %s", stats), 300 * 86400);
 
         /* Without --id the command's own words are the id: twice is once.
@@ -270,7 +233,7 @@ START_TEST(test_ctl_paid_applies_once)
                 harness_ctl_free(&r);
         }
         ck_assert_int_eq(hnum(h, P "invoice:INV-2", "paid_cents"), 500);
-        ck_assert_uint_eq(events_with(h, "paid", "reason", "unknown-invoice"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "reason", "unknown-invoice"), 1);
         ck_assert_int_eq(hnum(h, stats, "unmatched|-|-|-|-"), 1);
         snprintf(field, sizeof(field), "%s", "paid_cents|-|-|-|-");
         ck_assert_int_eq(hnum(h, stats, field), 500);
@@ -322,7 +285,7 @@ START_TEST(test_stream_payments_teach_the_history)
                           "amount_cents 2000 paid_at %s method transfer", paid_at);
         free(id);
         wait_paid(h, "INV-71");
-        wait_events(h, "attributed", "invoice", "INV-71", 1);
+        harness_wait_events(h, "attributed", "invoice", "INV-71", 1);
         char *seg = hstr(h, P "customer:C-7", "segment");
         ck_assert_str_eq(seg, "new");           /* one invoice says little */
         free(seg);
@@ -361,9 +324,9 @@ START_TEST(test_stream_payments_teach_the_history)
         ck_assert_int_eq(hnum(h, stats, "assisted|sms|reminder-1|new|it"), 3);
         ck_assert_int_eq(hnum(h, stats, "paid_cents|sms|reminder-1|new|it"), 6000);
         ck_assert_int_eq(hnum(h, stats, "h7|sms|reminder-1|new|it"), 3);       /* 48 h */
-        ck_assert_uint_eq(events_with(h, "attributed", "channel", "sms"), 3);
-        ck_assert_uint_eq(events_with(h, "paid", "source", "stream"), 3);
-        ck_assert_uint_eq(events_with(h, "paid", "provider_id", "p-71"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", "channel", "sms"), 3);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "source", "stream"), 3);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "provider_id", "p-71"), 1);
         int st;
         char *m = harness_http(d, "GET", "/metrics", &st);
         ck_assert_int_eq(st, 200);
@@ -377,7 +340,7 @@ START_TEST(test_stream_payments_teach_the_history)
         free(id);
         wait_log(d, "payment seen before, nothing changed", "p-71");
         ck_assert_int_eq(hnum(h, P "invoice:INV-71", "paid_cents"), 2000);
-        ck_assert_uint_eq(events_with(h, "paid", "provider_id", "p-71"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "provider_id", "p-71"), 1);
         ck_assert_int_eq(hnum(h, stats, "paid_cents|sms|reminder-1|new|it"), 6000);
         ck_assert_int_eq(hnum(h, P "customer:C-7", "late"), 3);
         ck_assert_int_eq(payments_pending(h), 0);
@@ -406,7 +369,7 @@ START_TEST(test_unknown_and_malformed_entries)
         char *good = pay(h, "type payment provider_id p-good invoice INV-5 amount_cents 100");
         /* The good one after the bad ones: the daemon kept going. */
         wait_paid(h, "INV-5");
-        wait_events(h, "failed", "reason", "bad-payment", 2);
+        harness_wait_events(h, "failed", "reason", "bad-payment", 2);
 
         struct harness_entry *e;
         size_t n = harness_xrange(h, P "events", &e), seen = 0;
@@ -431,20 +394,20 @@ START_TEST(test_unknown_and_malformed_entries)
         ck_assert_uint_eq(seen, 2);
 
         /* Kept and reported: money for an invoice we do not know. */
-        wait_events(h, "paid", "reason", "unknown-invoice", 1);
-        wait_events(h, "paid", "reason", "unknown-reminder", 1);
+        harness_wait_events(h, "paid", "reason", "unknown-invoice", 1);
+        harness_wait_events(h, "paid", "reason", "unknown-reminder", 1);
         ck_assert_int_eq(hnum(h, P "invoice:INV-404", "paid_cents"), 300);
-        ck_assert_uint_eq(events_with(h, "paid", "invoice", "INV-404"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "invoice", "INV-404"), 1);
         ck_assert_int_eq(hnum(h, stats, "unmatched|-|-|-|-"), 2);
         ck_assert_int_eq(hnum(h, stats, "paid_cents|-|-|-|-"), 500);
         wait_log(d, "payment for an unknown invoice kept", "INV-404");
         /* INV-5 had no reminder: organic. */
         ck_assert_int_eq(hnum(h, stats, "organic|-|-|new|-"), 1);
-        ck_assert_uint_eq(events_with(h, "attributed", "reason", "organic"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", "reason", "organic"), 1);
         /* Everything acked, the paylink entry without an event. */
         ck_assert_int_eq(payments_pending(h), 0);
-        ck_assert_uint_eq(events_with(h, "paid", "provider_id", "tr_x"), 0);
-        ck_assert_uint_eq(events_with(h, "failed", "provider_id", "tr_x"), 0);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "provider_id", "tr_x"), 0);
+        ck_assert_uint_eq(harness_events_with(h, "failed", "provider_id", "tr_x"), 0);
         ck_assert(harness_daemon_running(d));
         ck_assert_int_eq(harness_xlen(h, "payments"), 6);  /* nothing deleted */
         free(unknown);
@@ -482,7 +445,7 @@ START_TEST(test_takeover_and_redis_restart)
         free(id);
         wait_paid(h, "INV-9");
         ck_assert_int_eq(payments_pending(h), 0);
-        ck_assert_uint_eq(events_with(h, "paid", "invoice", "INV-8"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "paid", "invoice", "INV-8"), 1);
         harness_daemon_stop(d);
         harness_free(h);
 }
@@ -511,9 +474,9 @@ START_TEST(test_end_to_end_payment_by_reference)
                           "amount_cents 1001 method transfer", rf);
         free(id);
         wait_paid(h, "INV-1");
-        wait_events(h, "attributed", "reminder", rid, 1);
-        ck_assert_uint_eq(events_with(h, "attributed", "reason", "direct"), 1);
-        ck_assert_uint_eq(events_with(h, "attributed", "channel", "sms"), 1);
+        harness_wait_events(h, "attributed", "reminder", rid, 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", "reason", "direct"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "attributed", "channel", "sms"), 1);
         ck_assert_int_eq(hnum(h, P "customer:C-1", "direct:sms"), 1);
         ck_assert_int_eq(hnum(h, P "customer:C-1", "late"), 1);    /* due 2026-10-31 */
         utc_date(harness_now_ms(), day);

@@ -1,0 +1,315 @@
+/* hold.c: holds and disputes (hold.h): the field format, what a batch's
+ * reads say about a job, and the hold, release and park writes. */
+#include "hold.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "history.h"
+
+static const char *const reason_names[] = { "dispute", "arrangement", "other" };
+
+const char *hold_reason_name(enum hold_reason r)
+{
+        return r >= 0 && r <= HOLD_OTHER ? reason_names[r] : "other";
+}
+
+int hold_reason_from_name(const char *name)
+{
+        for (int i = 0; name && i <= HOLD_OTHER; i++)
+                if (strcmp(name, reason_names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+/* A whole decimal number >= 0 ending at a '|' (or the end); the text
+ * after it into *end. */
+static bool field_num(const char *s, int64_t *v, const char **end)
+{
+        char *e;
+        if (*s < '0' || *s > '9')
+                return false;
+        long long x = strtoll(s, &e, 10);
+        if (*e != '|' && *e != '\0')
+                return false;
+        *v = x;
+        *end = e;
+        return true;
+}
+
+int hold_parse(const char *value, struct hold *h)
+{
+        memset(h, 0, sizeof(*h));
+        if (!value)
+                return -EINVAL;
+        const char *bar = strchr(value, '|');
+        char reason[16];
+        if (!bar || (size_t)(bar - value) >= sizeof(reason))
+                return -EINVAL;
+        snprintf(reason, sizeof(reason), "%.*s", (int)(bar - value), value);
+        int r = hold_reason_from_name(reason);
+        const char *p = bar + 1;
+        if (r < 0 || !field_num(p, &h->until_ms, &p) || *p != '|' ||
+            !field_num(p + 1, &h->since_ms, &p))
+                return -EINVAL;
+        h->reason = (enum hold_reason)r;
+        if (*p == '|')
+                snprintf(h->note, sizeof(h->note), "%s", p + 1);
+        return 0;
+}
+
+void hold_format(const struct hold *h, char *out, size_t n)
+{
+        char note[HOLD_NOTE_MAX + 1];
+        snprintf(note, sizeof(note), "%s", h->note);
+        for (char *c = note; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                        *c = ' ';
+        snprintf(out, n, "%s|%" PRId64 "|%" PRId64 "|%s", hold_reason_name(h->reason),
+                 h->until_ms, h->since_ms, note);
+}
+
+bool hold_active(const struct hold *h, int64_t now_ms)
+{
+        return h->until_ms == 0 || h->until_ms > now_ms;
+}
+
+static void hold_more(struct hold_state *s, int64_t until, const char *reason)
+{
+        if (until > s->until_ms) {
+                s->until_ms = until;
+                snprintf(s->reason, sizeof(s->reason), "%s", reason);
+        }
+}
+
+void hold_state_add(struct hold_state *s, const struct job *job, const struct queue_fields *f,
+                    bool invoice, int64_t now_ms)
+{
+        struct hold h;
+        if (hold_parse(queue_fields_get(f, "hold"), &h) == 0 && hold_active(&h, now_ms))
+                hold_more(s, h.until_ms ? h.until_ms : HOLD_OPEN, hold_reason_name(h.reason));
+        if (!invoice)
+                return;
+        const char *paid = queue_fields_get(f, "paid_cents");
+        if (paid)
+                s->paid_cents += strtoll(paid, NULL, 10);
+        const char *arr = queue_fields_get(f, "arrangement");
+        if (!arr || !arr[0])
+                return;
+        snprintf(s->arrangement, sizeof(s->arrangement), "%s", arr);
+        /* Normal dunning stops under an arrangement; its own installment
+         * reminders are what it sends instead. */
+        if (!job->installment || strcmp(job->installment->arrangement, arr) != 0)
+                hold_more(s, HOLD_OPEN, "arrangement");
+}
+
+const char *hold_gate(const struct job *job, const struct hold_state *s, int64_t now_ms,
+                      int64_t recheck_ms, int64_t *resume_ms)
+{
+        if (s->until_ms > now_ms) {
+                int64_t again = now_ms + recheck_ms;
+                *resume_ms = s->until_ms < again ? s->until_ms : again;
+                return "held";
+        }
+        if (!job->installment)
+                return NULL;
+        if (strcmp(s->arrangement, job->installment->arrangement) != 0)
+                return "arrangement-ended";
+        if (s->paid_cents - job->installment->base_paid_cents >= job->installment->cum_cents)
+                return "installment-paid";
+        return NULL;
+}
+
+void hold_summary_of(const struct queue_fields *customer, int64_t now_ms,
+                     struct hold_summary *out)
+{
+        memset(out, 0, sizeof(*out));
+        const char *d = queue_fields_get(customer, "disputes");
+        const char *fl = queue_fields_get(customer, "flagged");
+        out->disputes = d ? strtoll(d, NULL, 10) : 0;
+        out->flagged_ms = fl ? strtoll(fl, NULL, 10) : 0;
+        out->held = hold_parse(queue_fields_get(customer, "hold"), &out->hold) == 0 &&
+                    hold_active(&out->hold, now_ms);
+}
+
+/* --- Redis --- */
+
+static void target_key(struct queue *q, char *out, size_t n, const struct hold_target *t)
+{
+        history_key(q, out, n, t->kind, t->id);
+}
+
+static void parked_key(struct queue *q, char *out, size_t n, const char *kind, const char *id)
+{
+        snprintf(out, n, "%s:held:%s:%s", queue_prefix(q), kind, id);
+}
+
+static void txn(struct queue *q, int argc, const char *a0, const char *a1, const char *a2,
+                const char *a3, const char *a4)
+{
+        const char *argv[] = { a0, a1, a2, a3, a4 };
+        queue_txn_argv(q, argc, argv);
+}
+
+int hold_put(struct queue *q, const struct config *cfg, const struct hold_target *t,
+             const struct hold *h, struct hold_put_result *res, struct error *err)
+{
+        char key[512], ckey[512], value[512], count[24], flag[64], until[24];
+        int rc;
+
+        memset(res, 0, sizeof(*res));
+        target_key(q, key, sizeof(key), t);
+        hold_format(h, value, sizeof(value));
+        snprintf(until, sizeof(until), "%" PRId64, h->until_ms);
+        for (int tries = 0; tries < 5; tries++) {
+                struct queue_fields f = { 0 }, cf = { 0 };
+                const char *keys[] = { key };
+                /* The customer whose disputes count, and their count, read
+                 * under WATCH so two disputes at once count two. */
+                if ((rc = queue_watch(q, keys, 1, err)) < 0 ||
+                    (rc = queue_hashes_get(q, keys, 1, &f, err)) < 0)
+                        return rc;
+                const char *cust = strcmp(t->kind, "customer") == 0
+                                           ? t->id : queue_fields_get(&f, "customer");
+                snprintf(res->customer, sizeof(res->customer), "%s",
+                         h->reason == HOLD_DISPUTE && cust ? cust : "");
+                queue_fields_free(&f);
+                int64_t before = 0, flagged = 0;
+                if (res->customer[0]) {
+                        history_key(q, ckey, sizeof(ckey), "customer", res->customer);
+                        const char *ck[] = { ckey };
+                        if ((rc = queue_watch(q, ck, 1, err)) < 0 ||
+                            (rc = queue_hashes_get(q, ck, 1, &cf, err)) < 0)
+                                return rc;
+                        struct hold_summary sum;
+                        hold_summary_of(&cf, h->since_ms, &sum);
+                        queue_fields_free(&cf);
+                        before = sum.disputes;
+                        flagged = sum.flagged_ms;
+                }
+                txn(q, 4, "HSET", key, "hold", value, NULL);
+                if (res->customer[0]) {
+                        res->disputes = before + 1;
+                        snprintf(count, sizeof(count), "%" PRId64, res->disputes);
+                        txn(q, 4, "HSET", ckey, "disputes", count, NULL);
+                        res->flagged = !flagged && res->disputes >= cfg->holds.dispute_flag_count;
+                        if (res->flagged) {
+                                snprintf(flag, sizeof(flag), "%" PRId64 "|%" PRId64, h->since_ms,
+                                         res->disputes);
+                                txn(q, 4, "HSET", ckey, "flagged", flag, NULL);
+                                queue_txn_event(q, cfg->queue.events_maxlen, "flagged",
+                                                "customer", res->customer, "reason", "disputes",
+                                                "disputes", count, NULL);
+                        }
+                }
+                queue_txn_event(q, cfg->queue.events_maxlen, "hold", t->kind, t->id, "customer",
+                                res->customer[0] ? res->customer : NULL, "reason",
+                                hold_reason_name(h->reason), "until_ms", until, NULL);
+                rc = queue_txn_commit(q, err);
+                if (rc != -EAGAIN)
+                        return rc;
+        }
+        return error_set(err, -EAGAIN, "%s %s: kept changing, hold not put", t->kind, t->id);
+}
+
+/* Moves a parked job to the new text and time unless it left the
+ * scheduled set (promoted: the worker looks at the hold itself). */
+static const char resume_lua[] =
+        "if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then\n"
+        "  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) return 1 end\n"
+        "return 0\n";
+
+size_t hold_txn_resume(struct queue *q, const struct hold_target *t,
+                       const struct queue_fields *f, int64_t now_ms)
+{
+        char sched[512], pkey[512], now[24];
+        queue_key(q, sched, sizeof(sched), "scheduled");
+        parked_key(q, pkey, sizeof(pkey), t->kind, t->id);
+        snprintf(now, sizeof(now), "%" PRId64, now_ms);
+        for (size_t i = 0; i < f->n; i++) {
+                const char *old = f->kv[2 * i + 1];
+                struct job *job = NULL;
+                struct error err;
+                if (job_parse(&job, old, strlen(old), &err) < 0)
+                        continue;
+                char *json = job_json_for_step(job, job->step, now_ms, NULL);
+                if (json) {
+                        const char *argv[] = { "EVAL", resume_lua, "1", sched, old, json, now };
+                        queue_txn_argv(q, 7, argv);
+                }
+                free(json);
+                job_free(job);
+        }
+        txn(q, 2, "DEL", pkey, NULL, NULL, NULL);
+        return f->n;
+}
+
+int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n,
+                    struct queue_fields *out, struct error *err)
+{
+        char **keys = xcalloc(n ? n : 1, sizeof(*keys));
+        for (size_t i = 0; i < n; i++) {
+                char k[512];
+                parked_key(q, k, sizeof(k), t[i].kind, t[i].id);
+                keys[i] = xstrdup(k);
+        }
+        int rc = n ? queue_hashes_get(q, (const char *const *)keys, n, out, err) : 0;
+        for (size_t i = 0; i < n; i++)
+                free(keys[i]);
+        free(keys);
+        return rc;
+}
+
+int hold_release(struct queue *q, const struct config *cfg, const struct hold_target *t,
+                 int64_t now_ms, size_t *resumed, struct error *err)
+{
+        char key[512];
+        struct queue_fields f = { 0 }, parked = { 0 };
+        int rc;
+
+        target_key(q, key, sizeof(key), t);
+        const char *keys[] = { key };
+        if ((rc = queue_hashes_get(q, keys, 1, &f, err)) < 0)
+                return rc;
+        bool has = queue_fields_get(&f, "hold") != NULL;
+        queue_fields_free(&f);
+        if (!has)
+                return error_set(err, -ENOENT, "%s %s has no hold", t->kind, t->id);
+        if ((rc = hold_parked_get(q, t, 1, &parked, err)) < 0)
+                return rc;
+        txn(q, 3, "HDEL", key, "hold", NULL, NULL);
+        size_t n = hold_txn_resume(q, t, &parked, now_ms);
+        queue_fields_free(&parked);
+        char count[24];
+        snprintf(count, sizeof(count), "%zu", n);
+        queue_txn_event(q, cfg->queue.events_maxlen, "released", t->kind, t->id, "parked", count,
+                        NULL);
+        rc = queue_txn_commit(q, err);
+        if (rc == 0 && resumed)
+                *resumed = n;
+        return rc;
+}
+
+void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *job,
+                   int64_t resume_ms)
+{
+        char pkey[512], ttl[24];
+        char *json = job_json_for_step(job, job->step, resume_ms, NULL);
+        const char *text = json ? json : job->json;
+
+        snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
+        queue_txn_schedule(q, text, resume_ms);
+        for (size_t i = 0; i <= job->n_invoices; i++) {
+                if (i < job->n_invoices)
+                        parked_key(q, pkey, sizeof(pkey), "invoice", job->invoices[i].number);
+                else
+                        parked_key(q, pkey, sizeof(pkey), "customer", job->customer.id);
+                txn(q, 4, "HSET", pkey, job->reminder_id, text, NULL);
+                txn(q, 3, "EXPIRE", pkey, ttl, NULL, NULL);
+        }
+        free(json);
+}

@@ -1,0 +1,253 @@
+/* test-holds.c: holds, disputes and payment arrangements against a real
+ * Redis and a real dunningd: a held invoice (or customer) is skipped and
+ * parked, and sent once released or once its --until passes; disputes are
+ * counted and flag a customer; an arrangement stops normal dunning, sends
+ * its installment reminders, takes payments in order, and lapses on a
+ * missed installment, after which the parked reminder goes out. Time is
+ * driven by the dates given (--first in the past) and by moving an
+ * arrangement's dates in Redis, never by sleeping for days. */
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil.h"
+#include "harness.h"
+#include "job.h"
+
+#define P HARNESS_PREFIX ":"
+#define DAY_MS (86400 * INT64_C(1000))
+
+static struct harness *start_world(const char *extra)
+{
+        struct harness *h = harness_new();
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.extra_yaml = extra;
+        harness_config_write(h, &c);
+        return h;
+}
+
+static void ctl_ok(struct harness *h, struct harness_ctl *r)
+{
+        ck_assert_msg(r->status == 0, "dunningctl exited %d: %s%s", r->status, r->out, r->err);
+}
+
+static void day_from_today(int days, char out[11])
+{
+        civil_format(civil_today(harness_now_ms()) + days, out);
+}
+
+START_TEST(test_held_not_sent_until_released)
+{
+        struct harness *h = start_world("holds: { recheck_hours: 24, dispute_flag_count: 2 }\n");
+        struct harness_ctl r;
+        char until[32];
+
+        /* Customer 1's invoice on hold, customer 2 as a whole (a dispute),
+         * customer 4's invoice for a few seconds only; 3 is not held. */
+        harness_ctl_run(h, &r, "hold", "INV-1", "--reason", "other", "--note", "asked to wait",
+                        NULL);
+        ctl_ok(h, &r);
+        ck_assert_ptr_nonnull(strstr(r.out, "held: invoice INV-1 (other) until released"));
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "hold", "--customer", "C-2", "--reason", "dispute", NULL);
+        ctl_ok(h, &r);
+        ck_assert_ptr_nonnull(strstr(r.out, "customer C-2 has 1"));
+        harness_ctl_free(&r);
+        int64_t until_ms = harness_now_ms() + 4000;
+        harness_rfc3339(until_ms, until);
+        harness_ctl_run(h, &r, "hold", "INV-4", "--reason", "other", "--until", until, NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        /* bad input is refused, naming what is wrong */
+        harness_ctl_run(h, &r, "hold", "INV-9", "--reason", "maybe", NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_ptr_nonnull(strstr(r.err, "--reason"));
+        harness_ctl_free(&r);
+
+        char *jobs = harness_write_jobs(h, "jobs.jsonl", 1, 4, NULL);
+        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        free(jobs);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        harness_wait_events(h, "sent", NULL, NULL, 1);
+        harness_wait_events(h, "skipped", "reason", "held", 3);
+        ck_assert(harness_outbox_has(h, 3));
+        ck_assert(!harness_outbox_has(h, 1));
+        ck_assert(!harness_outbox_has(h, 2));
+        /* parked, not lost: in the scheduled set and noted for a release */
+        ck_assert_int_ge(harness_redis_int(h, "ZCARD " P "scheduled"), 2);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:invoice:INV-1"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:customer:C-2"), 1);
+
+        /* the --until hold resumes by itself */
+        harness_wait_events(h, "sent", NULL, NULL, 2);
+        ck_assert(harness_outbox_has(h, 4));
+        ck_assert_int_ge(harness_now_ms(), until_ms);
+        ck_assert(!harness_outbox_has(h, 1));
+
+        harness_ctl_run(h, &r, "release", "INV-1", NULL);
+        ctl_ok(h, &r);
+        ck_assert_ptr_nonnull(strstr(r.out, "1 held reminder resume now"));
+        harness_ctl_free(&r);
+        harness_wait_events(h, "sent", NULL, NULL, 3);
+        ck_assert(harness_outbox_has(h, 1));
+        ck_assert(!harness_outbox_has(h, 2));
+
+        /* a second dispute flags the customer (dispute_flag_count: 2) */
+        harness_ctl_run(h, &r, "hold", "--customer", "C-2", "--reason", "dispute", NULL);
+        ctl_ok(h, &r);
+        ck_assert_ptr_nonnull(strstr(r.out, "flagged for a person"));
+        harness_ctl_free(&r);
+        ck_assert_int_eq(harness_events_with(h, "flagged", "customer", "C-2"), 1);
+        harness_ctl_run(h, &r, "explain", "C-2", NULL);
+        ctl_ok(h, &r);
+        ck_assert_msg(strstr(r.out, "disputes 2, flagged for a person"), "%s", r.out);
+        ck_assert_ptr_nonnull(strstr(r.out, "on hold (dispute)"));
+        harness_ctl_free(&r);
+
+        harness_ctl_run(h, &r, "release", "--customer", "C-2", NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        harness_wait_events(h, "sent", NULL, NULL, 4);
+        harness_assert_sent_once(h, 1, 4);
+        /* nothing left to release */
+        harness_ctl_run(h, &r, "release", "INV-1", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_ptr_nonnull(strstr(r.err, "has no hold"));
+        harness_ctl_free(&r);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+/* The outbox SMS of an installment reminder (owned), or NULL. */
+static char *installment_sms(struct harness *h, const char *arrangement, int number, int i)
+{
+        char step[64], inv[32], rid[19], path[512];
+        const char *numbers[1] = { inv };
+        snprintf(step, sizeof(step), "installment#%s#%d", arrangement, number);
+        snprintf(inv, sizeof(inv), "INV-%d", i);
+        job_reminder_id(rid, step, numbers, 1);
+        snprintf(path, sizeof(path), "%s/sms/%s.json", h->outbox, rid);
+        return harness_read_file(path);
+}
+
+START_TEST(test_arrangement_reminds_and_lapses)
+{
+        struct harness *h = start_world("arrangements: { remind_days: 3, grace_days: 0, "
+                                        "check_interval_ms: 1000 }\n");
+        struct harness_ctl r;
+        char first[11], past[11], later[11];
+        day_from_today(2, first);
+        day_from_today(-2, past);
+        day_from_today(20, later);
+
+        /* Customer 4 (SMS): arranged with the job given; the first of its
+         * three installments is two days away, so its reminder is due. */
+        char *j4 = harness_job_json(4, NULL);
+        char *f4 = harness_write_file(h, "job4.json", j4);
+        harness_ctl_run(h, &r, "arrange", "INV-4", "--installments", "3", "--first", first,
+                        "--every", "1m", "--job", f4, NULL);
+        ctl_ok(h, &r);
+        ck_assert_msg(strstr(r.out, "arrangement A-1: customer C-4, invoices INV-4, EUR 10.04 "
+                                    "in 3 installments every 1m"), "%s", r.out);
+        ck_assert_ptr_nonnull(strstr(r.out, "3.34"));
+        ck_assert_ptr_nonnull(strstr(r.out, "3.36"));
+        ck_assert_ptr_nonnull(strstr(r.out, "reminders scheduled: 3"));
+        harness_ctl_free(&r);
+        free(f4);
+        free(j4);
+        /* an invoice cannot be in two arrangements */
+        harness_ctl_run(h, &r, "arrange", "INV-4", "--installments", "2", "--first", first,
+                        "--every", "2w", NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_msg(strstr(r.err, "invoice INV-4: already in arrangement A-1"), "%s", r.err);
+        harness_ctl_free(&r);
+
+        /* Customer 1 (SMS too): its reminder is in the scheduled set; the
+         * arrangement finds the customer there. Its first installment is
+         * in three weeks, so the normal reminder waits, parked. */
+        char nb[32];
+        harness_rfc3339(harness_now_ms() + 1500, nb);
+        char *jobs = harness_write_jobs(h, "jobs.jsonl", 1, 1, nb);
+        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        free(jobs);
+        harness_ctl_run(h, &r, "arrange", "INV-1", "--installments", "2", "--first", later,
+                        "--every", "2w", NULL);
+        ctl_ok(h, &r);
+        ck_assert_msg(strstr(r.out, "arrangement A-2: customer C-1"), "%s", r.out);
+        ck_assert_ptr_nonnull(strstr(r.out, "reminders scheduled: 2"));
+        harness_ctl_free(&r);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        harness_wait_events(h, "sent", "step", "installment", 1);
+        char *sms = installment_sms(h, "A-1", 1, 4);
+        ck_assert_msg(sms && strstr(sms, "3,34") && strstr(sms, "1/3"), "%s", sms ? sms : "-");
+        free(sms);
+        /* customer 1's normal reminder is held by its arrangement */
+        harness_wait_events(h, "skipped", "customer", "C-1", 1);
+        ck_assert_int_eq(harness_events_with(h, "skipped", "reason", "held"), 1);
+        ck_assert(!harness_outbox_has(h, 1));
+
+        /* A payment covers A-1's first installment, in its own transaction */
+        harness_ctl_run(h, &r, "paid", "INV-4", "--amount-cents", "334", NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        char *paid = harness_redis_str(h, "HGET " P "arrangement:A-1 paid_cents");
+        ck_assert_str_eq(paid, "334");
+        free(paid);
+
+        /* Time passes: both arrangements' first dates are two days ago. A-1
+         * had its first installment paid and goes on; A-2 did not and
+         * lapses (grace 0), and customer 1's reminder goes out. */
+        harness_redis_cmd(h, "HSET " P "arrangement:A-1 first %s", past);
+        harness_redis_cmd(h, "HSET " P "arrangement:A-2 first %s", past);
+        harness_redis_cmd(h, "ZADD " P "arrangements 0 A-1 0 A-2");
+        harness_wait_events(h, "arrangement", "reason", "lapsed", 1);
+        ck_assert_int_eq(harness_events_with(h, "arrangement", "arrangement", "A-2"), 2);
+        harness_wait_events(h, "sent", "step", HARNESS_STEP, 1);
+        ck_assert(harness_outbox_has(h, 1));
+        char *state = harness_redis_str(h, "HGET " P "arrangement:A-2 state");
+        ck_assert_str_eq(state, "lapsed");
+        free(state);
+        state = harness_redis_str(h, "HGET " P "arrangement:A-1 state");
+        ck_assert_str_eq(state, "active");
+        free(state);
+        ck_assert_int_eq(harness_redis_int(h, "HEXISTS " P "invoice:INV-1 arrangement"), 0);
+
+        harness_ctl_run(h, &r, "arrangements", NULL);
+        ctl_ok(h, &r);
+        ck_assert_msg(strstr(r.out, "A-1") && strstr(r.out, "active") &&
+                      strstr(r.out, "1/3"), "%s", r.out);
+        ck_assert_msg(strstr(r.out, "A-2") && strstr(r.out, "lapsed") &&
+                      strstr(r.out, "missed installment 1"), "%s", r.out);
+        harness_ctl_free(&r);
+        /* A-2's installment reminders are not sent once it lapsed */
+        ck_assert_int_eq(harness_events_with(h, "sent", "customer", "C-1"), 1);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("holds");
+        TCase *tc = tcase_create("core");
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_held_not_sent_until_released);
+        tcase_add_test(tc, test_arrangement_reminds_and_lapses);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return harness_run(suite());
+}
