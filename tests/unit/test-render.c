@@ -305,6 +305,59 @@ START_TEST(test_shipped_templates)
 }
 END_TEST
 
+/* The installment reminder of a payment arrangement, in every shipped
+ * locale and channel: strict (every variable there), the installment's own
+ * amount and date (not the invoices' total), an SMS in GSM-7 within two
+ * segments. */
+START_TEST(test_installment_templates)
+{
+        struct render *r = load_shipped();
+        static const char *locales[] = { "nl-NL", "en-GB", "de-DE", "fr-FR" };
+        static const char *amounts[] = { "411,52", "411.52", "411,52", "411,52" };
+        struct render_parts p = { 0 };
+        for (size_t l = 0; l < 4; l++) {
+                char json[2048];
+                snprintf(json, sizeof(json),
+                         "{\"v\":1,\"campaign\":\"arrangement-A-7\",\"step\":\"installment\","
+                         "\"customer\":{\"id\":\"C-1\",\"name\":\"Jan\",\"locale\":\"%s\","
+                         "\"email\":\"jan@example.nl\",\"phone\":\"+31612345678\",\"address\":"
+                         "{\"lines\":[\"Dorpsstraat 1\"],\"postal_code\":\"1234 AB\",\"city\":"
+                         "\"Utrecht\",\"country\":\"NL\"}},\"invoices\":[{\"number\":\"INV-1\","
+                         "\"amount_cents\":123456,\"currency\":\"EUR\",\"due\":\"2026-10-31\"}],"
+                         "\"installment\":{\"arrangement\":\"A-7\",\"number\":2,\"of\":3,"
+                         "\"amount_cents\":41152,\"cum_cents\":82304,\"due\":\"2027-01-31\"}}",
+                         locales[l]);
+                struct job *job = NULL;
+                struct error err;
+                ck_assert_msg(job_parse(&job, json, strlen(json), &err) == 0, "%s", err.msg);
+                struct mustache_value *ctx = context(job);
+                ck_assert_ptr_nonnull(strstr(text_of(ctx, "total", NULL), amounts[l]));
+                ck_assert_ptr_nonnull(strstr(text_of(ctx, "installment", "total_open"), "234"));
+                ck_assert_ptr_nonnull(strstr(text_of(ctx, "installment", "due"), "2027"));
+                mustache_value_free(ctx);
+                for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
+                        render_ok(r, job, (enum job_channel)ch, &p);
+                        const char *t = buf_str(&p.text);
+                        ck_assert_msg(strstr(t, amounts[l]) && strstr(t, "2027") &&
+                                      !strstr(t, "1.234") && !strstr(t, "1,234"),
+                                      "%s %s:\n%s", locales[l],
+                                      job_channel_name((enum job_channel)ch), t);
+                        if (ch == JOB_CHANNEL_EMAIL)
+                                ck_assert(p.subject.len > 0 && p.html.len > 0);
+                        if (ch == JOB_CHANNEL_SMS) {
+                                struct gsm7_count gc;
+                                gsm7_count(t, &gc);
+                                ck_assert_msg(gc.gsm7 && gc.segments <= 2, "%s: %zu segments: %s",
+                                              locales[l], gc.segments, t);
+                        }
+                }
+                job_free(job);
+        }
+        render_parts_free(&p);
+        render_free(r);
+}
+END_TEST
+
 START_TEST(test_dutch_final_notice_states_costs_and_term)
 {
         struct render *r = load_shipped();
@@ -366,6 +419,7 @@ int main(void)
         tcase_add_test(tc, test_load_errors);
         tcase_add_test(tc, test_strict_names_the_typo);
         tcase_add_test(tc, test_shipped_templates);
+        tcase_add_test(tc, test_installment_templates);
         tcase_add_test(tc, test_dutch_final_notice_states_costs_and_term);
         tcase_add_test(tc, test_shipped_letters_fit_one_page);
         suite_add_tcase(s, tc);
