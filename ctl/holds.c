@@ -51,7 +51,8 @@ static int target_of(const char *cmd, int argc, char **argv, const char *custome
                 return 0;
         }
         return ctl_usage_error(cmd, customer ? "an INVOICE or --customer, not both"
-                                    : left ? "one invoice only" : "which invoice (or --customer ID)?");
+                                    : left ? "one invoice only"
+                                           : "which invoice (or --customer ID)?");
 }
 
 int holds_hold_cmd(const struct config *cfg, int argc, char **argv, bool json)

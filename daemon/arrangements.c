@@ -51,6 +51,7 @@ static int info_of(struct arrangements_info *info, const char *id, const struct 
         info->paid_cents = num(queue_fields_get(f, "paid_cents"));
         info->installments = (int)num(queue_fields_get(f, "installments"));
         info->missed = (int)num(queue_fields_get(f, "missed"));
+        info->reminders = (size_t)num(queue_fields_get(f, "reminders"));
         int st = arrangement_state_from_name(queue_fields_get(f, "state"));
         const char *fd = queue_fields_get(f, "first");
         if (st < 0 || !fd || civil_parse(fd, &first) < 0 ||
@@ -245,6 +246,8 @@ static int create_once(struct queue *q, const struct config *cfg,
                 free(job);
         }
         snprintf(buf, sizeof(buf), "%zu", out->reminders);
+        const char *count[] = { "HSET", key, "reminders", buf };
+        queue_txn_argv(q, 4, count);
         queue_txn_event(q, cfg->queue.events_maxlen, "arrangement", "arrangement", id, "customer",
                         customer, "reason", "created", "total_cents", total, "installments", n,
                         "reminders", buf, NULL);
@@ -351,7 +354,8 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
 
         arr_key(q, key, sizeof(key), id);
         queue_key(q, zkey, sizeof(zkey), "arrangements");
-        if ((rc = queue_watch(q, keys, 1, err)) < 0 || (rc = queue_hashes_get(q, keys, 1, &f, err)) < 0)
+        if ((rc = queue_watch(q, keys, 1, err)) < 0 ||
+            (rc = queue_hashes_get(q, keys, 1, &f, err)) < 0)
                 goto out;
         bool whole = info_of(info, id, &f, cfg, now_ms) == 0;
         if (!whole || info->state != ARRANGEMENT_ACTIVE ||

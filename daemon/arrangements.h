@@ -16,7 +16,8 @@
  *   <prefix>:arrangement:<id>  hash: customer, invoices (numbers joined
  *       by "\n"), currency, total_cents, installments, first (YYYY-MM-DD),
  *       every ("1m"), paid_cents (since it began), state (active,
- *       completed, lapsed, cancelled), created_ms, ended_ms, missed
+ *       completed, lapsed, cancelled), created_ms, ended_ms, missed,
+ *       reminders (installment reminders scheduled)
  *   <prefix>:arrangements      sorted set: id -> when to look at it next
  *       (ms); +inf once it ended
  *   <prefix>:arrangement-seq   counter behind the ids "A-<n>"

@@ -300,7 +300,11 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                 job->campaign, "customer", job->customer.id, "reason", r->reason,
                                 "until_ms", r->defer_until_ms > 0 ? until : NULL, NULL);
                 queue_txn_ack(w->q, e->id);
-                metrics_skipped(m, r->reason);
+                /* installment-paid, arrangement-ended: one label */
+                metrics_skipped(m, strstr(r->reason, "installment") ||
+                                                   strstr(r->reason, "arrangement")
+                                           ? "arrangement"
+                                           : r->reason);
                 log_event(LOG_INFO, "skipped", "reminder", job->reminder_id, "reason", r->reason,
                           NULL);
                 break;
