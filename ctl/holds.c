@@ -42,6 +42,10 @@ static int target_of(const char *cmd, int argc, char **argv, const char *custome
                      struct hold_target *t)
 {
         int left = argc - optind;
+        const char *id = customer ? customer : left == 1 ? argv[optind] : NULL;
+        if (id && (!id[0] || strlen(id) > 128 || strpbrk(id, " \t\r\n")))
+                return ctl_usage_error(cmd, "%s: 1 to 128 bytes without spaces: \"%s\"",
+                                       customer ? "--customer" : "INVOICE", id);
         if (customer && left == 0) {
                 *t = (struct hold_target){ "customer", customer };
                 return 0;

@@ -276,6 +276,13 @@ int hold_release(struct queue *q, const struct config *cfg, const struct hold_ta
         if ((rc = queue_hashes_get(q, keys, 1, &f, err)) < 0)
                 return rc;
         bool has = queue_fields_get(&f, "hold") != NULL;
+        const char *arr = queue_fields_get(&f, "arrangement");
+        if (!has && arr && arr[0]) {
+                error_set(err, -ENOENT, "%s %s has no hold; it is in payment arrangement %s, "
+                                        "whose end resumes it", t->kind, t->id, arr);
+                queue_fields_free(&f);
+                return -ENOENT;
+        }
         queue_fields_free(&f);
         if (!has)
                 return error_set(err, -ENOENT, "%s %s has no hold", t->kind, t->id);

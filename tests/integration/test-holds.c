@@ -66,6 +66,10 @@ START_TEST(test_held_not_sent_until_released)
         ck_assert_int_eq(r.status, 2);
         ck_assert_ptr_nonnull(strstr(r.err, "--reason"));
         harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "hold", "", "--reason", "other", NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_ptr_nonnull(strstr(r.err, "INVOICE: 1 to 128 bytes"));
+        harness_ctl_free(&r);
 
         char *jobs = harness_write_jobs(h, "jobs.jsonl", 1, 4, NULL);
         harness_ctl_run(h, &r, "enqueue", jobs, NULL);
@@ -167,6 +171,11 @@ START_TEST(test_arrangement_reminds_and_lapses)
                         "--every", "2w", NULL);
         ck_assert_int_eq(r.status, 2);
         ck_assert_msg(strstr(r.err, "invoice INV-4: already in arrangement A-1"), "%s", r.err);
+        harness_ctl_free(&r);
+        /* an arrangement is not a hold to release */
+        harness_ctl_run(h, &r, "release", "INV-4", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "in payment arrangement A-1"), "%s", r.err);
         harness_ctl_free(&r);
 
         /* Customer 1 (SMS too): its reminder is in the scheduled set; the
