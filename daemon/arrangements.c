@@ -361,13 +361,17 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
         if (!whole || info->state != ARRANGEMENT_ACTIVE ||
             info->check.state == ARRANGEMENT_ACTIVE) {
                 /* Still running: look again when its next installment
-                 * would lapse. Ended (or not one): never again. */
+                 * would lapse. Ended: never again. Gone (erased): out. */
                 if (whole && info->state == ARRANGEMENT_ACTIVE)
                         snprintf(score, sizeof(score), "%" PRId64, info->check.next_check_ms);
                 else
                         snprintf(score, sizeof(score), "+inf");
                 const char *zadd[] = { "ZADD", zkey, score, id };
-                queue_txn_argv(q, 4, zadd);
+                const char *zrem[] = { "ZREM", zkey, id };
+                if (f.n == 0)
+                        queue_txn_argv(q, 3, zrem);
+                else
+                        queue_txn_argv(q, 4, zadd);
                 rc = queue_txn_commit(q, err);
                 goto out;
         }

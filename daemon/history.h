@@ -45,6 +45,10 @@
  *       handover (channel "-": invoices handed to a collection agency),
  *       h<bucket> (hours from send to payment, HISTORY_HOURS_BUCKETS);
  *       "-" where a dimension does not apply.
+ *
+ * Holds and payment arrangements live in the same hashes (invoice: hold,
+ * arrangement; customer: hold, disputes, flagged), read by the same fetch:
+ * hold.h, arrangements.h.
  */
 #pragma once
 

@@ -206,8 +206,9 @@ int hold_put(struct queue *q, const struct config *cfg, const struct hold_target
                                                 "disputes", count, NULL);
                         }
                 }
+                bool other = res->customer[0] && strcmp(t->kind, "customer") != 0;
                 queue_txn_event(q, cfg->queue.events_maxlen, "hold", t->kind, t->id, "customer",
-                                res->customer[0] ? res->customer : NULL, "reason",
+                                other ? res->customer : NULL, "reason",
                                 hold_reason_name(h->reason), "until_ms", until, NULL);
                 rc = queue_txn_commit(q, err);
                 if (rc != -EAGAIN)
