@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrangement.h"
 #include "civil.h"
 #include "harness.h"
 #include "job.h"
@@ -164,6 +165,18 @@ START_TEST(test_arrangement_reminds_and_lapses)
         ck_assert_ptr_nonnull(strstr(r.out, "3.36"));
         ck_assert_ptr_nonnull(strstr(r.out, "reminders scheduled: 3"));
         harness_ctl_free(&r);
+        /* The later two wait in the scheduled set for 08:00 UTC three
+         * days before their dates (31 Jan + 1m style steps included). */
+        struct arrangement_installment plan[3];
+        struct arrangement_period every = { 1, ARRANGEMENT_MONTHS };
+        int64_t first_day;
+        ck_assert_int_eq(civil_parse(first, &first_day), 0);
+        ck_assert_int_eq(arrangement_plan(1004, 3, first_day, &every, plan, NULL), 0);
+        for (int k = 1; k < 3; k++) {
+                long long at = (plan[k].due_day - 3) * DAY_MS + 8 * 3600000LL;
+                ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld", at, at),
+                                 1);
+        }
         free(f4);
         free(j4);
         /* an invoice cannot be in two arrangements */
