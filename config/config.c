@@ -12,6 +12,7 @@
 #include "civil.h"
 #include "epcqr.h"
 #include "quiet.h"
+#include "ratelimit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,10 +90,13 @@ static const char *check_listen(const char *s);
 static const char *check_iban(const char *s);
 static const char *check_creditor_name(const char *s);
 static const char *check_date(const char *s);
+static const char *check_rate(const char *s);
+static const char *check_acl_user(const char *s);
 
 static const struct key keys[] = {
         STRING("redis.url", redis.url, "redis://127.0.0.1:6379/0", check_redis_url),
         SECRET("redis.password_file", redis.password),
+        STRING("redis.username", redis.username, NULL, check_acl_user),
         STRING("redis.prefix", redis.prefix, "dunning", check_prefix),
         INT("workers", workers, 1, 256, 8),
         INT("queue.batch", queue.batch, 1, 10000, 100),
@@ -196,6 +200,14 @@ static const struct key keys[] = {
         STRLIST_CHECKED("timing.holidays", timing.holidays, timing.n_holidays, check_date),
         BOOL("ui.enabled", ui.enabled, "false"),
         SECRET("ui.token_file", ui.token),
+        STRING("limits.rate.email", limits.rate[0], NULL, check_rate),
+        STRING("limits.rate.sms", limits.rate[1], NULL, check_rate),
+        STRING("limits.rate.letter", limits.rate[2], NULL, check_rate),
+        INT("limits.contact.max", limits.contact_max, 0, 1000, 0),
+        INT("limits.contact.days", limits.contact_days, 1, 365, 30),
+        INT("limits.contact.gap_hours", limits.contact_gap_hours, 0, 8760, 0),
+        INT("retention.events_days", retention.events_days, 0, 3650, 0),
+        INT("retention.payments_days", retention.payments_days, 0, 3650, 0),
 };
 
 /* what the file said about each row of keys[] */
@@ -288,6 +300,22 @@ static const char *check_date(const char *s)
 {
         int64_t days;
         return civil_parse(s, &days) < 0 ? "is not a date (YYYY-MM-DD)" : NULL;
+}
+
+static const char *check_rate(const char *s)
+{
+        static __thread struct error err;
+        struct ratelimit_rate r;
+        return ratelimit_parse(s, &r, &err) < 0 ? err.msg : NULL;
+}
+
+/* Sent on the wire inside AUTH: no spaces or control characters. */
+static const char *check_acl_user(const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p <= ' ' || *p == 0x7f)
+                        return "must not contain spaces or control characters";
+        return NULL;
 }
 
 /* A step name as job.c takes it. */

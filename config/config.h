@@ -70,6 +70,7 @@ struct config {
         struct {
                 char *url;      /* unix:///path or redis://host:port/db */
                 char *password; /* contents of password_file, or NULL */
+                char *username; /* ACL user for AUTH username password, or NULL */
                 char *prefix;
         } redis;
 
@@ -189,6 +190,21 @@ struct config {
                 bool enabled;             /* false: /ui/ and /api/v1/ answer 404 */
                 char *token;              /* contents of token_file; never logged */
         } ui;
+        /* Provider rate limits (daemon/ratelimit.h) and contact limits
+         * per customer (daemon/contact.h). */
+        struct {
+                char *rate[3];            /* by enum job_channel: "50/s", or NULL: none */
+                int contact_max;          /* reminders per customer in contact_days; 0: any */
+                int contact_days;
+                int contact_gap_hours;    /* none within this many hours of the last; 0: off */
+        } limits;
+
+        /* How long personal data stays (history.retention_days and
+         * queue.sent_ttl_days cover the customer hashes and the markers). */
+        struct {
+                int events_days;          /* <prefix>:events entries older are trimmed; 0: off */
+                int payments_days;        /* <prefix>:payments entries likewise */
+        } retention;
 };
 
 /* Loads and validates path. On success *out owns a new config (free with

@@ -410,7 +410,8 @@ int ctl_open_queue(const struct config *cfg, struct queue **q)
 {
         struct error err;
 
-        if (queue_open(q, cfg->redis.url, cfg->redis.password, cfg->redis.prefix, NULL, &err) < 0) {
+        if (queue_open_user(q, cfg->redis.url, cfg->redis.username, cfg->redis.password,
+                            cfg->redis.prefix, NULL, &err) < 0) {
                 fprintf(stderr, "dunningctl: %s\n", err.msg);
                 return -1;
         }

@@ -40,6 +40,8 @@ struct dispatch_result {
         char provider_id[128];
         int64_t duration_us;
         int64_t defer_until_ms;         /* DISPATCH_DEFER */
+        const char *defer_job;          /* DISPATCH_DEFER: the text to schedule, borrowed;
+                                         * NULL: the job's own */
         int64_t retry_after_ms;         /* DISPATCH_RETRY: the provider's Retry-After, or 0 */
 };
 

@@ -96,6 +96,8 @@ void history_from_fields(struct history *h, const struct queue_fields *f)
                                 h->wday[x] = num(v);
                 } else if (strcmp(k, "segment") == 0) {
                         snprintf(h->segment, sizeof(h->segment), "%s", v);
+                } else if (strcmp(k, "contacts") == 0) {
+                        contact_times_parse(&h->contacts, v);
                 }
         }
 }

@@ -19,6 +19,8 @@
  *     tz                    (customer) the time zone of the last job
  *     exp_ms                when a send last set the key's time to live
  *                           (customer, invoice: see struct history_ttl)
+ *     contacts              (customer) Unix ms of the last sends, for the
+ *                           contact limits (contact.h)
  *     job contact owed      (customer) what the policy needs of the last
  *                           job sent, for explain (history_profile_*):
  *                           which contacts it had, not the contacts
@@ -57,6 +59,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "contact.h"
 #include "job.h"
 #include "queue.h"
 
@@ -73,6 +76,7 @@ struct history {
         int64_t on_time, late, days_late;
         int64_t hour[24], wday[7];
         char segment[32];               /* customer: the derived segment, or "" */
+        struct contact_times contacts;  /* customer: the last sends (limits.contact) */
 };
 
 /* Fills h from a hash's field/value pairs (HGETALL); unknown fields and

@@ -21,7 +21,8 @@ static const char *const dead_names[METRICS_DEAD__N] = {
         "render", "other",
 };
 static const char *const defer_names[METRICS_DEFER__N] = {
-        "quiet-hours", "rate-limited", "best-hour", "send-window", "weekend", "holiday", "other",
+        "quiet-hours", "rate-limited", "best-hour", "send-window", "weekend", "holiday",
+        "contact-limit", "contact-gap", "other",
 };
 static const char *const attr_names[METRICS_ATTR__N] = { "direct", "assisted", "organic" };
 
@@ -107,6 +108,15 @@ void metrics_deferred(struct metrics *m, const char *reason)
 {
         atomic_fetch_add_explicit(&m->deferred[name_index(defer_names, METRICS_DEFER__N, reason)],
                                   1, RELAXED);
+}
+
+void metrics_throttled(struct metrics *m, enum job_channel ch, int64_t delay_ms)
+{
+        if (ch < 0 || ch >= JOB_CHANNEL__N)
+                return;
+        atomic_fetch_add_explicit(&m->throttled[ch], 1, RELAXED);
+        atomic_fetch_add_explicit(&m->throttled_ms[ch],
+                                  (unsigned long long)(delay_ms > 0 ? delay_ms : 0), RELAXED);
 }
 
 void metrics_delivery(struct metrics *m, enum job_channel ch, bool delivered)
@@ -301,6 +311,18 @@ void metrics_format(const struct metrics *m, const struct metrics_gauges *g, str
         for (int r = 0; r < METRICS_DEFER__N; r++)
                 buf_printf(out, "dunningd_reminders_deferred_total{reason=\"%s\"} %llu\n",
                            defer_names[r], load(&m->deferred[r]));
+
+        family(out, "throttled_total", "counter",
+               "Reminders a provider rate limit (limits.rate) delayed, by channel.");
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                buf_printf(out, "dunningd_throttled_total{channel=\"%s\"} %llu\n",
+                           job_channel_name((enum job_channel)c), load(&m->throttled[c]));
+        family(out, "throttled_seconds_total", "counter",
+               "Time the rate limits delayed reminders by, summed, by channel.");
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                buf_printf(out, "dunningd_throttled_seconds_total{channel=\"%s\"} %.3f\n",
+                           job_channel_name((enum job_channel)c),
+                           (double)load(&m->throttled_ms[c]) / 1000.0);
 
         family(out, "delivery_reports_total", "counter",
                "Delivery reports from providers, by channel and what they said.");

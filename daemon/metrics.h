@@ -60,6 +60,8 @@ enum metrics_defer {
         METRICS_DEFER_SEND_WINDOW,
         METRICS_DEFER_WEEKEND,
         METRICS_DEFER_HOLIDAY,
+        METRICS_DEFER_CONTACT_LIMIT,   /* contact.h's reasons */
+        METRICS_DEFER_CONTACT_GAP,
         METRICS_DEFER_OTHER,
         METRICS_DEFER__N,
 };
@@ -89,6 +91,8 @@ struct metrics {
         atomic_ullong skipped[METRICS_SKIP__N];
         atomic_ullong dead[METRICS_DEAD__N];
         atomic_ullong deferred[METRICS_DEFER__N];
+        atomic_ullong throttled[JOB_CHANNEL__N];      /* jobs a rate limit delayed */
+        atomic_ullong throttled_ms[JOB_CHANNEL__N];   /* and by how long, summed */
         atomic_ullong delivery[JOB_CHANNEL__N][2];   /* [ch][delivered] */
         atomic_ullong payments[METRICS_ATTR__N][METRICS_CHANNELS];
         struct metrics_hist duration[JOB_CHANNEL__N];
@@ -119,6 +123,8 @@ void metrics_skipped(struct metrics *m, const char *reason);
 void metrics_dead(struct metrics *m, const char *reason);
 void metrics_deferred(struct metrics *m, const char *reason);
 void metrics_delivery(struct metrics *m, enum job_channel ch, bool delivered);
+/* A rate limit on ch delayed a job by delay_ms. */
+void metrics_throttled(struct metrics *m, enum job_channel ch, int64_t delay_ms);
 void metrics_payment(struct metrics *m, enum metrics_attribution a, enum job_channel ch);
 void metrics_duration(struct metrics *m, enum job_channel ch, int64_t us);
 

@@ -68,8 +68,8 @@ static int with_redis(struct monitor *m, int (*fn)(struct queue *, void *, struc
         int rc = 0;
         if (!m->q) {
                 const struct config *cfg = running(m);
-                rc = queue_open(&m->q, cfg->redis.url, cfg->redis.password, cfg->redis.prefix,
-                                NULL, err);
+                rc = queue_open_user(&m->q, cfg->redis.url, cfg->redis.username,
+                                     cfg->redis.password, cfg->redis.prefix, NULL, err);
                 if (rc == 0)
                         queue_set_timeout(m->q, REDIS_TIMEOUT_MS);
         }

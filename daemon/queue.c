@@ -63,7 +63,7 @@ const char queue_take_lua[] =
 
 struct queue {
         redisContext *ctx;
-        char *url, *password, *prefix, *consumer;
+        char *url, *username, *password, *prefix, *consumer;
         int timeout_ms;
         char k_jobs[160], k_sched[160], k_dead[160], k_events[160];
         char sha_promote[41], sha_enqueue[41], sha_take[41];
@@ -177,7 +177,10 @@ static int connect_now(struct queue *q, struct error *err)
         redisReply *r;
         if (q->password) {
                 /* Never echo the password: the error names only the step. */
-                r = command(q, err, &rc, "AUTH", "AUTH %s", q->password);
+                if (q->username)   /* an ACL user (Redis 6+) */
+                        r = command(q, err, &rc, "AUTH", "AUTH %s %s", q->username, q->password);
+                else
+                        r = command(q, err, &rc, "AUTH", "AUTH %s", q->password);
                 if (rc)
                         goto fail;
                 freeReplyObject(r);
@@ -206,10 +209,18 @@ fail:
 int queue_open(struct queue **out, const char *url, const char *password, const char *prefix,
                const char *consumer, struct error *err)
 {
+        return queue_open_user(out, url, NULL, password, prefix, consumer, err);
+}
+
+int queue_open_user(struct queue **out, const char *url, const char *username,
+                    const char *password, const char *prefix, const char *consumer,
+                    struct error *err)
+{
         struct queue *q = xcalloc(1, sizeof(*q));
         int rc;
 
         q->url = xstrdup(url);
+        q->username = username ? xstrdup(username) : NULL;
         q->password = password ? xstrdup(password) : NULL;
         q->prefix = xstrdup(prefix);
         q->consumer = consumer ? xstrdup(consumer) : NULL;
@@ -240,6 +251,7 @@ void queue_free(struct queue *q)
                 free(q->password);
         }
         free(q->url);
+        free(q->username);
         free(q->prefix);
         free(q->consumer);
         free(q);
@@ -1039,42 +1051,30 @@ static const char tally_lua[] =
 /* Entries per round trip of a walk or a count: a few ms of Redis time. */
 #define WALK_PAGE 1000
 
+struct dead_walk {
+        int (*fn)(const struct queue_dead *, void *);
+        void *data;
+};
+
+static int dead_entry(const struct queue_fields *rec, void *arg)
+{
+        struct dead_walk *w = arg;
+        struct queue_dead d = { .job = queue_fields_get(rec, "job"),
+                                .reason = queue_fields_get(rec, "reason"),
+                                .error = queue_fields_get(rec, "error"),
+                                .attempts = queue_fields_get(rec, "attempts"),
+                                .time = queue_fields_get(rec, "time"),
+                                .entry = queue_fields_get(rec, "entry") };
+        snprintf(d.id, sizeof(d.id), "%s", rec->id);
+        return w->fn(&d, w->data);
+}
+
 int queue_dead_range(struct queue *q, const char *from, const char *to, size_t page,
                      int (*fn)(const struct queue_dead *, void *), void *data,
                      struct error *err)
 {
-        char start[56];
-        int rc;
-
-        snprintf(start, sizeof(start), "%s", from);
-        for (;;) {
-                /* hiredis's format knows no %zu */
-                redisReply *r = command(q, err, &rc, "XRANGE", "XRANGE %s %s %s COUNT %lld",
-                                        q->k_dead, start, to, (long long)page);
-                if (rc)
-                        return rc;
-                size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-                for (size_t i = 0; i < n && !rc; i++) {
-                        const redisReply *e = r->element[i];
-                        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
-                            e->element[0]->type != REDIS_REPLY_STRING)
-                                continue;
-                        const redisReply *f = e->element[1];
-                        struct queue_dead d = { .job = field(f, "job"),
-                                                .reason = field(f, "reason"),
-                                                .error = field(f, "error"),
-                                                .attempts = field(f, "attempts"),
-                                                .time = field(f, "time"),
-                                                .entry = field(f, "entry") };
-                        snprintf(d.id, sizeof(d.id), "%s", e->element[0]->str);
-                        /* the next page starts after this entry, exclusive */
-                        snprintf(start, sizeof(start), "(%s", d.id);
-                        rc = fn(&d, data);
-                }
-                freeReplyObject(r);
-                if (rc || n < page)
-                        return rc;
-        }
+        struct dead_walk w = { fn, data };
+        return queue_stream_walk(q, q->k_dead, from, to, page, dead_entry, &w, err);
 }
 
 int queue_dead_last(struct queue *q, char id[48], struct error *err)
@@ -1697,15 +1697,35 @@ int queue_script_add(struct queue *q, const char *src, struct error *err)
         return i;
 }
 
+static redisReply *script_run(struct queue *q, int script, int nkeys, int argc,
+                              const char *const *argv, struct error *err, int *rc);
+
 int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
                       long long *result, struct error *err)
+{
+        int rc;
+        redisReply *r = script_run(q, script, nkeys, argc, argv, err, &rc);
+        if (!r)
+                return rc;
+        if (result)
+                *result = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        freeReplyObject(r);
+        return 0;
+}
+
+/* EVALSHA, and EVAL with the source when Redis lost the script (SCRIPT
+ * FLUSH, a failover to a replica that never loaded it). */
+static redisReply *script_run(struct queue *q, int script, int nkeys, int argc,
+                              const char *const *argv, struct error *err, int *rc)
 {
         const char *a[256];
         char nk[16];
         int n = 0;
 
-        if (script < 0 || script >= q->n_scripts || argc + 3 > 256)
-                return error_set(err, -EINVAL, "script call: bad arguments");
+        if (script < 0 || script >= q->n_scripts || argc + 3 > 256) {
+                *rc = error_set(err, -EINVAL, "script call: bad arguments");
+                return NULL;
+        }
         snprintf(nk, sizeof(nk), "%d", nkeys);
         a[n++] = "EVALSHA";
         a[n++] = q->script_sha[script];
@@ -1713,11 +1733,28 @@ int queue_script_call(struct queue *q, int script, int nkeys, int argc, const ch
         for (int i = 0; i < argc; i++)
                 a[n++] = argv[i] ? argv[i] : "";
         redisReply *r = redisCommandArgv(q->ctx, n, a, NULL);
-        int rc = reply_check(q, r, "EVALSHA", err);
-        if (rc)
+        if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+                freeReplyObject(r);
+                a[0] = "EVAL";
+                a[1] = q->scripts[script];
+                r = redisCommandArgv(q->ctx, n, a, NULL);
+        }
+        *rc = reply_check(q, r, "EVALSHA", err);
+        return *rc ? NULL : r;
+}
+
+int queue_script_ints(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
+                      long long *out, size_t max, size_t *n, struct error *err)
+{
+        int rc;
+        redisReply *r = script_run(q, script, nkeys, argc, argv, err, &rc);
+        if (!r)
                 return rc;
-        if (result)
-                *result = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        *n = 0;
+        if (r->type == REDIS_REPLY_ARRAY)
+                for (size_t i = 0; i < r->elements && *n < max; i++)
+                        out[(*n)++] = r->element[i]->type == REDIS_REPLY_INTEGER
+                                              ? r->element[i]->integer : 0;
         freeReplyObject(r);
         return 0;
 }
@@ -1817,4 +1854,100 @@ void queue_strings_free(char **v, size_t n)
         for (size_t i = 0; v && i < n; i++)
                 free(v[i]);
         free(v);
+}
+/* --- walks over whole keyspaces and streams, for dunningctl --- */
+
+/* SCAN or ZSCAN to the end: argv[at] is the cursor; fn gets every
+ * stride-th element of each page's list (a zset's members, not scores). */
+static int cursor_walk(struct queue *q, const char **argv, int argc, int at, size_t stride,
+                       int (*fn)(const char *, void *), void *data, struct error *err)
+{
+        char cursor[32] = "0";
+        int rc = 0;
+
+        argv[at] = cursor;
+        do {
+                redisReply *r = redisCommandArgv(q->ctx, argc, argv, NULL);
+                if ((rc = reply_check(q, r, argv[0], err)))
+                        return rc;
+                if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                    r->element[0]->type != REDIS_REPLY_STRING) {
+                        freeReplyObject(r);
+                        return error_set(err, -EPROTO, "redis %s: unexpected reply", argv[0]);
+                }
+                snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+                const redisReply *list = r->element[1];
+                for (size_t i = 0; !rc && list->type == REDIS_REPLY_ARRAY && i < list->elements;
+                     i += stride)
+                        if (list->element[i]->str)
+                                rc = fn(list->element[i]->str, data);
+                freeReplyObject(r);
+        } while (!rc && strcmp(cursor, "0") != 0);
+        return rc;
+}
+
+int queue_scan(struct queue *q, const char *match, int (*fn)(const char *key, void *),
+               void *data, struct error *err)
+{
+        const char *argv[] = { "SCAN", NULL, "MATCH", match, "COUNT", "1000" };
+        return cursor_walk(q, argv, 6, 1, 1, fn, data, err);
+}
+
+int queue_stream_walk(struct queue *q, const char *key, const char *from, const char *to,
+                      size_t page, int (*fn)(const struct queue_fields *, void *), void *data,
+                      struct error *err)
+{
+        char start[56], count[24];
+        int rc = 0;
+
+        snprintf(start, sizeof(start), "%s", from);
+        snprintf(count, sizeof(count), "%zu", page);
+        for (;;) {
+                const char *argv[] = { "XRANGE", key, start, to, "COUNT", count };
+                redisReply *r = redisCommandArgv(q->ctx, 6, argv, NULL);
+                if ((rc = reply_check(q, r, "XRANGE", err)))
+                        return rc;
+                size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+                for (size_t i = 0; i < n && !rc; i++) {
+                        const redisReply *e = r->element[i];
+                        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+                            e->element[0]->type != REDIS_REPLY_STRING)
+                                continue;
+                        const redisReply *f = e->element[1];
+                        struct queue_fields rec = { 0 };
+                        snprintf(rec.id, sizeof(rec.id), "%s", e->element[0]->str);
+                        size_t nf = f->type == REDIS_REPLY_ARRAY ? f->elements / 2 : 0;
+                        rec.kv = xcalloc(2 * nf + 1, sizeof(*rec.kv));
+                        for (size_t j = 0; j < 2 * nf; j++) {
+                                const char *v = f->element[j]->str;
+                                rec.kv[j] = xstrdup(v ? v : "");
+                        }
+                        rec.n = nf;
+                        snprintf(start, sizeof(start), "(%s", rec.id);
+                        rc = fn(&rec, data);
+                        queue_fields_free(&rec);
+                }
+                freeReplyObject(r);
+                if (rc || n < page)
+                        return rc;
+        }
+}
+
+int queue_zset_walk(struct queue *q, const char *key, int (*fn)(const char *member, void *),
+                    void *data, struct error *err)
+{
+        const char *argv[] = { "ZSCAN", key, NULL, "COUNT", "1000" };
+        return cursor_walk(q, argv, 5, 2, 2, fn, data, err);
+}
+
+int queue_key_type(struct queue *q, const char *key, char type[16], struct error *err)
+{
+        const char *argv[] = { "TYPE", key };
+        redisReply *r = redisCommandArgv(q->ctx, 2, argv, NULL);
+        int rc = reply_check(q, r, "TYPE", err);
+        if (rc)
+                return rc;
+        snprintf(type, 16, "%s", r->str ? r->str : "none");
+        freeReplyObject(r);
+        return 0;
 }

@@ -36,6 +36,11 @@ struct queue_batch {
  * clients that never read the group (dunningctl). Copies its arguments. */
 int queue_open(struct queue **out, const char *url, const char *password, const char *prefix,
                const char *consumer, struct error *err);
+/* The same as an ACL user: AUTH username password (Redis 6+) when both
+ * are given, AUTH password when only the password is. */
+int queue_open_user(struct queue **out, const char *url, const char *username,
+                    const char *password, const char *prefix, const char *consumer,
+                    struct error *err);
 void queue_free(struct queue *q);
 /* Drops the connection and connects again; state that hiredis forgets
  * (timeouts, scripts, AUTH, SELECT) is restored. */
@@ -302,11 +307,31 @@ int queue_script_add(struct queue *q, const char *src, struct error *err);
 /* EVALSHA now; *result is the integer it answered (0 for anything else). */
 int queue_script_call(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
                       long long *result, struct error *err);
+/* The script's array reply as integers (non-integers as 0), at most max
+ * into out, the count in *n. Both calls fall back to EVAL when Redis
+ * answers NOSCRIPT. */
+int queue_script_ints(struct queue *q, int script, int nkeys, int argc, const char *const *argv,
+                      long long *out, size_t max, size_t *n, struct error *err);
 /* Optimistic locking: WATCH keys, read, then a transaction whose
  * queue_txn_commit returns -EAGAIN when a watched key changed meanwhile
  * (nothing written: read again and redo). UNWATCH when giving up. */
 int queue_watch(struct queue *q, const char *const *keys, size_t n, struct error *err);
 void queue_unwatch(struct queue *q);
+/* For dunningctl's walks over everything (export, forget): fn for each
+ * key matching the SCAN pattern match; for each entry of stream key (full
+ * name) with an id in [from, to] ("-", "+" for the ends), oldest first,
+ * page entries per round trip; for each member of sorted set key.
+ * The arguments are borrowed for the call; fn returns 0 to go on, else
+ * the walk stops and returns it. A key may be seen twice (SCAN). */
+int queue_scan(struct queue *q, const char *match, int (*fn)(const char *key, void *),
+               void *data, struct error *err);
+int queue_stream_walk(struct queue *q, const char *key, const char *from, const char *to,
+                      size_t page, int (*fn)(const struct queue_fields *, void *), void *data,
+                      struct error *err);
+int queue_zset_walk(struct queue *q, const char *key, int (*fn)(const char *member, void *),
+                    void *data, struct error *err);
+/* TYPE of key ("hash", "string", "none", ...). */
+int queue_key_type(struct queue *q, const char *key, char type[16], struct error *err);
 /* 1 when key exists, 0 when not. */
 int queue_exists(struct queue *q, const char *key, struct error *err);
 /* GET key into *out (owned); -ENOENT when it does not exist. */

@@ -1092,8 +1092,8 @@ static int connect_queue(struct tracking *t, const struct config *cfg)
         if (t->q && !t->broken)
                 return 0;
         if (!t->q)
-                rc = queue_open(&t->q, cfg->redis.url, cfg->redis.password, cfg->redis.prefix,
-                                t->consumer, &err);
+                rc = queue_open_user(&t->q, cfg->redis.url, cfg->redis.username,
+                                     cfg->redis.password, cfg->redis.prefix, t->consumer, &err);
         else
                 rc = queue_reconnect(t->q, &err);
         if (rc == 0) {

@@ -56,8 +56,8 @@ static const struct config *running(const struct webhooks *w)
 static struct queue *redis(struct webhooks *w, struct error *err)
 {
         const struct config *cfg = running(w);
-        if (!w->q && queue_open(&w->q, cfg->redis.url, cfg->redis.password, cfg->redis.prefix,
-                                NULL, err) == 0)
+        if (!w->q && queue_open_user(&w->q, cfg->redis.url, cfg->redis.username,
+                                     cfg->redis.password, cfg->redis.prefix, NULL, err) == 0)
                 queue_set_timeout(w->q, REDIS_TIMEOUT_MS);
         return w->q;
 }

@@ -23,6 +23,8 @@
 #include "policy.h"
 #include "queue.h"
 #include "render.h"
+#include "retention.h"
+#include "sendlimits.h"
 #include "timing.h"
 
 /* How long a sent SMS waits for its delivery report. */
@@ -110,8 +112,9 @@ static int connect_queue(struct worker *w)
         if (w->q && !w->broken)
                 return 0;
         if (!w->q)
-                rc = queue_open(&w->q, w->cfg->redis.url, w->cfg->redis.password,
-                                w->cfg->redis.prefix, w->consumer, &err);
+                rc = queue_open_user(&w->q, w->cfg->redis.url, w->cfg->redis.username,
+                                     w->cfg->redis.password, w->cfg->redis.prefix, w->consumer,
+                                     &err);
         else
                 rc = queue_reconnect(w->q, &err);
         if (rc == 0) {
@@ -385,7 +388,8 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                                       ? job_json_for_step(job, job->step, r->defer_until_ms,
                                                           NULL)
                                       : NULL;
-                queue_txn_schedule(w->q, timed ? timed : job->json, r->defer_until_ms);
+                queue_txn_schedule(w->q, timed ? timed : r->defer_job ? r->defer_job : job->json,
+                                   r->defer_until_ms);
                 free(timed);
                 queue_txn_event(w->q, cfg->queue.events_maxlen, "deferred", "reminder",
                                 job->reminder_id, "channel", ch, "step", job->step, "campaign",
@@ -659,6 +663,7 @@ static void process_batch(struct worker *w)
         int64_t *defer = xcalloc(nv ? nv : 1, sizeof(*defer));
         enum timing_why *defer_why = xcalloc(nv ? nv : 1, sizeof(*defer_why));
         struct dispatch_link *links = NULL;
+        struct sendlimits_hold *limited = xcalloc(nv ? nv : 1, sizeof(*limited));
         const struct timing_rules *timing = w->snap->timing;
         bool timed = w->snap->timed;
         for (size_t k = 0; k < nv; k++) {
@@ -710,6 +715,20 @@ static void process_batch(struct worker *w)
                         }
                 }
         }
+        /* Contact limits per customer, then the providers' rate limits
+         * (one script call for the batch): a job over either waits. */
+        if (nv && (rc = sendlimits_apply(w->q, w->cfg, go, dec,
+                                         w->cfg->history.enabled ? hist : NULL, nv, now, limited,
+                                         &err)) < 0)
+                goto unsent;
+        for (size_t k = 0; k < nv; k++) {
+                if (!limited[k].until_ms)
+                        continue;
+                stop[k] = DISPATCH_DEFER;
+                defer[k] = limited[k].until_ms;
+                go[k] = NULL;
+                metrics_throttled(&w->sh->metrics, limited[k].channel, limited[k].until_ms - now);
+        }
         if (nv && dispatch_paylinks_enabled(w->d)) {
                 links = xcalloc(nv, sizeof(*links));
                 if ((rc = get_paylinks(w, go, nv, now, links, pre, &err)) < 0)
@@ -744,7 +763,9 @@ static void process_batch(struct worker *w)
                         res[k].defer_until_ms = defer[k];
                         snprintf(res[k].policy, sizeof(res[k].policy), "%s", dec[k].reason);
                         snprintf(res[k].reason, sizeof(res[k].reason), "%s",
-                                 timing_why_name(defer_why[k]));
+                                 limited[k].reason ? limited[k].reason
+                                                   : timing_why_name(defer_why[k]));
+                        res[k].defer_job = limited[k].json;
                 } else if (stop[k] == DISPATCH_HELD_OUT) {
                         res[k].status = DISPATCH_HELD_OUT;
                         snprintf(res[k].reason, sizeof(res[k].reason), "holdout %.3g",
@@ -806,10 +827,14 @@ static void process_batch(struct worker *w)
                 if (links && links[k].made)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
+                if (res[k].status == DISPATCH_SENT)
+                        sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k]);
                 record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
                               &ttl[k]);
         }
 unsent:
+        sendlimits_holds_free(limited, nv);
+        free(limited);
         free(hist);
         free(paid);
         free(dec);
@@ -866,6 +891,8 @@ static int housekeep(struct worker *w, struct error *err)
         long long trimmed;
         int removed;
         int rc = queue_housekeep(w->q, w->cfg->queue.consumer_expire_ms, &trimmed, &removed, err);
+        if (rc == 0)
+                rc = retention_trim(w->q, w->cfg, now_ms(), err);
         if (rc == 0 && (trimmed > 0 || removed > 0)) {
                 char t[24], r[16];
                 snprintf(t, sizeof(t), "%lld", trimmed);

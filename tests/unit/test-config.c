@@ -665,6 +665,36 @@ START_TEST(test_example_config)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+        expect_errors(MINIMAL "redis: { username: \"a b\" }\n"
+                              "limits:\n"
+                              "  rate: { sms: 50/sec, letter: \"2000/day burst 0\" }\n"
+                              "  contact: { max: -1 }\n",
+                      "@:2:20: redis.username: \"a b\" must not contain spaces or control "
+                      "characters\n"
+                      "@:4:16: limits.rate.sms: \"50/sec\" has a unit other than s, min, h or "
+                      "day\n"
+                      "@:4:32: limits.rate.letter: \"2000/day burst 0\" may only be followed by "
+                      "\" burst N\" (N 1..1000000)\n"
+                      "@:5:19: limits.contact.max: -1 is out of range (0..1000)");
+        struct config *cfg = load_ok(MINIMAL "redis: { username: dunningd }\n"
+                                             "limits:\n"
+                                             "  rate: { sms: 50/s, email: 600/min }\n"
+                                             "  contact: { max: 3, days: 14, gap_hours: 48 }\n"
+                                             "retention: { events_days: 90 }\n");
+        ck_assert_str_eq(cfg->redis.username, "dunningd");
+        ck_assert_str_eq(cfg->limits.rate[1], "50/s");
+        ck_assert_ptr_null(cfg->limits.rate[2]);
+        ck_assert_int_eq(cfg->limits.contact_max, 3);
+        ck_assert_int_eq(cfg->limits.contact_days, 14);
+        ck_assert_int_eq(cfg->limits.contact_gap_hours, 48);
+        ck_assert_int_eq(cfg->retention.events_days, 90);
+        ck_assert_int_eq(cfg->retention.payments_days, 0);
+        config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_multiple_errors)
 {
         expect_errors("workers: 0\n"
@@ -1009,6 +1039,7 @@ static Suite *config_suite(void)
         tcase_add_test(tc, test_defaults);
         tcase_add_test(tc, test_example_config);
         tcase_add_test(tc, test_multiple_errors);
+        tcase_add_test(tc, test_limits);
         tcase_add_test(tc, test_many_errors_truncated);
         tcase_add_test(tc, test_file_unreadable);
         tcase_add_test(tc, test_retry_max_below_base);

@@ -1,0 +1,50 @@
+/* sendlimits.h: the contact and rate limits applied to a worker's batch.
+ *
+ * Glue between the pure decisions (contact.h, ratelimit.h), the batch's
+ * reads (the customer's send times come with its history) and its
+ * transaction (the new send times go in with the send). A job held back
+ * is deferred, never failed: it goes back to the scheduled set for the
+ * time the limit names, not counted as an attempt. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contact.h"
+#include "error.h"
+#include "job.h"
+
+struct config;
+struct history;
+struct policy_decision;
+struct queue;
+
+struct sendlimits_hold {
+        int64_t until_ms;         /* 0: the job may go now */
+        const char *reason;       /* "contact-limit", "contact-gap", "rate-limited" */
+        enum job_channel channel; /* rate-limited: the channel it waits for */
+        char *json;               /* the job to schedule (with its rate slot), or NULL */
+};
+
+/* The contact rules of cfg. */
+void sendlimits_contact_rules(const struct config *cfg, struct contact_rules *r);
+
+/* Decides for go[0..n) (NULL entries skipped; dec[k] the policy's choice,
+ * hist[k] the customer's history as read for the batch): first the
+ * contact limits, counting the batch's earlier jobs for the same customer
+ * as sent now (hist[k].contacts then includes the job's own send, ready
+ * for sendlimits_txn_sent), then the rate limits of the first choices in one
+ * script call. holds[k] is zeroed for jobs that may go. Errors are
+ * Redis's only. */
+int sendlimits_apply(struct queue *q, const struct config *cfg, struct job *const *go,
+                     const struct policy_decision *dec, struct history *hist, size_t n, int64_t now,
+                     struct sendlimits_hold *holds, struct error *err);
+
+/* In the batch transaction, after job went out: the customer hash's
+ * "contacts" field from h (see sendlimits_apply). Nothing without contact
+ * rules. */
+void sendlimits_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,
+                         const struct history *h);
+
+/* Frees what holds[0..n) own. */
+void sendlimits_holds_free(struct sendlimits_hold *holds, size_t n);
