@@ -21,6 +21,7 @@
 #include "holds.h"
 #include "paid.h"
 #include "preview.h"
+#include "privacy.h"
 #include "progress.h"
 #include "queue.h"
 
@@ -177,6 +178,34 @@ static const struct command {
                 "\n"
                 "Exit status: 0 success; 1 Redis failed or nothing is known about the\n"
                 "customer; 2 wrong usage.\n",
+        },
+        {
+                "export", privacy_cmd, true, false,
+                "export CUSTOMER_ID\n",
+                "  export CUSTOMER_ID     print everything held about a customer as JSON\n",
+                "Prints, as JSON on stdout, everything dunningd's Redis holds about one\n"
+                "customer (an access request): what explain shows, the customer's hash,\n"
+                "its invoices and reminders with every key that names them (markers, pay\n"
+                "links, references, SMS awaiting a report), the jobs waiting in the\n"
+                "stream and the scheduled set, its dead letters, its events and the\n"
+                "payments of its invoices. Message texts are not stored, so none appear.\n"
+                "\n"
+                "Exit status: 0 success (an unknown customer prints empty lists); 1 the\n"
+                "configuration or Redis failed; 2 wrong usage.\n",
+        },
+        {
+                "forget", privacy_cmd, true, false,
+                "forget CUSTOMER_ID\n",
+                "  forget CUSTOMER_ID     erase everything held about a customer\n",
+                "Erases what export shows (an erasure request): the customer's hash, its\n"
+                "invoices' state, reminders and their markers, pending and scheduled jobs,\n"
+                "dead letters, events and payment entries; then adds one event of type\n"
+                "erased with the counts deleted and nothing that names the customer.\n"
+                "A job sent while forget runs may write again: stop the campaign first,\n"
+                "or run forget again. Running it twice is harmless. Prints\n"
+                "  forgot customer: N keys and N stream entries deleted\n"
+                "\n"
+                "Exit status: 0 success; 1 the configuration or Redis failed; 2 wrong usage.\n",
         },
         {
                 "paid", paid_cmd, true, true,

@@ -430,3 +430,20 @@ void explain_free(struct explain *e)
         job_free(e->job);
         e->job = NULL;
 }
+
+int explain_json_text(const struct config *cfg, struct queue *q, const char *id, char **out,
+                      struct error *err)
+{
+        struct explain e;
+        *out = NULL;
+        int rc = explain_load(cfg, q, id, NULL, now_ms(), &e, err);
+        if (rc == -ENOENT)
+                return 0;
+        if (rc < 0)
+                return rc;
+        json_t *root = explain_json(id, &e);
+        *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        explain_free(&e);
+        return 0;
+}

@@ -15,6 +15,10 @@ struct error;
 /* Run the commands (argv[0] is the command's name); CTL_* exit codes. */
 int stats_cmd(const struct config *cfg, int argc, char **argv, bool json);
 int explain_cmd(const struct config *cfg, int argc, char **argv, bool json);
+/* What `explain --json` prints about customer id, as JSON text in *out
+ * (free it; NULL when the customer has no history). */
+int explain_json_text(const struct config *cfg, struct queue *q, const char *id, char **out,
+                      struct error *err);
 
 /* --since and --until: a date (YYYY-MM-DD, midnight UTC), an RFC 3339
  * time or Unix seconds into Unix ms. 0 or -EINVAL. */

@@ -1,0 +1,580 @@
+/* privacy.c: `dunningctl export` and `dunningctl forget`, a customer's
+ * access and erasure requests.
+ *
+ * What Redis holds about a customer is found in three steps:
+ *   1. the streams and the scheduled set: jobs, dead letters and
+ *      scheduled jobs whose customer.id is the customer, events naming it;
+ *      each job adds its invoices, reminder id and job id;
+ *   2. the invoice, reminder and SMS hashes that name the customer (or a
+ *      reminder found so far), adding their invoices and reminders, until
+ *      nothing new turns up;
+ *   3. every key under the prefix one of whose parts after the kind is
+ *      the customer id, one of its invoice numbers, reminder ids or job
+ *      ids (customer:C-1, invoice:INV-1, sent:r-...:email, paylink:r-...,
+ *      enqueued:j-..., and keys later features add in the same shape),
+ *      the RF reference keys of its invoices, the link ids of its pay
+ *      links, and payments entries for its invoices or reminders.
+ * export prints all of it as JSON with what explain shows; forget
+ * deletes it and adds one `erased` event that names nobody. */
+#include "privacy.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "config.h"
+#include "ctl.h"
+#include "epcqr.h"
+#include "job.h"
+#include "queue.h"
+#include "stats_cmd.h"
+#include "tracking.h"
+
+#define PAGE 1000
+#define HASH_CHUNK 500
+
+struct strset {
+        char **v;
+        size_t n, cap;
+};
+
+static bool set_has(const struct strset *s, const char *x)
+{
+        for (size_t i = 0; x && i < s->n; i++)
+                if (strcmp(s->v[i], x) == 0)
+                        return true;
+        return false;
+}
+
+/* Adds x (copied) unless there; true when it was new. */
+static bool set_add(struct strset *s, const char *x)
+{
+        if (!x || !*x || set_has(s, x))
+                return false;
+        if (s->n == s->cap) {
+                s->cap = s->cap ? 2 * s->cap : 16;
+                s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+        }
+        s->v[s->n++] = xstrdup(x);
+        return true;
+}
+
+static void set_free(struct strset *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                free(s->v[i]);
+        free(s->v);
+        memset(s, 0, sizeof(*s));
+}
+
+/* An entry of a stream (or a member of the scheduled set) that names the
+ * customer. */
+struct hit {
+        char *where;    /* "jobs", "dead", "events", "payments", "scheduled" */
+        char id[48];    /* the entry id ("" for a scheduled member) */
+        char *member;   /* the scheduled set's member (its job text) */
+        json_t *fields; /* object of the entry's fields */
+};
+
+struct found {
+        struct queue *q;
+        const char *id;
+        const char *prefix;
+        struct strset invoices, reminders, job_ids, keys;
+        struct hit *hits;
+        size_t n_hits, cap_hits;
+        bool grew;
+        const char *where; /* the stream being walked */
+};
+
+static void hit_add(struct found *f, const char *where, const char *id, const char *member,
+                    const struct queue_fields *rec)
+{
+        if (f->n_hits == f->cap_hits) {
+                f->cap_hits = f->cap_hits ? 2 * f->cap_hits : 16;
+                f->hits = xrealloc(f->hits, f->cap_hits * sizeof(*f->hits));
+        }
+        struct hit *h = &f->hits[f->n_hits++];
+        h->where = xstrdup(where);
+        snprintf(h->id, sizeof(h->id), "%s", id ? id : "");
+        h->member = member ? xstrdup(member) : NULL;
+        h->fields = json_object();
+        for (size_t i = 0; rec && i < rec->n; i++)
+                json_object_set_new(h->fields, rec->kv[2 * i], ctl_jstr(rec->kv[2 * i + 1]));
+}
+
+/* Whether the job text names the customer; if so its invoices, reminder
+ * and job id join the sets. A job that does not parse (a dead letter of
+ * an invalid job) is still the customer's when its customer.id says so. */
+static bool job_names(struct found *f, const char *text)
+{
+        if (!text || !strstr(text, f->id))
+                return false;
+        json_t *root = json_loads(text, 0, NULL);
+        const char *cid =
+                json_string_value(json_object_get(json_object_get(root, "customer"), "id"));
+        bool ours = cid && strcmp(cid, f->id) == 0;
+        if (ours) {
+                json_t *inv = json_object_get(root, "invoices"), *it;
+                size_t i;
+                json_array_foreach(inv, i, it) f->grew |=
+                        set_add(&f->invoices, json_string_value(json_object_get(it, "number")));
+                struct job *job = NULL;
+                struct error err;
+                if (job_parse(&job, text, strlen(text), &err) == 0) {
+                        f->grew |= set_add(&f->reminders, job->reminder_id);
+                        set_add(&f->job_ids, job->job_id);
+                        job_free(job);
+                }
+        }
+        json_decref(root);
+        return ours;
+}
+
+static int on_job_entry(const struct queue_fields *rec, void *data)
+{
+        struct found *f = data;
+        if (job_names(f, queue_fields_get(rec, "job")))
+                hit_add(f, f->where, rec->id, NULL, rec);
+        return 0;
+}
+
+static int on_event(const struct queue_fields *rec, void *data)
+{
+        struct found *f = data;
+        const char *c = queue_fields_get(rec, "customer");
+        if (c && strcmp(c, f->id) == 0) {
+                set_add(&f->reminders, queue_fields_get(rec, "reminder"));
+                hit_add(f, f->where, rec->id, NULL, rec);
+        }
+        return 0;
+}
+
+static int on_payment(const struct queue_fields *rec, void *data)
+{
+        struct found *f = data;
+        if (set_has(&f->invoices, queue_fields_get(rec, "invoice")) ||
+            set_has(&f->reminders, queue_fields_get(rec, "reminder")))
+                hit_add(f, f->where, rec->id, NULL, rec);
+        return 0;
+}
+
+static int on_scheduled(const char *member, void *data)
+{
+        struct found *f = data;
+        if (job_names(f, member))
+                hit_add(f, "scheduled", NULL, member, NULL);
+        return 0;
+}
+
+static int walk_stream(struct found *f, const char *name,
+                       int (*fn)(const struct queue_fields *, void *), struct error *err)
+{
+        char key[256];
+        queue_key(f->q, key, sizeof(key), name);
+        f->where = name;
+        return queue_stream_walk(f->q, key, "-", "+", PAGE, fn, f, err);
+}
+
+/* Adds the n bytes at v to s. */
+static void add_span(struct found *f, struct strset *s, const char *v, size_t n)
+{
+        char part[512];
+        if (n < sizeof(part)) {
+                memcpy(part, v, n);
+                part[n] = '\0';
+                f->grew |= set_add(s, part);
+        }
+}
+
+/* The reminder id at the start of field value v after skip '|'s. */
+static void reminder_in(struct found *f, const char *v, int skip)
+{
+        for (int i = 0; v && i < skip; i++) {
+                v = strchr(v, '|');
+                if (v)
+                        v++;
+        }
+        if (v)
+                add_span(f, &f->reminders, v, strcspn(v, "|"));
+}
+
+/* Step 2: one kind of hash, in chunks of HASH_CHUNK keys per round trip. */
+struct hash_walk {
+        struct found *f;
+        const char *kind;
+        char *keys[HASH_CHUNK];
+        size_t n;
+        struct error *err;
+};
+
+static void hash_seen(struct found *f, const char *kind, const char *key,
+                      const struct queue_fields *h)
+{
+        const char *name = key + strlen(f->prefix) + 1 + strlen(kind) + 1;
+        const char *cust = queue_fields_get(h, "customer");
+        bool ours = cust && strcmp(cust, f->id) == 0;
+        if (strcmp(kind, "invoice") == 0) {
+                if (!ours && !set_has(&f->invoices, name))
+                        return;
+                f->grew |= set_add(&f->invoices, name);
+                reminder_in(f, queue_fields_get(h, "last"), 1);
+                reminder_in(f, queue_fields_get(h, "held_out"), 0);
+                reminder_in(f, queue_fields_get(h, "handover"), 0);
+        } else if (strcmp(kind, "reminder") == 0) {
+                if (!ours && !set_has(&f->reminders, name))
+                        return;
+                f->grew |= set_add(&f->reminders, name);
+                const char *inv = queue_fields_get(h, "invoices");
+                while (inv && *inv) {
+                        size_t n = strcspn(inv, "\n");
+                        add_span(f, &f->invoices, inv, n);
+                        inv += n + (inv[n] ? 1 : 0);
+                }
+        } else if (strcmp(kind, "sms") == 0) {
+                /* A sent SMS keeps its job for the delivery report. */
+                if (job_names(f, queue_fields_get(h, "job")) ||
+                    set_has(&f->reminders, queue_fields_get(h, "reminder")))
+                        set_add(&f->keys, key);
+        }
+}
+
+static int hash_flush(struct hash_walk *w)
+{
+        struct queue_fields *h = xcalloc(w->n ? w->n : 1, sizeof(*h));
+        int rc =
+                w->n ? queue_hashes_get(w->f->q, (const char *const *)w->keys, w->n, h, w->err) : 0;
+        for (size_t i = 0; i < w->n; i++) {
+                if (rc == 0)
+                        hash_seen(w->f, w->kind, w->keys[i], &h[i]);
+                queue_fields_free(&h[i]);
+                free(w->keys[i]);
+        }
+        free(h);
+        w->n = 0;
+        return rc;
+}
+
+static int on_hash_key(const char *key, void *data)
+{
+        struct hash_walk *w = data;
+        w->keys[w->n++] = xstrdup(key);
+        return w->n == HASH_CHUNK ? hash_flush(w) : 0;
+}
+
+static int walk_hashes(struct found *f, const char *kind, struct error *err)
+{
+        struct hash_walk w = { .f = f, .kind = kind, .err = err };
+        char match[256];
+        snprintf(match, sizeof(match), "%s:%s:*", f->prefix, kind);
+        int rc = queue_scan(f->q, match, on_hash_key, &w, err);
+        int rc2 = hash_flush(&w);
+        return rc ? rc : rc2;
+}
+
+/* Step 3: a key one of whose parts after the kind names the customer. */
+static int on_any_key(const char *key, void *data)
+{
+        struct found *f = data;
+        const char *p = strchr(key + strlen(f->prefix) + 1, ':');
+        while (p) {
+                const char *part = p + 1;
+                p = strchr(part, ':');
+                char v[512];
+                size_t n = p ? (size_t)(p - part) : strlen(part);
+                if (n >= sizeof(v))
+                        continue;
+                memcpy(v, part, n);
+                v[n] = '\0';
+                if (strcmp(v, f->id) == 0 || set_has(&f->invoices, v) ||
+                    set_has(&f->reminders, v) || set_has(&f->job_ids, v)) {
+                        set_add(&f->keys, key);
+                        break;
+                }
+        }
+        /* An id with ':' in it spans parts: ":<id>" at the end or
+         * ":<id>:" inside (never a mere substring: C-1 is not C-10). */
+        if (strchr(f->id, ':')) {
+                size_t n = strlen(f->id), k = strlen(key);
+                for (const char *at = strstr(key, f->id); at; at = strstr(at + 1, f->id))
+                        if (at > key && at[-1] == ':' && (at[n] == ':' || at + n == key + k)) {
+                                set_add(&f->keys, key);
+                                break;
+                        }
+        }
+        return 0;
+}
+
+static int collect(struct found *f, struct error *err)
+{
+        int rc;
+        char key[512];
+
+        if ((rc = walk_stream(f, "jobs", on_job_entry, err)) < 0 ||
+            (rc = walk_stream(f, "dead", on_job_entry, err)) < 0 ||
+            (rc = walk_stream(f, "events", on_event, err)) < 0)
+                return rc;
+        queue_key(f->q, key, sizeof(key), "scheduled");
+        if ((rc = queue_zset_walk(f->q, key, on_scheduled, f, err)) < 0)
+                return rc;
+        for (int round = 0; round < 4; round++) {
+                f->grew = false;
+                if ((rc = walk_hashes(f, "invoice", err)) < 0 ||
+                    (rc = walk_hashes(f, "reminder", err)) < 0)
+                        return rc;
+                if (!f->grew)
+                        break;
+        }
+        if ((rc = walk_hashes(f, "sms", err)) < 0)
+                return rc;
+        char match[256];
+        snprintf(match, sizeof(match), "%s:*", f->prefix);
+        if ((rc = queue_scan(f->q, match, on_any_key, f, err)) < 0)
+                return rc;
+        /* The RF reference of an invoice is made from its number. */
+        for (size_t i = 0; i < f->invoices.n; i++) {
+                char rf[EPCQR_RF_MAX + 1], name[64];
+                struct error e;
+                if (epcqr_rf_make(rf, f->invoices.v[i], &e) < 0)
+                        continue;
+                snprintf(name, sizeof(name), "ref:%s", rf);
+                queue_key(f->q, key, sizeof(key), name);
+                char *inv = NULL;
+                if (queue_get(f->q, key, &inv, err) == 0 && strcmp(inv, f->invoices.v[i]) == 0)
+                        set_add(&f->keys, key);
+                free(inv);
+        }
+        /* A pay link is known to the webhook by its own id too. */
+        for (size_t i = 0; i < f->reminders.n; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "paylink:%s", f->reminders.v[i]);
+                queue_key(f->q, key, sizeof(key), name);
+                const char *keys[] = { key };
+                struct queue_fields h = { 0 };
+                if ((rc = queue_hashes_get(f->q, keys, 1, &h, err)) < 0)
+                        return rc;
+                const char *lid = queue_fields_get(&h, "id");
+                if (lid && *lid) {
+                        snprintf(name, sizeof(name), "paylink-id:%s", lid);
+                        queue_key(f->q, key, sizeof(key), name);
+                        set_add(&f->keys, key);
+                }
+                queue_fields_free(&h);
+        }
+        return walk_stream(f, TRACKING_STREAM, on_payment, err);
+}
+
+static void found_free(struct found *f)
+{
+        set_free(&f->invoices);
+        set_free(&f->reminders);
+        set_free(&f->job_ids);
+        set_free(&f->keys);
+        for (size_t i = 0; i < f->n_hits; i++) {
+                free(f->hits[i].where);
+                free(f->hits[i].member);
+                json_decref(f->hits[i].fields);
+        }
+        free(f->hits);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static json_t *set_json(struct strset *s)
+{
+        json_t *a = json_array();
+        qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+        for (size_t i = 0; i < s->n; i++)
+                json_array_append_new(a, ctl_jstr(s->v[i]));
+        return a;
+}
+
+/* A job text as JSON when it parses, else as the string it is. */
+static json_t *job_value(const char *text)
+{
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+        return j ? j : ctl_jstr(text);
+}
+
+/* The value of one key: a hash's fields, a string, or for other types
+ * their type alone. */
+static int key_json(struct queue *q, const char *key, json_t **out, struct error *err)
+{
+        char type[16];
+        int rc = queue_key_type(q, key, type, err);
+        if (rc < 0)
+                return rc;
+        json_t *o = json_pack("{ss}", "type", type);
+        if (strcmp(type, "hash") == 0) {
+                const char *keys[] = { key };
+                struct queue_fields h = { 0 };
+                if ((rc = queue_hashes_get(q, keys, 1, &h, err)) < 0) {
+                        json_decref(o);
+                        return rc;
+                }
+                json_t *v = json_object();
+                for (size_t i = 0; i < h.n; i++)
+                        json_object_set_new(v, h.kv[2 * i],
+                                            strcmp(h.kv[2 * i], "job") == 0
+                                                    ? job_value(h.kv[2 * i + 1])
+                                                    : ctl_jstr(h.kv[2 * i + 1]));
+                json_object_set_new(o, "value", v);
+                queue_fields_free(&h);
+        } else if (strcmp(type, "string") == 0) {
+                char *s = NULL;
+                if (queue_get(q, key, &s, err) == 0)
+                        json_object_set_new(o, "value", ctl_jstr(s));
+                free(s);
+        }
+        *out = o;
+        return 0;
+}
+
+static int export_json(const struct config *cfg, struct found *f, json_t **out, struct error *err)
+{
+        json_t *root = json_object(), *keys = json_object();
+        json_t *lists[5];
+        static const char *const where[5] = { "jobs", "scheduled", "dead", "events", "payments" };
+        static const char *const label[5] = { "pending_jobs", "scheduled_jobs", "dead_letters",
+                                              "events", "payments" };
+        char *explain = NULL, at[32];
+        int rc;
+
+        job_format_time((int64_t)time(NULL) * 1000, at);
+        json_object_set_new(root, "customer", ctl_jstr(f->id));
+        json_object_set_new(root, "exported_at", json_string(at));
+        if ((rc = explain_json_text(cfg, f->q, f->id, &explain, err)) < 0)
+                goto fail;
+        json_t *ex = explain ? json_loads(explain, 0, NULL) : NULL;
+        free(explain);
+        json_object_set_new(root, "explain", ex ? ex : json_null());
+        json_object_set_new(root, "invoices", set_json(&f->invoices));
+        json_object_set_new(root, "reminders", set_json(&f->reminders));
+        qsort(f->keys.v, f->keys.n, sizeof(*f->keys.v), cmp_str);
+        for (size_t i = 0; i < f->keys.n; i++) {
+                json_t *v = NULL;
+                if ((rc = key_json(f->q, f->keys.v[i], &v, err)) < 0) {
+                        json_decref(keys);
+                        goto fail;
+                }
+                /* Keys without the prefix: the reader knows it. */
+                json_object_set_new(keys, f->keys.v[i] + strlen(f->prefix) + 1, v);
+        }
+        json_object_set_new(root, "keys", keys);
+        for (int w = 0; w < 5; w++) {
+                lists[w] = json_array();
+                for (size_t i = 0; i < f->n_hits; i++) {
+                        const struct hit *h = &f->hits[i];
+                        if (strcmp(h->where, where[w]) != 0)
+                                continue;
+                        json_t *e = json_object();
+                        if (h->member) {
+                                json_object_set_new(e, "job", job_value(h->member));
+                        } else {
+                                json_object_set_new(e, "id", json_string(h->id));
+                                json_t *fl = json_deep_copy(h->fields);
+                                const char *job = json_string_value(json_object_get(fl, "job"));
+                                if (job)
+                                        json_object_set_new(fl, "job", job_value(job));
+                                json_object_set_new(e, "fields", fl);
+                        }
+                        json_array_append_new(lists[w], e);
+                }
+                json_object_set_new(root, label[w], lists[w]);
+        }
+        *out = root;
+        return 0;
+fail:
+        json_decref(root);
+        return rc;
+}
+
+/* Deletes what f found, in transactions of up to PAGE commands, then
+ * records the erasure. */
+static int erase(const struct config *cfg, struct found *f, struct error *err)
+{
+        char key[256], n_keys[24], n_entries[24];
+        size_t entries = 0;
+        int rc = 0;
+
+        for (size_t i = 0; i < f->keys.n; i++) {
+                const char *argv[] = { "DEL", f->keys.v[i] };
+                queue_txn_argv(f->q, 2, argv);
+                if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
+                        return rc;
+        }
+        for (size_t i = 0; i < f->n_hits; i++) {
+                const struct hit *h = &f->hits[i];
+                if (h->member) {
+                        queue_key(f->q, key, sizeof(key), "scheduled");
+                        const char *argv[] = { "ZREM", key, h->member };
+                        queue_txn_argv(f->q, 3, argv);
+                } else {
+                        queue_key(f->q, key, sizeof(key), h->where);
+                        const char *argv[] = { "XDEL", key, h->id };
+                        queue_txn_argv(f->q, 3, argv);
+                        /* A job taken but not done yet leaves the
+                         * group's pending list too. */
+                        if (strcmp(h->where, "jobs") == 0)
+                                queue_txn_ack(f->q, h->id);
+                }
+                entries++;
+                if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
+                        return rc;
+        }
+        snprintf(n_keys, sizeof(n_keys), "%zu", f->keys.n);
+        snprintf(n_entries, sizeof(n_entries), "%zu", entries);
+        /* Who was erased is not recorded: that would be keeping them. */
+        queue_txn_event(f->q, cfg->queue.events_maxlen, "erased", "reason", "request", "keys",
+                        n_keys, "entries", n_entries, NULL);
+        if ((rc = queue_txn_commit(f->q, err)) < 0)
+                return rc;
+        printf("forgot customer: %zu keys and %zu stream entries deleted\n", f->keys.n, entries);
+        return 0;
+}
+
+int privacy_cmd(const struct config *cfg, int argc, char **argv, bool json)
+{
+        const char *cmd = argv[0];
+        bool forget = strcmp(cmd, "forget") == 0;
+        static const struct option opts[] = { { 0 } };
+        int c;
+
+        (void)json;
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+                return ctl_bad_option(cmd, c, argv);
+        if (optind != argc - 1)
+                return ctl_usage_error(cmd,
+                                       optind == argc ? "which customer?" : "one customer id only");
+        const char *id = argv[optind];
+        if (!*id)
+                return ctl_usage_error(cmd, "CUSTOMER_ID: must not be empty");
+
+        struct found f = { .id = id, .prefix = cfg->redis.prefix };
+        struct error err;
+        if (ctl_open_queue(cfg, &f.q) < 0)
+                return CTL_FAIL;
+        int rc = collect(&f, &err);
+        if (rc == 0 && forget) {
+                rc = erase(cfg, &f, &err);
+        } else if (rc == 0) {
+                json_t *root = NULL;
+                if ((rc = export_json(cfg, &f, &root, &err)) == 0)
+                        rc = ctl_print_json(root) == CTL_OK ? 0 : -EIO;
+        }
+        if (rc < 0 && rc != -EIO)
+                fprintf(stderr, "dunningctl %s: %s\n", cmd, err.msg);
+        found_free(&f);
+        queue_free(f.q);
+        return rc < 0 ? CTL_FAIL : CTL_OK;
+}

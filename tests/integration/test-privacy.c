@@ -1,0 +1,342 @@
+/* test-privacy.c: a customer's access and erasure requests (dunningctl
+ * export and forget), stream retention, and Redis ACL users. */
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Customer 1: sent, then a scheduled job, a dead letter and a payment
+ * entry besides; customers 2..4 sent too and must survive forget. */
+static void world(struct harness *h)
+{
+        char *path = harness_write_jobs(h, "jobs.jsonl", 1, 4, NULL);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        free(path);
+        /* C-10 and C-11: ids that begin with C-1, INV-10 with INV-1. */
+        path = harness_write_jobs(h, "more.jsonl", 10, 2, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        free(path);
+        ck_assert_uint_eq(harness_wait_sent(h, 6, 30000), 6);
+
+        /* The next step, waiting in the scheduled set. */
+        char *job = harness_job_json(1, "2030-01-01T09:00:00Z");
+        char *step2 = NULL;
+        const char *at = strstr(job, "reminder-1");
+        ck_assert(asprintf(&step2, "%.*sreminder-2%s", (int)(at - job), job,
+                           at + strlen("reminder-1")) >= 0);
+        harness_redis_cmd(h, "ZADD %s %s %s", HARNESS_PREFIX ":scheduled", "1893488400000", step2);
+        /* A dead letter of an invalid job of the customer's. */
+        harness_redis_cmd(h, "XADD %s * job %s reason invalid error %s", HARNESS_PREFIX ":dead",
+                          "{\"v\":1,\"customer\":{\"id\":\"C-1\",\"name\":\"Klant 1\"}}",
+                          "invoices: required");
+        /* A payment of its invoice, and one of another customer's. */
+        harness_redis_cmd(h, "XADD %s * invoice INV-1 amount_cents 10 method ideal",
+                          HARNESS_PREFIX ":payments");
+        harness_redis_cmd(h, "XADD %s * invoice INV-2 amount_cents 10 method ideal",
+                          HARNESS_PREFIX ":payments");
+        free(job);
+        free(step2);
+}
+
+static json_t *run_json(struct harness *h, const char *cmd, const char *arg, const char *more)
+{
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, cmd, arg, more, NULL);
+        ck_assert_msg(r.status == 0, "%s %s: %s", cmd, arg, r.err);
+        json_error_t e;
+        json_t *j = json_loads(r.out, 0, &e);
+        ck_assert_msg(j != NULL, "%s: %s", e.text, r.out);
+        harness_ctl_free(&r);
+        return j;
+}
+
+/* Whether text holds token not followed by a digit ("C-1", not "C-12"). */
+static bool names(const char *text, const char *token)
+{
+        size_t n = strlen(token);
+        for (const char *p = text; (p = strstr(p, token)); p += n)
+                if (p[n] < '0' || p[n] > '9')
+                        return true;
+        return false;
+}
+
+static bool names_c1(const char *text)
+{
+        return names(text, "C-1");
+}
+
+static size_t stream_entries_naming_c1(struct harness *h, const char *name)
+{
+        struct harness_entry *e;
+        char key[64];
+        snprintf(key, sizeof(key), "%s:%s", HARNESS_PREFIX, name);
+        size_t n = harness_xrange(h, key, &e), hits = 0;
+        for (size_t i = 0; i < n; i++)
+                for (size_t f = 0; f < e[i].n_fields; f++)
+                        if (names_c1(e[i].values[f]) || names(e[i].values[f], "INV-1"))
+                                hits++;
+        harness_entries_free(e, n);
+        return hits;
+}
+
+START_TEST(test_export_has_everything_explain_knows)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        world(h);
+        harness_daemon_stop(d); /* nothing moves while we look */
+
+        json_t *ex = run_json(h, "export", "C-1", NULL);
+        json_t *explain = run_json(h, "explain", "C-1", "--json");
+        /* What explain shows, all of it, as explain shows it. */
+        ck_assert(json_equal(json_object_get(ex, "explain"), explain));
+        ck_assert_str_eq(json_string_value(json_object_get(ex, "customer")), "C-1");
+        /* The customer hash, every field (the profile ones too). */
+        json_t *keys = json_object_get(ex, "keys");
+        json_t *cust = json_object_get(json_object_get(keys, "customer:C-1"), "value");
+        ck_assert_ptr_nonnull(cust);
+        redisReply *all = redisCommand(h->redis, "HGETALL %s", HARNESS_PREFIX ":customer:C-1");
+        ck_assert(all && all->type == REDIS_REPLY_ARRAY && all->elements >= 8);
+        for (size_t i = 0; i + 1 < all->elements; i += 2) {
+                const char *v = json_string_value(json_object_get(cust, all->element[i]->str));
+                ck_assert_msg(v && strcmp(v, all->element[i + 1]->str) == 0, "field %s",
+                              all->element[i]->str);
+        }
+        freeReplyObject(all);
+        ck_assert_ptr_nonnull(json_object_get(cust, "job"));
+        ck_assert_ptr_nonnull(json_object_get(cust, "contact"));
+        /* Its invoice and reminder, and the keys that hold them. */
+        char rid[19], key[64];
+        harness_reminder_id(1, rid);
+        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(ex, "invoices"), 0)),
+                         "INV-1");
+        ck_assert_uint_eq(json_array_size(json_object_get(ex, "invoices")), 1);
+        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(ex, "reminders"), 0)),
+                         rid);
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(json_object_get(keys, "invoice:INV-1"), "value"),
+                                 "customer")),
+                         "C-1");
+        snprintf(key, sizeof(key), "sent:%s:%s", rid, harness_channel_of(1));
+        ck_assert_ptr_nonnull(json_object_get(keys, key));
+        /* Nothing of another customer's. */
+        ck_assert_ptr_null(json_object_get(keys, "customer:C-2"));
+        ck_assert_ptr_null(json_object_get(keys, "invoice:INV-2"));
+        ck_assert_ptr_null(json_object_get(keys, "customer:C-10"));
+        ck_assert_ptr_null(json_object_get(keys, "invoice:INV-10"));
+        /* The scheduled job, the dead letter, its events and payment. */
+        json_t *sched = json_object_get(ex, "scheduled_jobs");
+        ck_assert_uint_eq(json_array_size(sched), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(json_array_get(sched, 0), "job"), "step")),
+                         "reminder-2");
+        ck_assert_uint_eq(json_array_size(json_object_get(ex, "dead_letters")), 1);
+        ck_assert_uint_eq(json_array_size(json_object_get(ex, "payments")), 1);
+        json_t *events = json_object_get(ex, "events");
+        ck_assert_uint_ge(json_array_size(events), 1);
+        size_t i;
+        json_t *e;
+        json_array_foreach(events, i, e) ck_assert_str_eq(
+                json_string_value(json_object_get(json_object_get(e, "fields"), "customer")),
+                "C-1");
+        /* No message body anywhere: the texts are in the outbox only. */
+        char *text = json_dumps(ex, 0);
+        ck_assert_ptr_null(strstr(text, "Geachte"));
+        ck_assert_ptr_null(strstr(text, "Subject"));
+        free(text);
+        json_decref(ex);
+        json_decref(explain);
+
+        /* An unknown customer exports empty lists, not an error. */
+        json_t *none = run_json(h, "export", "C-999", NULL);
+        ck_assert(json_is_null(json_object_get(none, "explain")));
+        ck_assert_uint_eq(json_object_size(json_object_get(none, "keys")), 0);
+        json_decref(none);
+        harness_free(h);
+}
+END_TEST
+
+static int scan_keys_naming_c1(struct harness *h)
+{
+        int hits = 0;
+        char cursor[32] = "0";
+        do {
+                redisReply *r = redisCommand(h->redis, "SCAN %s COUNT 1000", cursor);
+                ck_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+                snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+                for (size_t i = 0; i < r->element[1]->elements; i++) {
+                        const char *k = r->element[1]->element[i]->str;
+                        if (names_c1(k) || names(k, "INV-1")) {
+                                fprintf(stderr, "privacy: left: %s\n", k);
+                                hits++;
+                        }
+                }
+                freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+        return hits;
+}
+
+START_TEST(test_forget_leaves_nothing)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        world(h);
+        harness_daemon_stop(d);
+        ck_assert_int_gt(scan_keys_naming_c1(h), 0);
+        ck_assert_uint_gt(stream_entries_naming_c1(h, "events"), 0);
+
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "forget", "C-1", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert_ptr_nonnull(strstr(r.out, "forgot customer: "));
+        ck_assert(!names_c1(r.out));
+        harness_ctl_free(&r);
+
+        ck_assert_int_eq(scan_keys_naming_c1(h), 0);
+        static const char *const streams[] = { "jobs", "dead", "events", "payments" };
+        for (int s = 0; s < 4; s++)
+                ck_assert_msg(stream_entries_naming_c1(h, streams[s]) == 0, "%s", streams[s]);
+        char rid[19];
+        harness_reminder_id(1, rid);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s:sent:%s:%s", HARNESS_PREFIX, rid,
+                                           harness_channel_of(1)),
+                         0);
+        redisReply *m = redisCommand(h->redis, "ZRANGE %s 0 -1", HARNESS_PREFIX ":scheduled");
+        for (size_t i = 0; i < m->elements; i++)
+                ck_assert(!names_c1(m->element[i]->str));
+        freeReplyObject(m);
+        /* One erasure event, naming nobody. */
+        ck_assert_uint_eq(harness_count_events(h, "erased"), 1);
+        /* The others are untouched. */
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":customer:C-2"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":invoice:INV-2"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":customer:C-10"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":invoice:INV-10"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":customer:C-11"), 1);
+        ck_assert_uint_eq(harness_count_events(h, "sent"), 5);
+        /* export agrees: nothing left. */
+        json_t *ex = run_json(h, "export", "C-1", NULL);
+        ck_assert_uint_eq(json_object_size(json_object_get(ex, "keys")), 0);
+        ck_assert_uint_eq(json_array_size(json_object_get(ex, "events")), 0);
+        json_decref(ex);
+        /* Twice is harmless. */
+        harness_ctl_run(h, &r, "forget", "C-1", NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        harness_free(h);
+}
+END_TEST
+
+/* Entries of stream name older than 30 days. */
+static size_t older_than_30_days(struct harness *h, const char *name)
+{
+        struct harness_entry *e;
+        char key[64];
+        snprintf(key, sizeof(key), "%s:%s", HARNESS_PREFIX, name);
+        size_t n = harness_xrange(h, key, &e), old = 0;
+        for (size_t i = 0; i < n; i++)
+                old += strtoll(e[i].id, NULL, 10) < harness_now_ms() - 30LL * 86400000;
+        harness_entries_free(e, n);
+        return old;
+}
+
+static bool events_trimmed(void *arg)
+{
+        return older_than_30_days(arg, "events") == 0;
+}
+
+START_TEST(test_events_trimmed_by_age)
+{
+        struct harness *h = harness_new();
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.housekeep_interval_ms = 200;
+        c.extra_yaml = "retention: { events_days: 30, payments_days: 30 }";
+        harness_config_write(h, &c);
+        /* An event of 40 days ago and one of now; likewise payments. */
+        char old[32];
+        snprintf(old, sizeof(old), "%lld-0", (long long)(harness_now_ms() - 40LL * 86400000));
+        harness_redis_cmd(h, "XADD %s %s type sent", HARNESS_PREFIX ":events", old);
+        harness_redis_cmd(h, "XADD %s * type sent", HARNESS_PREFIX ":events");
+        harness_redis_cmd(h, "XADD %s %s invoice X", HARNESS_PREFIX ":payments", old);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert(harness_wait_until(events_trimmed, h, 10000));
+        ck_assert_uint_eq(older_than_30_days(h, "payments"), 0);
+        /* The recent one stays. */
+        ck_assert_int_ge(harness_xlen(h, "events"), 1);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+/* The config with redis.username and redis.password_file added. */
+static void acl_config(struct harness *h, const char *password)
+{
+        harness_config_write(h, NULL);
+        char *pw = harness_write_file(h, "redis.pass", password);
+        char *text = harness_read_file(h->config_path), *out;
+        const char *at = strstr(text, "prefix: " HARNESS_PREFIX " }");
+        ck_assert_ptr_nonnull(at);
+        ck_assert(asprintf(&out, "%.*sprefix: %s, username: dunningd, password_file: %s }%s",
+                           (int)(at - text), text, HARNESS_PREFIX, pw,
+                           at + strlen("prefix: " HARNESS_PREFIX " }")) >= 0);
+        harness_config_write_text(h, out);
+        free(out);
+        free(text);
+        free(pw);
+}
+
+START_TEST(test_acl_user)
+{
+        struct harness *h = harness_new();
+        harness_redis_cmd(h, "ACL SETUSER dunningd on >s3cret-pw ~* &* +@all");
+        acl_config(h, "s3cret-pw\n");
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "status", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        struct harness_daemon *d = harness_daemon_start(h);
+        char *path = harness_write_jobs(h, "jobs.jsonl", 1, 3, NULL);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
+        /* The daemon's connections are the ACL user's. */
+        char *clients = harness_redis_str(h, "CLIENT LIST");
+        ck_assert_ptr_nonnull(strstr(clients, "user=dunningd"));
+        free(clients);
+        harness_daemon_stop(d);
+
+        /* A wrong password is refused, and not printed. */
+        acl_config(h, "wrong-pw\n");
+        harness_ctl_run(h, &r, "status", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_ptr_nonnull(strstr(r.err, "AUTH"));
+        ck_assert_ptr_null(strstr(r.err, "wrong-pw"));
+        harness_ctl_free(&r);
+        free(path);
+        harness_free(h);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("privacy");
+        TCase *tc = tcase_create("privacy");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_export_has_everything_explain_knows);
+        tcase_add_test(tc, test_forget_leaves_nothing);
+        tcase_add_test(tc, test_events_trimmed_by_age);
+        tcase_add_test(tc, test_acl_user);
+        suite_add_tcase(s, tc);
+        return harness_run(s);
+}
