@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "harness.h"
+#include "queue.h"
+#include "ratelimit.h"
 
 #define RATE 50    /* e-mails per second, limits.rate.email */
 #define N_RATE 400 /* e-mails sent under it: 8 s */
@@ -209,6 +212,50 @@ START_TEST(test_contact_limit_defers)
 }
 END_TEST
 
+/* The script's maths agree with ratelimit_slot, and a Redis that lost
+ * the script (SCRIPT FLUSH) gets it again through EVAL. */
+START_TEST(test_script_and_noscript)
+{
+        struct harness *h = harness_new();
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.extra_yaml = "limits: { rate: { sms: 10/s } }";
+        harness_config_write(h, &c);
+        struct config *cfg = NULL;
+        struct error err;
+        ck_assert_msg(config_load(&cfg, h->config_path, &err) == 0, "%s", err.msg);
+        char url[400];
+        snprintf(url, sizeof(url), "unix://%s", h->sock);
+        struct queue *q = NULL;
+        ck_assert_msg(queue_open(&q, url, NULL, HARNESS_PREFIX, NULL, &err) == 0, "%s", err.msg);
+
+        size_t want[JOB_CHANNEL__N] = { 0 };
+        int64_t a[3], b[1], *slots[JOB_CHANNEL__N] = { NULL };
+        want[JOB_CHANNEL_SMS] = 3;
+        slots[JOB_CHANNEL_SMS] = a;
+        int64_t now = 0;
+        ck_assert_msg(ratelimit_take(q, cfg, want, slots, &now, &err) == 0, "%s", err.msg);
+        ck_assert_int_le(a[0], now);        /* the first at once */
+        ck_assert_int_eq(a[1] - a[0], 100); /* then one per 100 ms */
+        ck_assert_int_eq(a[2] - a[1], 100);
+        char *tat = harness_redis_str(h, "GET %s", HARNESS_PREFIX ":rate:sms:outbox");
+        ck_assert_ptr_nonnull(tat);
+        ck_assert_int_eq(strtoll(tat, NULL, 10) / 1000, a[0] + 300);
+        free(tat);
+
+        harness_redis_cmd(h, "SCRIPT FLUSH");
+        want[JOB_CHANNEL_SMS] = 1;
+        slots[JOB_CHANNEL_SMS] = b;
+        ck_assert_msg(ratelimit_take(q, cfg, want, slots, &now, &err) == 0, "%s", err.msg);
+        /* Queued behind the three, not at once. */
+        ck_assert_int_ge(b[0], a[0] + 299);
+        ck_assert_int_le(b[0], a[0] + 301);
+        queue_free(q);
+        config_free(cfg);
+        harness_free(h);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("limits");
@@ -216,6 +263,7 @@ int main(void)
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_two_instances_share_the_rate);
         tcase_add_test(tc, test_contact_limit_defers);
+        tcase_add_test(tc, test_script_and_noscript);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
