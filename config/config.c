@@ -779,6 +779,17 @@ static void check_relations(struct load *l)
                 require(l, "paylink.redirect_url", c->paylink.redirect_url, "paylink.provider",
                         "paylink.provider is mollie");
         }
+        if (c->redis.username)
+                require(l, "redis.password_file", c->redis.password, "redis.username",
+                        "redis.username is set");
+        /* The contact limits' send times are kept with the history. */
+        if ((c->limits.contact_max > 0 || c->limits.contact_gap_hours > 0) &&
+            !c->history.enabled) {
+                size_t h = 0;
+                n = find_key("history.enabled", &h) ? l->seen[h].node : NULL;
+                report(l, n ? n->value_line : 1, n ? n->value_col : 1, "history.enabled",
+                       "must be true when limits.contact is set");
+        }
         if (c->paylink.provider && strcmp(c->paylink.provider, "static") == 0) {
                 require(l, "paylink.url_template", c->paylink.url_template, "paylink.provider",
                         "paylink.provider is static");

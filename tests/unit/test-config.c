@@ -678,11 +678,23 @@ START_TEST(test_limits)
                       "@:4:32: limits.rate.letter: \"2000/day burst 0\" may only be followed by "
                       "\" burst N\" (N 1..1000000)\n"
                       "@:5:19: limits.contact.max: -1 is out of range (0..1000)");
-        struct config *cfg = load_ok(MINIMAL "redis: { username: dunningd }\n"
-                                             "limits:\n"
-                                             "  rate: { sms: 50/s, email: 600/min }\n"
-                                             "  contact: { max: 3, days: 14, gap_hours: 48 }\n"
-                                             "retention: { events_days: 90 }\n");
+        expect_errors(MINIMAL "redis: { username: dunningd }\n"
+                              "history: { enabled: false }\n"
+                              "limits: { contact: { gap_hours: 24 } }\n",
+                      "@:2:20: redis.password_file: required when redis.username is set\n"
+                      "@:3:21: history.enabled: must be true when limits.contact is set");
+        char *pw = write_file("redis.pass", "secret\n");
+        char *yaml = NULL;
+        ck_assert(asprintf(&yaml, MINIMAL "redis: { username: dunningd, password_file: %s }\n"
+                                          "limits:\n"
+                                          "  rate: { sms: 50/s, email: 600/min }\n"
+                                          "  contact: { max: 3, days: 14, gap_hours: 48 }\n"
+                                          "retention: { events_days: 90 }\n",
+                           pw) >= 0);
+        struct config *cfg = load_ok(yaml);
+        free(yaml);
+        free(pw);
+        ck_assert_str_eq(cfg->redis.password, "secret");
         ck_assert_str_eq(cfg->redis.username, "dunningd");
         ck_assert_str_eq(cfg->limits.rate[1], "50/s");
         ck_assert_ptr_null(cfg->limits.rate[2]);
