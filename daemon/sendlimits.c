@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dispatch.h"
 #include "history.h"
 #include "policy.h"
 #include "queue.h"
@@ -59,7 +60,10 @@ static int rate_pass(struct queue *q, const struct config *cfg, struct job *cons
                 if (!go[k] || holds[k].until_ms || dec[k].n == 0)
                         continue;
                 enum job_channel c = dec[k].order[0];
-                if (!cfg->limits.rate[c] || ratelimit_slot_held(go[k], c, now))
+                if (!cfg->limits.rate[c])
+                        continue;
+                holds[k].counted = c;
+                if (ratelimit_slot_held(go[k], c, now))
                         continue;
                 charged[k] = true;
                 want[c]++;
@@ -93,10 +97,37 @@ int sendlimits_apply(struct queue *q, const struct config *cfg, struct job *cons
                      struct sendlimits_hold *holds, struct error *err)
 {
         for (size_t k = 0; k < n; k++)
-                holds[k] = (struct sendlimits_hold){ .channel = JOB_CHANNEL_NONE };
+                holds[k] = (struct sendlimits_hold){ .channel = JOB_CHANNEL_NONE,
+                                                     .counted = JOB_CHANNEL_NONE };
         if (hist)
                 contact_pass(cfg, go, dec, hist, n, now, holds);
         return rate_pass(q, cfg, go, dec, n, now, holds, err);
+}
+
+int sendlimits_count_fallbacks(struct queue *q, const struct config *cfg,
+                               const struct sendlimits_hold *holds,
+                               const struct dispatch_result *res, size_t n, struct error *err)
+{
+        size_t want[JOB_CHANNEL__N] = { 0 }, total = 0;
+        int64_t *slots[JOB_CHANNEL__N] = { 0 };
+        int64_t now = 0;
+
+        for (size_t k = 0; k < n; k++) {
+                enum job_channel c = res[k].channel;
+                if (res[k].status != DISPATCH_SENT || c < 0 || c >= JOB_CHANNEL__N ||
+                    !cfg->limits.rate[c] || holds[k].counted == c)
+                        continue;
+                want[c]++;
+                total++;
+        }
+        if (!total)
+                return 0;
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                slots[c] = xcalloc(want[c] ? want[c] : 1, sizeof(*slots[c]));
+        int rc = ratelimit_take(q, cfg, want, slots, &now, err);
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                free(slots[c]);
+        return rc;
 }
 
 void sendlimits_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,

@@ -15,6 +15,7 @@
 #include "job.h"
 
 struct config;
+struct dispatch_result;
 struct history;
 struct policy_decision;
 struct queue;
@@ -23,6 +24,8 @@ struct sendlimits_hold {
         int64_t until_ms;         /* 0: the job may go now */
         const char *reason;       /* "contact-limit", "contact-gap", "rate-limited" */
         enum job_channel channel; /* rate-limited: the channel it waits for */
+        enum job_channel counted; /* the channel whose rate its send counts on (a slot
+                                   * taken now or carried), or JOB_CHANNEL_NONE */
         char *json;               /* the job to schedule (with its rate slot), or NULL */
 };
 
@@ -39,6 +42,15 @@ void sendlimits_contact_rules(const struct config *cfg, struct contact_rules *r)
 int sendlimits_apply(struct queue *q, const struct config *cfg, struct job *const *go,
                      const struct policy_decision *dec, struct history *hist, size_t n, int64_t now,
                      struct sendlimits_hold *holds, struct error *err);
+
+/* After the batch's sends (res[k] the outcome of the job of holds[k]): a
+ * send that went out on a rate-limited channel it was not counted on (a
+ * fallback after the first choice refused it) is counted now, in one
+ * script call for the batch (none when there was no such send), so the
+ * sends after it wait for it. */
+int sendlimits_count_fallbacks(struct queue *q, const struct config *cfg,
+                               const struct sendlimits_hold *holds,
+                               const struct dispatch_result *res, size_t n, struct error *err);
 
 /* In the batch transaction, after job went out: the customer hash's
  * "contacts" field from h (see sendlimits_apply). Nothing without contact

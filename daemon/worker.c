@@ -791,6 +791,9 @@ static void process_batch(struct worker *w)
                 beat(w);
         }
         dispatch_flush(w->d);
+        if (nv && sendlimits_count_fallbacks(w->q, w->cfg, holds, res, nv, &err) < 0)
+                log_event(LOG_WARNING, "fallback sends not counted on their rate limit",
+                          "worker", w->consumer, "error", err.msg, NULL);
 
         /* 4. Record every outcome in one transaction. */
         for (size_t i = 0; i < n; i++) {

@@ -8,7 +8,9 @@
 #include "config.h"
 #include "harness.h"
 #include "queue.h"
+#include "dispatch.h"
 #include "ratelimit.h"
+#include "sendlimits.h"
 
 #define RATE 50    /* e-mails per second, limits.rate.email */
 #define N_RATE 400 /* e-mails sent under it: 8 s */
@@ -219,7 +221,7 @@ START_TEST(test_script_and_noscript)
         struct harness *h = harness_new();
         struct harness_config c;
         harness_config_defaults(&c);
-        c.extra_yaml = "limits: { rate: { sms: 10/s } }";
+        c.extra_yaml = "limits: { rate: { sms: 10/s, email: 1/s } }";
         harness_config_write(h, &c);
         struct config *cfg = NULL;
         struct error err;
@@ -250,6 +252,30 @@ START_TEST(test_script_and_noscript)
         /* Queued behind the three, not at once. */
         ck_assert_int_ge(b[0], a[0] + 299);
         ck_assert_int_le(b[0], a[0] + 301);
+
+        /* A send that fell back to e-mail after its SMS slot is counted
+         * on e-mail afterwards; one counted on e-mail already, a deferred
+         * one and a failed one are not. */
+        struct sendlimits_hold holds[4] = {
+                { .counted = JOB_CHANNEL_SMS },
+                { .counted = JOB_CHANNEL_EMAIL },
+                { .counted = JOB_CHANNEL_NONE },
+                { .counted = JOB_CHANNEL_NONE },
+        };
+        struct dispatch_result res[4] = {
+                { .status = DISPATCH_SENT, .channel = JOB_CHANNEL_EMAIL },
+                { .status = DISPATCH_SENT, .channel = JOB_CHANNEL_EMAIL },
+                { .status = DISPATCH_DEFER, .channel = JOB_CHANNEL_EMAIL },
+                { .status = DISPATCH_RETRY, .channel = JOB_CHANNEL_EMAIL },
+        };
+        int64_t t0 = harness_now_ms();
+        ck_assert_msg(sendlimits_count_fallbacks(q, cfg, holds, res, 4, &err) == 0, "%s", err.msg);
+        tat = harness_redis_str(h, "GET %s", HARNESS_PREFIX ":rate:email:outbox");
+        ck_assert_ptr_nonnull(tat);
+        /* One send of 1/s: the bucket is a second ahead of its clock. */
+        long long ahead = strtoll(tat, NULL, 10) / 1000 - t0;
+        ck_assert_msg(ahead >= 900 && ahead <= 1100, "%lld ms ahead", ahead);
+        free(tat);
         queue_free(q);
         config_free(cfg);
         harness_free(h);
