@@ -13,7 +13,8 @@
  *      ids (customer:C-1, invoice:INV-1, sent:r-...:email, paylink:r-...,
  *      enqueued:j-..., and keys later features add in the same shape),
  *      the RF reference keys of its invoices, the link ids of its pay
- *      links, and payments entries for its invoices or reminders.
+ *      links, and payments entries for its invoices or reminders; never
+ *      the sums over many customers (segment:, stats:, rate:).
  * export prints all of it as JSON with what explain shows; forget
  * deletes it and adds one `erased` event that names nobody. */
 #include "privacy.h"
@@ -280,8 +281,15 @@ static int walk_hashes(struct found *f, const char *kind, struct error *err)
 /* Step 3: a key one of whose parts after the kind names the customer. */
 static int on_any_key(const char *key, void *data)
 {
+        /* Sums over many customers, whatever their parts look like (a
+         * customer named "email" does not own rate:email:outbox). */
+        static const char *const shared[] = { "segment:", "stats:", "rate:" };
         struct found *f = data;
-        const char *p = strchr(key + strlen(f->prefix) + 1, ':');
+        const char *kind = key + strlen(f->prefix) + 1;
+        for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+                if (strncmp(kind, shared[i], strlen(shared[i])) == 0)
+                        return 0;
+        const char *p = strchr(kind, ':');
         while (p) {
                 const char *part = p + 1;
                 p = strchr(part, ':');
