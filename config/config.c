@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "civil.h"
+#include "contact.h"
 #include "epcqr.h"
 #include "quiet.h"
 #include "ratelimit.h"
@@ -203,7 +204,7 @@ static const struct key keys[] = {
         STRING("limits.rate.email", limits.rate[0], NULL, check_rate),
         STRING("limits.rate.sms", limits.rate[1], NULL, check_rate),
         STRING("limits.rate.letter", limits.rate[2], NULL, check_rate),
-        INT("limits.contact.max", limits.contact_max, 0, 1000, 0),
+        INT("limits.contact.max", limits.contact_max, 0, CONTACT_MAX_LIMIT, 0),
         INT("limits.contact.days", limits.contact_days, 1, 365, 30),
         INT("limits.contact.gap_hours", limits.contact_gap_hours, 0, 8760, 0),
         INT("retention.events_days", retention.events_days, 0, 3650, 0),

@@ -1,19 +1,25 @@
 /* contact.h: how often one customer may be reminded, over every channel.
  *
  * limits.contact: at most max reminders in days days, and none within
- * gap_hours of the previous one. The customer hash keeps the times of the
- * recent sends in one field,
+ * gap_hours of the previous one. The customer hash keeps one field per
+ * recent send,
  *
- *   contacts   Unix ms of the last sends, ascending, comma-separated
+ *   sent_at:<Unix ms>   "1"
  *
  * read with the rest of the customer's history before a batch and written
- * in the batch's transaction. Pure: no I/O here. */
+ * in the batch's transaction: a field per send, so two workers recording
+ * sends of one customer at once both keep theirs (one field holding a
+ * list would keep the last writer's). Sends too old to matter are deleted
+ * with the next send. Pure: no I/O here. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CONTACT_TIMES_MAX 32
+#define CONTACT_MAX_LIMIT 30 /* the largest limits.contact.max */
+#define CONTACT_FIELD "sent_at:"
 
 struct contact_times {
         size_t n;
@@ -29,14 +35,18 @@ struct contact_rules {
 /* Whether the rules limit anything (else nothing is read or written). */
 int contact_rules_active(const struct contact_rules *r);
 
-/* Parses the field ("" or NULL: none); bad items are skipped, the rest
- * sorted, the oldest dropped beyond CONTACT_TIMES_MAX. */
-void contact_times_parse(struct contact_times *t, const char *s);
-/* Formats t for the field into out (at least CONTACT_TIMES_MAX * 21). */
-void contact_times_format(const struct contact_times *t, char *out, size_t n);
-/* Adds a send at ms and drops what the rules no longer need: sends older
- * than days, beyond the last max (the last one stays for the gap). */
-void contact_times_add(struct contact_times *t, int64_t ms, const struct contact_rules *r);
+/* Adds a send at ms in order (a time already there is not added twice);
+ * when full, the oldest goes. ms <= 0 is ignored. */
+void contact_times_insert(struct contact_times *t, int64_t ms);
+
+/* Whether t holds a send at ms. */
+bool contact_times_has(const struct contact_times *t, int64_t ms);
+
+/* The sends of t that no decision from now on needs: older than both the
+ * window (days) and the gap. Writes them to out (room for t->n); returns
+ * how many. */
+size_t contact_times_stale(const struct contact_rules *r, const struct contact_times *t,
+                           int64_t now, int64_t *out);
 
 enum contact_verdict {
         CONTACT_OK,

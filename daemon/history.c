@@ -96,8 +96,8 @@ void history_from_fields(struct history *h, const struct queue_fields *f)
                                 h->wday[x] = num(v);
                 } else if (strcmp(k, "segment") == 0) {
                         snprintf(h->segment, sizeof(h->segment), "%s", v);
-                } else if (strcmp(k, "contacts") == 0) {
-                        contact_times_parse(&h->contacts, v);
+                } else if (strncmp(k, CONTACT_FIELD, strlen(CONTACT_FIELD)) == 0) {
+                        contact_times_insert(&h->contacts, num(k + strlen(CONTACT_FIELD)));
                 }
         }
 }

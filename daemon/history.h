@@ -19,8 +19,8 @@
  *     tz                    (customer) the time zone of the last job
  *     exp_ms                when a send last set the key's time to live
  *                           (customer, invoice: see struct history_ttl)
- *     contacts              (customer) Unix ms of the last sends, for the
- *                           contact limits (contact.h)
+ *     sent_at:<ms>          (customer) one per recent send, any channel,
+ *                           for the contact limits (contact.h)
  *     job contact owed      (customer) what the policy needs of the last
  *                           job sent, for explain (history_profile_*):
  *                           which contacts it had, not the contacts

@@ -39,11 +39,15 @@ static void contact_pass(const struct config *cfg, struct job *const *go,
                         continue;
                 }
                 /* Sent now, as far as the batch's later jobs for the
-                 * same customer are concerned (and the field written). */
-                contact_times_add(&hist[k].contacts, now, &r);
+                 * same customer are concerned: a millisecond apart, so
+                 * each send keeps a field of its own. */
+                int64_t at = now;
+                while (at < now + CONTACT_TIMES_MAX && contact_times_has(&hist[k].contacts, at))
+                        at++;
+                holds[k].sent_at = at;
                 for (size_t j = k + 1; j < n; j++)
                         if (go[j] && strcmp(go[j]->customer.id, go[k]->customer.id) == 0)
-                                contact_times_add(&hist[j].contacts, now, &r);
+                                contact_times_insert(&hist[j].contacts, at);
         }
 }
 
@@ -131,18 +135,26 @@ int sendlimits_count_fallbacks(struct queue *q, const struct config *cfg,
 }
 
 void sendlimits_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,
-                         const struct history *h)
+                         const struct history *h, const struct sendlimits_hold *hold)
 {
+        int64_t now = hold->sent_at;
         struct contact_rules r;
-        char key[512], v[CONTACT_TIMES_MAX * 21 + 1];
+        char key[512], field[48];
+        int64_t stale[CONTACT_TIMES_MAX];
 
         sendlimits_contact_rules(cfg, &r);
-        if (!contact_rules_active(&r) || !cfg->history.enabled)
+        if (!contact_rules_active(&r) || !cfg->history.enabled || !now)
                 return;
         history_key(q, key, sizeof(key), "customer", job->customer.id);
-        contact_times_format(&h->contacts, v, sizeof(v));
-        const char *argv[] = { "HSET", key, "contacts", v };
-        queue_txn_argv(q, 4, argv);
+        snprintf(field, sizeof(field), CONTACT_FIELD "%lld", (long long)now);
+        const char *set[] = { "HSET", key, field, "1" };
+        queue_txn_argv(q, 4, set);
+        size_t n = contact_times_stale(&r, &h->contacts, now, stale);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(field, sizeof(field), CONTACT_FIELD "%lld", (long long)stale[i]);
+                const char *del[] = { "HDEL", key, field };
+                queue_txn_argv(q, 3, del);
+        }
 }
 
 void sendlimits_holds_free(struct sendlimits_hold *holds, size_t n)

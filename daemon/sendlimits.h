@@ -27,6 +27,9 @@ struct sendlimits_hold {
         enum job_channel counted; /* the channel whose rate its send counts on (a slot
                                    * taken now or carried), or JOB_CHANNEL_NONE */
         char *json;               /* the job to schedule (with its rate slot), or NULL */
+        int64_t sent_at;          /* contact limits: the time its send is kept under,
+                                   * now plus the customer's earlier sends in the batch
+                                   * (one field each), or 0 */
 };
 
 /* The contact rules of cfg. */
@@ -35,9 +38,8 @@ void sendlimits_contact_rules(const struct config *cfg, struct contact_rules *r)
 /* Decides for go[0..n) (NULL entries skipped; dec[k] the policy's choice,
  * hist[k] the customer's history as read for the batch): first the
  * contact limits, counting the batch's earlier jobs for the same customer
- * as sent now (hist[k].contacts then includes the job's own send, ready
- * for sendlimits_txn_sent), then the rate limits of the first choices in one
- * script call. holds[k] is zeroed for jobs that may go. Errors are
+ * as sent now (added to their hist[j].contacts), then the rate limits of
+ * the first choices in one script call. holds[k] is zeroed for jobs that may go. Errors are
  * Redis's only. */
 int sendlimits_apply(struct queue *q, const struct config *cfg, struct job *const *go,
                      const struct policy_decision *dec, struct history *hist, size_t n, int64_t now,
@@ -53,10 +55,11 @@ int sendlimits_count_fallbacks(struct queue *q, const struct config *cfg,
                                const struct dispatch_result *res, size_t n, struct error *err);
 
 /* In the batch transaction, after job went out: the customer hash's
- * "contacts" field from h (see sendlimits_apply). Nothing without contact
- * rules. */
+ * field for this send (hold->sent_at), and the deletion of the sends of
+ * h (as read for the batch) no rule needs any more (contact.h). Nothing
+ * without contact rules. */
 void sendlimits_txn_sent(struct queue *q, const struct config *cfg, const struct job *job,
-                         const struct history *h);
+                         const struct history *h, const struct sendlimits_hold *hold);
 
 /* Frees what holds[0..n) own. */
 void sendlimits_holds_free(struct sendlimits_hold *holds, size_t n);

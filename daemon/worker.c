@@ -791,7 +791,7 @@ static void process_batch(struct worker *w)
                 beat(w);
         }
         dispatch_flush(w->d);
-        if (nv && sendlimits_count_fallbacks(w->q, w->cfg, holds, res, nv, &err) < 0)
+        if (nv && sendlimits_count_fallbacks(w->q, w->cfg, limited, res, nv, &err) < 0)
                 log_event(LOG_WARNING, "fallback sends not counted on their rate limit",
                           "worker", w->consumer, "error", err.msg, NULL);
 
@@ -831,7 +831,7 @@ static void process_batch(struct worker *w)
                         queue_txn_paylink(w->q, jobs[i]->reminder_id, &links[k].link,
                                           paylink_ttl_s(&links[k].link, now));
                 if (res[k].status == DISPATCH_SENT)
-                        sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k]);
+                        sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k], &limited[k]);
                 record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
                               &ttl[k]);
         }

@@ -677,7 +677,7 @@ START_TEST(test_limits)
                       "day\n"
                       "@:4:32: limits.rate.letter: \"2000/day burst 0\" may only be followed by "
                       "\" burst N\" (N 1..1000000)\n"
-                      "@:5:19: limits.contact.max: -1 is out of range (0..1000)");
+                      "@:5:19: limits.contact.max: -1 is out of range (0..30)");
         expect_errors(MINIMAL "redis: { username: dunningd }\n"
                               "history: { enabled: false }\n"
                               "limits: { contact: { gap_hours: 24 } }\n",

@@ -11,10 +11,15 @@
 #define H (3600 * 1000LL)
 #define D (24 * H)
 
+/* "a,b,c" (Unix ms) as the history reads them, field by field. */
 static struct contact_times times_of(const char *s)
 {
-        struct contact_times t;
-        contact_times_parse(&t, s);
+        struct contact_times t = { 0 };
+        while (*s) {
+                char *end;
+                contact_times_insert(&t, strtoll(s, &end, 10));
+                s = *end ? end + 1 : end;
+        }
         return t;
 }
 
@@ -87,34 +92,50 @@ END_TEST
 
 START_TEST(test_times_kept)
 {
-        struct contact_rules r = { 2, 7, 0 };
-        struct contact_times t = times_of("30,10,20,x,,-5");
+        /* Read in any order, kept sorted, each time once. */
+        struct contact_times t = times_of("30,10,20,20,-5,0");
         ck_assert_int_eq(t.n, 3);
         ck_assert_int_eq(t.ms[0], 10);
+        ck_assert_int_eq(t.ms[1], 20);
         ck_assert_int_eq(t.ms[2], 30);
-        /* Adding keeps only what the rules still need: the last 2. */
-        contact_times_add(&t, 40, &r);
-        ck_assert_int_eq(t.n, 2);
-        ck_assert_int_eq(t.ms[0], 30);
-        ck_assert_int_eq(t.ms[1], 40);
-        /* Sends out of the window go, the newest stays. */
-        contact_times_add(&t, 40 + 8 * D, &r);
-        ck_assert_int_eq(t.n, 1);
-        char out[CONTACT_TIMES_MAX * 21 + 1];
-        contact_times_format(&t, out, sizeof(out));
-        ck_assert_str_eq(out, "691200040");
-        /* Round trip of a full list. */
-        struct contact_rules many = { 100, 365, 0 };
-        struct contact_times u = times_of("");
-        ck_assert_int_eq(u.n, 0);
-        for (int i = 1; i <= 40; i++)
-                contact_times_add(&u, 1700000000000LL + i, &many);
+        /* Full: the oldest goes, and one older than all is not taken. */
+        struct contact_times u = { 0 };
+        for (int i = 40; i >= 1; i--)
+                contact_times_insert(&u, 1000 + i);
         ck_assert_int_eq(u.n, CONTACT_TIMES_MAX);
-        contact_times_format(&u, out, sizeof(out));
-        struct contact_times v = times_of(out);
-        ck_assert_int_eq(v.n, CONTACT_TIMES_MAX);
-        ck_assert_int_eq(v.ms[CONTACT_TIMES_MAX - 1], 1700000000040LL);
-        ck_assert(memcmp(u.ms, v.ms, sizeof(u.ms)) == 0);
+        ck_assert_int_eq(u.ms[0], 1000 + 40 - CONTACT_TIMES_MAX + 1);
+        ck_assert_int_eq(u.ms[CONTACT_TIMES_MAX - 1], 1040);
+        contact_times_insert(&u, 2000);
+        ck_assert_int_eq(u.ms[0], 1000 + 40 - CONTACT_TIMES_MAX + 2);
+        ck_assert_int_eq(u.ms[CONTACT_TIMES_MAX - 1], 2000);
+}
+END_TEST
+
+START_TEST(test_stale)
+{
+        /* Deleted once neither the window nor the gap can count them. */
+        int64_t now = 100 * D, out[CONTACT_TIMES_MAX];
+        struct contact_times t = { 0 };
+        contact_times_insert(&t, now - 40 * D);
+        contact_times_insert(&t, now - 30 * D); /* just out of 30 days */
+        contact_times_insert(&t, now - 30 * D + 1);
+        contact_times_insert(&t, now - H);
+        struct contact_rules r = { 3, 30, 0 };
+        ck_assert_uint_eq(contact_times_stale(&r, &t, now, out), 2);
+        ck_assert_int_eq(out[0], now - 40 * D);
+        ck_assert_int_eq(out[1], now - 30 * D);
+        /* A gap longer than the window keeps them longer. */
+        struct contact_rules g = { 3, 30, 24 * 35 };
+        ck_assert_uint_eq(contact_times_stale(&g, &t, now, out), 1);
+        /* And every stale one is one contact_check does not count. */
+        int64_t until;
+        struct contact_times kept = { 0 };
+        for (size_t i = 0; i < t.n; i++)
+                if (t.ms[i] > now - 30 * D)
+                        contact_times_insert(&kept, t.ms[i]);
+        struct contact_rules two = { 2, 30, 0 };
+        ck_assert_int_eq(contact_check(&two, &t, now, &until),
+                         contact_check(&two, &kept, now, &until));
 }
 END_TEST
 
@@ -122,10 +143,10 @@ START_TEST(test_batch_counts)
 {
         /* Two jobs of one customer in one batch: the second sees the first. */
         struct contact_rules r = { 1, 30, 0 };
-        struct contact_times t = times_of("");
+        struct contact_times t = { 0 };
         int64_t now = 50 * D, until;
         ck_assert_int_eq(contact_check(&r, &t, now, &until), CONTACT_OK);
-        contact_times_add(&t, now, &r);
+        contact_times_insert(&t, now);
         ck_assert_int_eq(contact_check(&r, &t, now, &until), CONTACT_LIMIT);
         ck_assert_int_eq(until, now + 30 * D);
 }
@@ -138,6 +159,7 @@ int main(void)
         tcase_add_test(tc, test_table);
         tcase_add_test(tc, test_until_is_allowed);
         tcase_add_test(tc, test_times_kept);
+        tcase_add_test(tc, test_stale);
         tcase_add_test(tc, test_batch_counts);
         suite_add_tcase(s, tc);
         return unit_run(s);
