@@ -519,6 +519,14 @@ static int erase(const struct config *cfg, struct found *f, struct error *err)
                 if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
                         return rc;
         }
+        /* XACK needs the group, which only a daemon made so far: made
+         * here as a daemon makes it (from the start of the stream). */
+        for (size_t i = 0; i < f->n_hits; i++)
+                if (strcmp(f->hits[i].where, "jobs") == 0) {
+                        if ((rc = queue_ensure_group(f->q, err)) < 0)
+                                return rc;
+                        break;
+                }
         for (size_t i = 0; i < f->n_hits; i++) {
                 const struct hit *h = &f->hits[i];
                 if (h->member) {

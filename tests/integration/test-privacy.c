@@ -328,6 +328,30 @@ START_TEST(test_acl_user)
 }
 END_TEST
 
+START_TEST(test_forget_before_any_daemon)
+{
+        /* Jobs enqueued, no daemon has made the group yet. */
+        struct harness *h = harness_new();
+        char *path = harness_write_jobs(h, "jobs.jsonl", 1, 3, NULL);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_int_eq(r.status, 0);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "forget", "C-2", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert_ptr_nonnull(strstr(r.out, "and 1 stream entries deleted"));
+        harness_ctl_free(&r);
+        ck_assert_int_eq(harness_xlen(h, "jobs"), 2);
+        /* The others still go out. */
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
+        harness_daemon_stop(d);
+        ck_assert_uint_eq(harness_count_events(h, "sent"), 2);
+        free(path);
+        harness_free(h);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("privacy");
@@ -337,6 +361,7 @@ int main(void)
         tcase_add_test(tc, test_forget_leaves_nothing);
         tcase_add_test(tc, test_events_trimmed_by_age);
         tcase_add_test(tc, test_acl_user);
+        tcase_add_test(tc, test_forget_before_any_daemon);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
