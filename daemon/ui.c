@@ -837,8 +837,10 @@ static void route(struct call *c, struct queue *q)
                 }
         } else if (!post && strcmp(p, "/customers") == 0) {
                 do_search(c, q);
-        } else if (!post && path_id(p, "/customers/", id, sizeof(id), &rest) && !*rest) {
-                do_customer(c, q, id);
+        } else if (!post && strncmp(p, "/customers/", 11) == 0 && p[11]) {
+                /* The rest of the path, whole: a customer id may hold '/'
+                 * (sent as %2F, which the server has decoded). */
+                do_customer(c, q, p + 11);
         } else if (!post && strcmp(p, "/dead") == 0) {
                 const char *done = c->api ? NULL : http_query(c->req, "done");
                 const char *notice = done && strcmp(done, "retried") == 0 ? "retried"

@@ -128,19 +128,35 @@ static bool paid_seen(void *arg)
         return harness_count_events(arg, "attributed") >= 1;
 }
 
-static void world_make(struct world *w)
+static bool answers(void *arg)
+{
+        int st;
+        char *body = harness_http(arg, "GET", "/healthz", &st);
+        free(body);
+        return st != -1;
+}
+
+/* A daemon with the dashboard on and nothing sent yet. */
+static struct harness_daemon *ui_daemon(struct harness *h)
 {
         struct harness_config c;
-        w->h = harness_new();
-        char *tok = harness_write_file(w->h, "ui-token", TOKEN "\n");
+        char *tok = harness_write_file(h, "ui-token", TOKEN "\n");
         char extra[512];
         snprintf(extra, sizeof(extra), "ui: { enabled: true, token_file: %s }\n", tok);
         free(tok);
         harness_config_defaults(&c);
         c.workers = 1;
         c.extra_yaml = extra;
-        harness_config_write(w->h, &c);
-        w->d = harness_daemon_start(w->h);
+        harness_config_write(h, &c);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert(harness_wait_until(answers, d, 10000));
+        return d;
+}
+
+static void world_make(struct world *w)
+{
+        w->h = harness_new();
+        w->d = ui_daemon(w->h);
 
         char *path = harness_write_jobs(w->h, "jobs.jsonl", 1, CUSTOMERS, NULL);
         struct harness_ctl r;
@@ -456,14 +472,6 @@ START_TEST(test_session_csrf_and_headers)
 }
 END_TEST
 
-static bool answers(void *arg)
-{
-        int st;
-        char *body = harness_http(arg, "GET", "/healthz", &st);
-        free(body);
-        return st != -1;
-}
-
 START_TEST(test_off_unless_enabled)
 {
         /* the shipped default: no ui key at all */
@@ -478,6 +486,41 @@ START_TEST(test_off_unless_enabled)
         }
         struct resp r = request(d->port, "GET", "/healthz", NULL, NULL);
         ck_assert_int_eq(r.status, 200);
+        resp_free(&r);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+START_TEST(test_customer_id_with_slash)
+{
+        /* customer.id may be any printable word, '/' included: the page's
+         * links percent-encode it, the server must take it back whole. */
+        struct harness *h = harness_new();
+        struct harness_daemon *d = ui_daemon(h);
+        char *base = harness_job_json(1, NULL);
+        json_t *job = json_loads(base, 0, NULL);
+        free(base);
+        json_object_set_new(json_object_get(job, "customer"), "id", json_string("ACME/42"));
+        char *text = json_dumps(job, JSON_COMPACT);
+        harness_redis_cmd(h, "XADD dunning:jobs * job %s", text);
+        free(text);
+        json_decref(job);
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+
+        json_t *c = api(d->port, "/api/v1/customers/ACME%2F42", 200);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "customer")), "ACME/42");
+        ck_assert_uint_ge(json_array_size(json_object_get(c, "timeline")), 1);
+        json_decref(c);
+        struct resp r = request(d->port, "GET", "/ui/customers?q=ACME%2F42", bearer(), NULL);
+        char loc[256];
+        ck_assert_int_eq(r.status, 303);
+        ck_assert(header(&r, "Location", loc, sizeof(loc)));
+        ck_assert_str_eq(loc, "/ui/customers/ACME%2F42");
+        resp_free(&r);
+        r = request(d->port, "GET", loc, bearer(), NULL);
+        ck_assert_msg(r.status == 200, "%s: %d", loc, r.status);
+        ck_assert(strstr(r.body, "ACME/42"));
         resp_free(&r);
         harness_daemon_stop(d);
         harness_free(h);
@@ -533,6 +576,7 @@ static Suite *suite(void)
                 tcase_add_test(tc, test_api_customer_by_invoice);
                 tcase_add_test(tc, test_api_dead_masked_retry_drop);
                 tcase_add_test(tc, test_session_csrf_and_headers);
+                tcase_add_test(tc, test_customer_id_with_slash);
         }
         suite_add_tcase(s, tc);
         return s;
