@@ -527,6 +527,32 @@ START_TEST(test_customer_id_with_slash)
 }
 END_TEST
 
+START_TEST(test_redis_down_503)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = ui_daemon(h);
+        json_t *q = api(d->port, "/api/v1/queue", 200);
+        json_decref(q);
+        harness_redis_stop(h);
+        const char *paths[] = { "/api/v1/queue", "/api/v1/stats", "/api/v1/dead",
+                                "/api/v1/customers/C-1", "/ui/", "/ui/dead" };
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                struct resp r = request(d->port, "GET", paths[i], bearer(), NULL);
+                ck_assert_msg(r.status == 503, "%s with redis down: %d %s", paths[i], r.status,
+                              r.body);
+                resp_free(&r);
+        }
+        struct resp r = request(d->port, "POST", "/api/v1/dead/1-0/retry", bearer(), NULL);
+        ck_assert_int_eq(r.status, 503);
+        resp_free(&r);
+        harness_redis_start(h);
+        q = api(d->port, "/api/v1/queue", 200);
+        json_decref(q);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
 /* ---- the browser ---- */
 
 START_TEST(test_browser)
@@ -577,6 +603,7 @@ static Suite *suite(void)
                 tcase_add_test(tc, test_api_dead_masked_retry_drop);
                 tcase_add_test(tc, test_session_csrf_and_headers);
                 tcase_add_test(tc, test_customer_id_with_slash);
+                tcase_add_test(tc, test_redis_down_503);
         }
         suite_add_tcase(s, tc);
         return s;
