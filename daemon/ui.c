@@ -597,6 +597,10 @@ static void do_api_stats(struct call *c, struct queue *q)
                                                  : "until: not a date, RFC 3339 time or Unix seconds");
                 return;
         }
+        if (f.until_ms < f.since_ms) {
+                http_error(c->resp, 400, "until is before since");
+                return;
+        }
         struct stats_day days[CHART_DAYS];
         size_t n = 0;
         json_t *o = NULL;

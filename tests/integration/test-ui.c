@@ -284,6 +284,11 @@ START_TEST(test_api_numbers_are_dunningctls)
         json_decref(camps);
         json_t *bad = api(port, "/api/v1/stats?since=yesterday", 400);
         json_decref(bad);
+        /* a backwards period is refused, as dunningctl refuses it, not
+         * answered with empty figures */
+        bad = api(port, "/api/v1/stats?since=2026-11-20&until=2026-11-01", 400);
+        ck_assert_str_eq(json_string_value(json_object_get(bad, "error")), "until is before since");
+        json_decref(bad);
         harness_daemon_stop(w.d);
         harness_free(w.h);
 }
