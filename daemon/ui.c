@@ -646,8 +646,14 @@ static void do_search(struct call *c, struct queue *q)
                         redirect(c->resp, "/ui/");
                 return;
         }
-        while (*what == ' ')
-                what++;
+        /* A pasted number brings its blanks along: they are no part of it. */
+        char want[256];
+        what += strspn(what, " \t\r\n");
+        size_t len = strlen(what);
+        while (len && strchr(" \t\r\n", what[len - 1]))
+                len--;
+        snprintf(want, sizeof(want), "%.*s", (int)len, what);
+        what = want;
         int rc = find_customer(q, what, id, sizeof(id), &err);
         if (rc == -ENOENT) {
                 if (c->api) {

@@ -472,6 +472,12 @@ START_TEST(test_session_csrf_and_headers)
         ck_assert(header(&r, "Location", v, sizeof(v)));
         ck_assert_str_eq(v, "/ui/customers/C-3");
         resp_free(&r);
+        /* a pasted number with blanks around it finds the same customer */
+        r = request(port, "GET", "/ui/customers?q=%20INV-3%20%0A", hdr, NULL);
+        ck_assert_int_eq(r.status, 303);
+        ck_assert(header(&r, "Location", v, sizeof(v)));
+        ck_assert_str_eq(v, "/ui/customers/C-3");
+        resp_free(&r);
         harness_daemon_stop(w.d);
         harness_free(w.h);
 }
