@@ -800,6 +800,15 @@ static void check_relations(struct load *l)
 
         if (c->ui.enabled)
                 require(l, "ui.token_file", c->ui.token, "ui.enabled", "ui.enabled is true");
+        /* The token is the dashboard's only password and logins are not
+         * slowed down: one that can be guessed is refused. */
+        if (c->ui.token && strlen(c->ui.token) < UI_TOKEN_MIN) {
+                size_t t = 0;
+                n = find_key("ui.token_file", &t) ? l->seen[t].node : NULL;
+                report(l, n ? n->value_line : 1, n ? n->value_col : 1, "ui.token_file",
+                       "the token is %zu characters; at least %d are needed",
+                       strlen(c->ui.token), UI_TOKEN_MIN);
+        }
 
         if (!find_key("queue.retry_base_ms", &base) || !find_key("queue.retry_max_ms", &max))
                 return;

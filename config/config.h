@@ -188,7 +188,8 @@ struct config {
         /* The credit team's pages and API on listen (daemon/ui.h). */
         struct {
                 bool enabled;             /* false: /ui/ and /api/v1/ answer 404 */
-                char *token;              /* contents of token_file; never logged */
+                char *token;              /* contents of token_file (at least
+                                           * UI_TOKEN_MIN characters); never logged */
         } ui;
         /* Provider rate limits (daemon/ratelimit.h) and contact limits
          * per customer (daemon/contact.h). */
@@ -206,6 +207,8 @@ struct config {
                 int payments_days;        /* <prefix>:payments entries likewise */
         } retention;
 };
+
+#define UI_TOKEN_MIN 16
 
 /* Loads and validates path. On success *out owns a new config (free with
  * config_free). On failure returns a negative errno, *out is untouched and

@@ -812,6 +812,21 @@ START_TEST(test_ui_needs_token)
         /* the dashboard is never served without a token */
         expect_errors(MINIMAL "ui: { enabled: true }\n",
                       "@:2:16: ui.token_file: required when ui.enabled is true");
+        /* nor with one that can be guessed: 16 characters at least */
+        char *short_token = write_file("token", "s3cret-15-chars\n");
+        char *long_token = write_file("token2", "s3cret-16-chars!\n");
+        struct buf yaml = BUF_INIT;
+        buf_printf(&yaml, MINIMAL "ui: { enabled: true, token_file: \"%s\" }\n", short_token);
+        expect_errors(yaml.data, "@:2:34: ui.token_file: the token is 15 characters; at least "
+                                 "16 are needed");
+        buf_free(&yaml);
+        buf_printf(&yaml, MINIMAL "ui: { enabled: true, token_file: \"%s\" }\n", long_token);
+        struct config *cfg = load_ok(yaml.data);
+        ck_assert_uint_eq(strlen(cfg->ui.token), 16);
+        config_free(cfg);
+        buf_free(&yaml);
+        free(short_token);
+        free(long_token);
 }
 END_TEST
 
