@@ -78,15 +78,16 @@ bench_cleanup() {
         done
 }
 
-# bench_jobs N CHANNELS FIELDS: N jobs of JSON version 1, one a line, nl-NL,
-# reminder-1, one invoice each; the preferred channel cycles through
+# bench_jobs N CHANNELS FIELDS [FIRST]: N jobs of JSON version 1, one a
+# line, nl-NL, reminder-1, one invoice each, customers and invoices
+# numbered from FIRST (default 1); the preferred channel cycles through
 # CHANNELS ("email sms"); FIELDS says which contact data they carry, any of
 # email, phone, address ("email phone address").
 bench_jobs() {
-        awk -v n="$1" -v chans="$2" -v fields="$3" 'BEGIN {
+        awk -v n="$1" -v chans="$2" -v fields="$3" -v first="${4:-1}" 'BEGIN {
                 nc = split(chans, ch, " ")
                 e = fields ~ /email/; p = fields ~ /phone/; a = fields ~ /address/
-                for (i = 1; i <= n; i++) {
+                for (i = first; i < first + n; i++) {
                         printf "{\"v\":1,\"campaign\":\"bench\",\"step\":\"reminder-1\",\"customer\":{\"id\":\"C-%d\",\"name\":\"Klant %d\",\"locale\":\"nl-NL\"", i, i
                         if (e) printf ",\"email\":\"klant%d@example.nl\"", i
                         if (p) printf ",\"phone\":\"+3161%07d\"", i
