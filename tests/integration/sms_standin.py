@@ -252,6 +252,10 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The default backlog of 5 refuses connections from a dozen workers
+    # opening theirs at once (tests/chaos): the clients saw connect
+    # timeouts that no provider would cause.
+    request_queue_size = 128
 
 
 def main():

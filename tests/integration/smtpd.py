@@ -13,6 +13,8 @@ Refusals are read from DIR at each RCPT, so a test can change them while
 the server runs: an address listed in DIR/reject-550 gets 550, one in
 DIR/reject-451 gets 451. The port is printed as "READY <port>" once the
 server accepts connections. Run with /usr/bin/python3 (Debian's aiosmtpd).
+SMTPD_PORT in the environment asks for that port (a restarted server keeps
+its port: tests/chaos stops and restarts it).
 """
 import os
 import signal
@@ -102,7 +104,8 @@ def main():
     for _ in range(20):
         try:
             controller = Controller(Recorder(directory), hostname="127.0.0.1",
-                                    port=free_port(), **kwargs)
+                                    port=int(os.environ.get("SMTPD_PORT") or free_port()),
+                                    **kwargs)
             controller.start()
             break
         except OSError:
