@@ -26,6 +26,7 @@
 #include "retention.h"
 #include "sendlimits.h"
 #include "timing.h"
+#include "unrecorded.h"
 
 /* How long a sent SMS waits for its delivery report. */
 #define SMS_REPORT_TTL_S (7 * 86400)
@@ -52,6 +53,7 @@ struct worker {
         bool broken;               /* the connection needs a reconnect */
         bool own_pending;          /* read our own pending entries first */
         int failures;              /* consecutive connection failures */
+        struct unrecorded unrec;   /* sent, but the record did not reach Redis */
 };
 
 static int64_t now_ms(void)
@@ -652,8 +654,19 @@ static void process_batch(struct worker *w)
         struct dispatch_pre *pre = xcalloc(nv ? nv : 1, sizeof(*pre));
         struct dispatch_result *res = xcalloc(nv ? nv : 1, sizeof(*res));
         rn.done = xcalloc(nv ? nv : 1, sizeof(*rn.done));
-        for (size_t k = 0; k < nv; k++)
-                go[k] = take[k] == QUEUE_TAKE_GO ? jobs[idx[k]] : NULL;
+        /* A redo after a record that failed: what went out then is
+         * recorded now, not sent again. */
+        bool *known = xcalloc(nv ? nv : 1, sizeof(*known));
+        for (size_t k = 0; k < nv; k++) {
+                const struct dispatch_result *was = NULL;
+                if (take[k] == QUEUE_TAKE_GO)
+                        was = unrecorded_find(&w->unrec, ids[k]);
+                if (was) {
+                        res[k] = *was;
+                        known[k] = true;
+                }
+                go[k] = take[k] == QUEUE_TAKE_GO && !was ? jobs[idx[k]] : NULL;
+        }
 
         struct policy_decision *dec = xcalloc(nv ? nv : 1, sizeof(*dec));
         const char **segs = xcalloc(nv ? nv : 1, sizeof(*segs));
@@ -744,6 +757,10 @@ static void process_batch(struct worker *w)
         beat(w);
         for (size_t k = 0; k < nv; k++) {
                 size_t i = idx[k];
+                if (known[k]) {
+                        rn.done[k] = true;
+                        continue;
+                }
                 res[k] = (struct dispatch_result){ .channel = JOB_CHANNEL_NONE };
                 if (take[k] == QUEUE_TAKE_SENT) {
                         res[k].status = DISPATCH_SKIPPED;
@@ -834,8 +851,11 @@ static void process_batch(struct worker *w)
                         sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k], &limited[k]);
                 record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
                               &ttl[k]);
+                if (res[k].status == DISPATCH_SENT)
+                        unrecorded_add(&w->unrec, ids[k], &res[k]);
         }
 unsent:
+        free(known);
         sendlimits_holds_free(limited, nv);
         free(limited);
         free(hist);
@@ -866,6 +886,7 @@ unsent:
         leases_drop(w);
         if (rc < 0)
                 goto fail;
+        unrecorded_clear(&w->unrec);
         goto out;
 fail:
         /* Nothing of this batch is acked: the entries stay pending and come
@@ -1082,6 +1103,7 @@ void worker_free(struct worker *w)
         dispatch_free(w->d);
         history_cache_free(w->hc);
         queue_free(w->q);
+        unrecorded_free(&w->unrec);
         free(w->batch.entries);
         free(w);
 }

@@ -1,0 +1,47 @@
+/* unrecorded.c: what a worker sent but could not record (unrecorded.h). A
+ * plain array: it holds one batch's sends at most, and only between a
+ * failed record and the redo. */
+#include "unrecorded.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+struct unrecorded_entry {
+        char id[19];
+        struct dispatch_result res;
+};
+
+void unrecorded_add(struct unrecorded *u, const char *reminder_id,
+                    const struct dispatch_result *r)
+{
+        if (u->n == u->cap) {
+                u->cap = u->cap ? 2 * u->cap : 64;
+                u->v = xrealloc(u->v, u->cap * sizeof(*u->v));
+        }
+        struct unrecorded_entry *e = &u->v[u->n++];
+        snprintf(e->id, sizeof(e->id), "%s", reminder_id);
+        e->res = *r;
+}
+
+const struct dispatch_result *unrecorded_find(const struct unrecorded *u,
+                                              const char *reminder_id)
+{
+        for (size_t i = 0; i < u->n; i++)
+                if (strcmp(u->v[i].id, reminder_id) == 0)
+                        return &u->v[i].res;
+        return NULL;
+}
+
+void unrecorded_clear(struct unrecorded *u)
+{
+        u->n = 0;
+}
+
+void unrecorded_free(struct unrecorded *u)
+{
+        free(u->v);
+        *u = (struct unrecorded)UNRECORDED_INIT;
+}
