@@ -35,11 +35,6 @@ const struct dispatch_result *unrecorded_find(const struct unrecorded *u,
         return NULL;
 }
 
-void unrecorded_clear(struct unrecorded *u)
-{
-        u->n = 0;
-}
-
 void unrecorded_free(struct unrecorded *u)
 {
         free(u->v);

@@ -4,9 +4,10 @@
  * EXEC fails (Redis restarted, the connection broke), nothing is acked and
  * the entries come back to the same worker after the reconnect, with its
  * sending leases still its own: without a memory of what went out, the
- * redo sends every message a second time. The worker keeps each sent
- * result here until a record succeeds, and the redo records these results
- * instead of sending again. Per worker; not thread-safe. */
+ * redo sends every message a second time. When a record fails, the worker
+ * keeps each result it sent here until a record succeeds, and the redo
+ * records these results instead of sending again. Per worker; not
+ * thread-safe. */
 #ifndef DUNNINGD_UNRECORDED_H
 #define DUNNINGD_UNRECORDED_H
 
@@ -27,12 +28,11 @@ struct unrecorded {
 void unrecorded_add(struct unrecorded *u, const char *reminder_id,
                     const struct dispatch_result *r);
 /* The result reminder_id went out with, or NULL; borrowed until the next
- * unrecorded_add or unrecorded_clear. */
+ * unrecorded_add or unrecorded_free. */
 const struct dispatch_result *unrecorded_find(const struct unrecorded *u,
                                               const char *reminder_id);
-/* Forgets everything: call after a record reached Redis. */
-void unrecorded_clear(struct unrecorded *u);
-/* Frees the memory; u is empty afterwards. */
+/* Forgets everything and frees the memory (after a record reached Redis,
+ * and at the end); u is empty afterwards. */
 void unrecorded_free(struct unrecorded *u);
 
 #endif

@@ -851,11 +851,10 @@ static void process_batch(struct worker *w)
                         sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k], &limited[k]);
                 record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
                               &ttl[k]);
-                if (res[k].status == DISPATCH_SENT)
-                        unrecorded_add(&w->unrec, ids[k], &res[k]);
+                /* From here on: sent, and in this batch's record. */
+                known[k] = res[k].status == DISPATCH_SENT;
         }
 unsent:
-        free(known);
         sendlimits_holds_free(limited, nv);
         free(limited);
         free(hist);
@@ -872,11 +871,12 @@ unsent:
         free(defer_why);
         free(go);
         free(pre);
-        free(res);
         free(links);
         free(rn.done);
         if (rc < 0) {
                 leases_drop(w);
+                free(res);
+                free(known);
                 goto fail;
         }
 
@@ -884,9 +884,17 @@ unsent:
                 history_txn_flush(w->hc, w->q, w->cfg);
         rc = queue_txn_commit(w->q, &err);
         leases_drop(w);
+        /* The sends of a record that failed are remembered for the redo
+         * (only then: nothing is copied on the way that succeeds). */
+        if (rc == 0)
+                unrecorded_free(&w->unrec);
+        for (size_t k = 0; rc < 0 && k < nv; k++)
+                if (known[k])
+                        unrecorded_add(&w->unrec, ids[k], &res[k]);
+        free(res);
+        free(known);
         if (rc < 0)
                 goto fail;
-        unrecorded_clear(&w->unrec);
         goto out;
 fail:
         /* Nothing of this batch is acked: the entries stay pending and come
