@@ -99,7 +99,8 @@ bench_jobs() {
 
 # bench_config DIR OUTBOX [YAML...]: writes DIR/dunningd.yaml for a
 # benchmark: the private Redis of bench_redis, prefix bench, 8 workers,
-# batch 100, the shipped templates, warnings only, the outbox OUTBOX; each
+# batch 100, the shipped templates, warnings only, the outbox OUTBOX, a
+# free port to listen on (the default 9464 may be another dunningd's); each
 # further argument is one more line of YAML (a channel's transport...).
 bench_config() {
         local dir=$1 outbox=$2 line
@@ -109,6 +110,7 @@ bench_config() {
 redis: { url: "unix://$dir/redis.sock", prefix: bench }
 workers: 8
 queue: { batch: 100, block_ms: 200 }
+listen: 127.0.0.1:$(bench_free_port)
 outbox: $outbox
 templates: $(pwd)/templates/default
 log: { level: warning }
@@ -143,7 +145,7 @@ bench_dunningd() {
         t0=$(date +%s.%N)
         build-bench/dunningd --config "$dir/dunningd.yaml" 2>>"$dir/dunningd.log" &
         pid=$!
-        bench_wait_events "$dir/redis.sock" bench:events "$n"
+        bench_wait_events "$dir/redis.sock" bench:events "$n" "$pid"
         t1=$(bench_last_event_s "$dir/redis.sock" bench:events)
         # VmHWM is the peak resident set over the process's whole life.
         hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
@@ -153,17 +155,25 @@ bench_dunningd() {
         echo "$t0 $t1 $hwm" | awk -v n="$n" '{ printf "%.0f %d\n", n / ($2 - $1), $3 }'
 }
 
-# bench_wait_events SOCKET STREAM N: returns once STREAM has N entries,
-# polling XLEN every 10 ms over one connection. A redis-cli process per
+# bench_wait_events SOCKET STREAM N [PID]: returns once STREAM has N
+# entries, polling XLEN every 10 ms over one connection; fails at once if
+# process PID (the dunningd that should write them) is gone. A redis-cli process per
 # poll costs about 16 ms of CPU each: on two cores that took a quarter of
 # the machine from dunningd's side of a comparison, and from no anchor's.
 bench_wait_events() {
-        /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys, time
+        /usr/bin/python3 - "$1" "$2" "$3" "${4:-0}" <<'PY'
+import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-cmd, n = b"XLEN " + sys.argv[2].encode() + b"\r\n", int(sys.argv[3])
+cmd, n, pid = b"XLEN " + sys.argv[2].encode() + b"\r\n", int(sys.argv[3]), int(sys.argv[4])
 while True:
+    if pid:
+        try:
+            state = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        if state in ("Z", "X", "gone"):
+            sys.exit("bench: process %d ended before %s had %d entries" % (pid, sys.argv[2], n))
     s.sendall(cmd)
     reply = b""
     while not reply.endswith(b"\r\n"):
