@@ -404,15 +404,25 @@ static json_t *invoices_json(struct queue *q, json_t *set, struct error *err, in
                         const char *paid = queue_fields_get(&f[i], "paid_cents");
                         const char *amount = queue_fields_get(&f[i], "amount_cents");
                         const char *status = queue_fields_get(&f[i], "status");
+                        /* Dunning stopped for it: a hold still in force
+                         * (its reason), or a payment arrangement (its id). */
+                        struct hold hd;
+                        json_t *held = json_null();
+                        if (hold_parse(queue_fields_get(&f[i], "hold"), &hd) == 0 &&
+                            hold_active(&hd, now_ms()))
+                                held = json_string(hold_reason_name(hd.reason));
                         json_array_append_new(
-                                list, json_pack("{sssIsIssso so}", "number", nums[i],
+                                list, json_pack("{sssIsIssso so so so}", "number", nums[i],
                                                 "amount_cents",
                                                 (json_int_t)(amount ? strtoll(amount, NULL, 10) : 0),
                                                 "paid_cents",
                                                 (json_int_t)(paid ? strtoll(paid, NULL, 10) : 0),
                                                 "status", status ? status : "open", "currency",
                                                 jstr_or_null(queue_fields_get(&f[i], "currency")),
-                                                "due", jstr_or_null(queue_fields_get(&f[i], "due"))));
+                                                "due", jstr_or_null(queue_fields_get(&f[i], "due")),
+                                                "hold", held, "arrangement",
+                                                jstr_or_null(queue_fields_get(&f[i],
+                                                                              "arrangement"))));
                 }
                 queue_fields_free(&f[i]);
                 free(keys[i]);

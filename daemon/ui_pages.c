@@ -317,6 +317,37 @@ void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *c)
                 esc(b, T("late"));
                 buf_puts(b, "</p>");
         }
+        /* Disputes, the flag for a person, and a hold on the customer. */
+        json_t *dis = json_object_get(c, "disputes");
+        if (json_is_object(dis) && (num(dis, "count") || json_is_object(json_object_get(dis, "hold")))) {
+                buf_puts(b, "<p id=\"disputes\">");
+                esc(b, T("disputes"));
+                buf_printf(b, ": %lld", num(dis, "count"));
+                if (json_is_string(json_object_get(dis, "flagged_since"))) {
+                        buf_puts(b, "; <strong>");
+                        esc(b, T("flagged"));
+                        buf_puts(b, " ");
+                        esc(b, str(dis, "flagged_since"));
+                        buf_puts(b, "</strong>");
+                }
+                json_t *hold = json_object_get(dis, "hold");
+                if (json_is_object(hold)) {
+                        buf_puts(b, "; ");
+                        esc(b, T("customer_hold"));
+                        buf_puts(b, " (");
+                        esc(b, str(hold, "reason"));
+                        buf_puts(b, ") ");
+                        esc(b, T("until"));
+                        buf_puts(b, " ");
+                        esc(b, json_is_string(json_object_get(hold, "until")) ? str(hold, "until")
+                                                                              : T("released_only"));
+                        if (str(hold, "note")[0]) {
+                                buf_puts(b, ": ");
+                                esc(b, str(hold, "note"));
+                        }
+                }
+                buf_puts(b, "</p>");
+        }
         policy_box(b, p, json_object_get(c, "policy"));
         if (json_is_object(chans)) {
                 buf_puts(b, "<table id=\"channels\">");
@@ -342,6 +373,20 @@ void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *c)
                 ui_money(b, p->lang, num(o, "paid_cents"));
                 buf_puts(b, "</td><td>");
                 esc(b, str(o, "status"));
+                if (json_is_string(json_object_get(o, "hold"))) {
+                        buf_puts(b, ", <span class=\"hold\">");
+                        esc(b, T("on_hold"));
+                        buf_puts(b, " (");
+                        esc(b, str(o, "hold"));
+                        buf_puts(b, ")</span>");
+                }
+                if (json_is_string(json_object_get(o, "arrangement"))) {
+                        buf_puts(b, ", <span class=\"arrangement\">");
+                        esc(b, T("in_arrangement"));
+                        buf_puts(b, " ");
+                        esc(b, str(o, "arrangement"));
+                        buf_puts(b, "</span>");
+                }
                 buf_puts(b, "</td></tr>");
         }
         buf_puts(b, "</table>");

@@ -333,6 +333,35 @@ START_TEST(test_api_customer_by_invoice)
         json_decref(c);
         json_t *nf = api(port, "/api/v1/customers/C-404", 404);
         json_decref(nf);
+
+        /* A disputed invoice and a held customer show on the API and the
+         * page (issue 11: holds on the customer's page). */
+        const char *holds[][8] = {
+                { "hold", "INV-2", "--reason", "dispute", "--note", "never <b>arrived</b>", NULL },
+                { "hold", "--customer", "C-2", "--reason", "other", "--until", "2099-01-01", NULL },
+        };
+        for (size_t k = 0; k < 2; k++) {
+                harness_ctl_run(w.h, &r, holds[k][0], holds[k][1], holds[k][2], holds[k][3],
+                                holds[k][4], holds[k][5], holds[k][6], NULL);
+                ck_assert_msg(r.status == 0, "%s: %s", holds[k][0], r.err);
+                harness_ctl_free(&r);
+        }
+        c = api(port, "/api/v1/customers/C-2", 200);
+        inv = json_array_get(json_object_get(c, "invoices"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(inv, "hold")), "dispute");
+        json_t *dis = json_object_get(c, "disputes");
+        ck_assert_int_eq(json_integer_value(json_object_get(dis, "count")), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(dis, "hold"),
+                                                           "reason")),
+                         "other");
+        json_decref(c);
+        struct resp page = request(port, "GET", "/ui/customers/C-2", bearer(), NULL);
+        ck_assert_int_eq(page.status, 200);
+        ck_assert_msg(strstr(page.body, "on hold (dispute)") &&
+                      strstr(page.body, "Disputes: 1") &&
+                      strstr(page.body, "Customer on hold (other) until 2099-01-01"),
+                      "%s", page.body);
+        resp_free(&page);
         harness_daemon_stop(w.d);
         harness_free(w.h);
 }
