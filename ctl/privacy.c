@@ -399,7 +399,8 @@ static int cmp_str(const void *a, const void *b)
 static json_t *set_json(struct strset *s)
 {
         json_t *a = json_array();
-        qsort(s->v, s->n, sizeof(*s->v), cmp_str);
+        if (s->n)       /* qsort's array may not be NULL, even for none */
+                qsort(s->v, s->n, sizeof(*s->v), cmp_str);
         for (size_t i = 0; i < s->n; i++)
                 json_array_append_new(a, ctl_jstr(s->v[i]));
         return a;
@@ -466,7 +467,8 @@ static int export_json(const struct config *cfg, struct found *f, json_t **out, 
         json_object_set_new(root, "explain", ex ? ex : json_null());
         json_object_set_new(root, "invoices", set_json(&f->invoices));
         json_object_set_new(root, "reminders", set_json(&f->reminders));
-        qsort(f->keys.v, f->keys.n, sizeof(*f->keys.v), cmp_str);
+        if (f->keys.n)
+                qsort(f->keys.v, f->keys.n, sizeof(*f->keys.v), cmp_str);
         for (size_t i = 0; i < f->keys.n; i++) {
                 json_t *v = NULL;
                 if ((rc = key_json(f->q, f->keys.v[i], &v, err)) < 0) {
