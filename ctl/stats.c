@@ -16,12 +16,14 @@
 #include "config.h"
 #include "ctl.h"
 #include "dead.h"
+#include "flow.h"
 #include "history.h"
 #include "hold.h"
 #include "job.h"
 #include "policy.h"
 #include "queue.h"
 #include "stats.h"
+#include "timing.h"
 
 #define DAY_MS 86400000LL
 #define DEFAULT_DAYS 30
@@ -226,6 +228,8 @@ static json_t *hold_json(const struct hold_summary *hs)
                          hs->flagged_ms ? json_string(day) : json_null(), "hold", hold);
 }
 
+static json_t *flow_timing_json(const struct explain *e);
+
 json_t *explain_json(const char *id, const struct explain *e)
 {
         const struct history *h = &e->h;
@@ -277,7 +281,61 @@ json_t *explain_json(const char *id, const struct explain *e)
         } else {
                 json_object_set_new(root, "policy", json_null());
         }
+        json_object_update_new(root, flow_timing_json(e));
         return root;
+}
+
+/* "YYYY-MM-DD HH:MM UTC" of ms into out. */
+static void utc_minute(char out[32], int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        strftime(out, 32, "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+}
+
+/* explain's flow and timing lines. */
+static void flow_timing_text(const struct explain *e)
+{
+        char at[32];
+        if (e->flow[0]) {
+                printf("flow     %s", e->flow);
+                if (e->next_step[0]) {
+                        utc_minute(at, e->next_due_ms);
+                        printf(": after %s comes %s, due %s (counted from the last send)",
+                               e->job->step, e->next_step, at);
+                } else {
+                        printf(": %s is its last step", e->job->step);
+                }
+                printf("\n");
+        }
+        if (e->best_hour >= 0)
+                printf("timing   pays most often at %02d:00 local time\n", e->best_hour);
+        if (e->send_at_ms) {
+                utc_minute(at, e->send_at_ms);
+                printf("timing   %s could go out %s (%s)\n",
+                       job_channel_name(e->d.order[0]), at, e->send_at_why);
+        }
+}
+
+static json_t *flow_timing_json(const struct explain *e)
+{
+        char at[32], send[32];
+        if (e->next_due_ms)
+                job_format_time(e->next_due_ms, at);
+        if (e->send_at_ms)
+                job_format_time(e->send_at_ms, send);
+        json_t *flow = e->flow[0] ? json_pack("{ssso so}", "name", e->flow, "next_step",
+                                              e->next_step[0] ? json_string(e->next_step)
+                                                              : json_null(),
+                                              "next_due", e->next_due_ms ? json_string(at)
+                                                                         : json_null())
+                                  : json_null();
+        json_t *timing = json_pack("{so so so}", "best_hour",
+                                   e->best_hour >= 0 ? json_integer(e->best_hour) : json_null(),
+                                   "send_at", e->send_at_ms ? json_string(send) : json_null(),
+                                   "why", e->send_at_ms ? json_string(e->send_at_why)
+                                                        : json_null());
+        return json_pack("{soso}", "flow", flow, "timing", timing);
 }
 
 static void explain_text(const char *id, const struct history *h, const char *segment,
@@ -373,10 +431,52 @@ int explain_cmd(const struct config *cfg, int argc, char **argv, bool json)
         }
         if (json)
                 rc = ctl_print_json(explain_json(id, &e));
-        else
+        else {
                 explain_text(id, &e.h, e.segment, e.derived, e.job, &e.d, &e.holds);
+                flow_timing_text(&e);
+        }
         explain_free(&e);
         return json ? rc : CTL_OK;
+}
+
+/* What flow and timing say of e's customer (see struct explain). */
+static void explain_flow_timing(const struct config *cfg, int64_t now, struct explain *e)
+{
+        const struct job *job = e->job;
+        int64_t last = 0;
+        e->best_hour = -1;
+        for (int c = 0; c < JOB_CHANNEL__N; c++)
+                if (e->h.ch[c].last_sent_ms > last)
+                        last = e->h.ch[c].last_sent_ms;
+        if (job && flow_step_of(cfg, job->flow ? job->flow : e->segment, job->step, NULL)) {
+                const char *flow = job->flow ? job->flow : e->segment;
+                const struct config_flow *f = flow_of(cfg, flow);
+                snprintf(e->flow, sizeof(e->flow), "%s", f->segment);
+                const struct config_flow_step *next =
+                        flow_next(cfg, flow, job, last ? last : now, &e->next_due_ms);
+                if (next)
+                        snprintf(e->next_step, sizeof(e->next_step), "%s", next->step);
+                else
+                        e->next_due_ms = 0;
+        }
+        if (!cfg->timing.enabled)
+                return;
+        e->best_hour = timing_best_hour(&e->h, cfg->timing.min_payments);
+        enum job_channel first = job && e->d.n ? e->d.order[0] : JOB_CHANNEL_NONE;
+        struct timing_rules r;
+        struct error err;
+        if ((first != JOB_CHANNEL_EMAIL && first != JOB_CHANNEL_SMS) ||
+            timing_rules_from_config(&r, cfg,
+                                     first == JOB_CHANNEL_SMS ? cfg->channels.sms.quiet_hours
+                                                              : NULL,
+                                     &err) < 0)
+                return;
+        const char *tz = job->customer.timezone;
+        if (!tz || !quiet_zone_known(tz))
+                tz = cfg->default_timezone;
+        enum timing_why why;
+        e->send_at_ms = timing_send_at(&r, &e->h, tz, now, &why);
+        e->send_at_why = timing_why_name(why);
 }
 
 int explain_load(const struct config *cfg, struct queue *q, const char *id, const char *step,
@@ -422,6 +522,7 @@ int explain_load(const struct config *cfg, struct queue *q, const char *id, cons
                                              .segment_name = e->segment };
                 policy_choose(job, &pc, cfg, now, &e->d);
         }
+        explain_flow_timing(cfg, now, e);
         return 0;
 }
 

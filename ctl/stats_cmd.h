@@ -33,6 +33,18 @@ struct explain {
         struct job *job;                /* NULL: no reminder sent yet (owned) */
         struct policy_decision d;       /* valid when job is set */
         struct hold_summary holds;      /* disputes, the flag, the hold (hold.h) */
+        /* The escalation flow the customer is in (config flows), when the
+         * job is in one: its name, and the step after the job's with the
+         * time it would come due counted from the last send (0: none). */
+        char flow[64];
+        char next_step[64];
+        int64_t next_due_ms;
+        /* timing.enabled: the customer's best local hour (-1: not known)
+         * and when the policy's first channel, e-mail or SMS, could go
+         * out now (0: not timed) and why then. */
+        int best_hour;
+        int64_t send_at_ms;
+        const char *send_at_why;
 };
 /* Reads customer id's history and asks the policy about step (NULL: the
  * last one) at now. -ENOENT when the customer has no history, -EINVAL

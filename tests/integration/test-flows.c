@@ -266,6 +266,22 @@ START_TEST(test_redelivery_schedules_once)
         struct harness_daemon *d = first_step(h, 2, 1, &t1);
         job_format_time(t1, nb);
         char *first = scheduled_one(h, &score);
+        /* explain names the flow and the step that comes next */
+        struct harness_ctl x;
+        harness_ctl_run(h, &x, "explain", "C-2", NULL);
+        ck_assert_msg(x.status == 0 && strstr(x.out, "flow     default: after reminder-1 comes "
+                                                     "reminder-2, due "),
+                      "%s%s", x.out, x.err);
+        harness_ctl_free(&x);
+        harness_ctl_run(h, &x, "explain", "C-2", "--json", NULL);
+        json_t *ex = json_loads(x.out, 0, NULL);
+        ck_assert_ptr_nonnull(ex);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ex, "flow"),
+                                                           "next_step")),
+                         "reminder-2");
+        ck_assert(json_is_null(json_object_get(json_object_get(ex, "timing"), "send_at")));
+        json_decref(ex);
+        harness_ctl_free(&x);
 
         /* The same step delivered again: the marker says it was sent. */
         add_job(h, 2, "reminder-1", nb);
@@ -436,6 +452,16 @@ START_TEST(test_best_hour_defers)
         harness_redis_cmd(h, "XADD " P "jobs * job %s", again);
         wait_event(h, "sent", rid, 1);
         ck_assert_uint_eq(events_for(h, "deferred", rid), 1);
+        /* explain says the best hour, and that the next e-mail or SMS waits for it */
+        struct harness_ctl x;
+        char line[64];
+        snprintf(line, sizeof(line), "pays most often at %02d:00 local time", best);
+        harness_ctl_run(h, &x, "explain", "C-4", NULL);
+        ck_assert_msg(x.status == 0 && strstr(x.out, line) &&
+                      strstr(x.out, " could go out ") &&
+                      strstr(x.out, "(best-hour)"),
+                      "%s%s", x.out, x.err);
+        harness_ctl_free(&x);
         free(again);
         free(waiting);
         free(json);
