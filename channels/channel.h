@@ -72,6 +72,11 @@ struct channel_ops {
         /* Ends a batch: a driver that holds a connection may close it here.
          * May be NULL. */
         void (*flush)(void *session);
+        /* Names the function the driver calls the moment the far side has
+         * taken a message for good (an SMTP server's reply to DATA), while
+         * the batch goes on: fn(arg, reminder id). May be NULL. */
+        void (*set_accepted)(void *session, void (*fn)(void *arg, const char *reminder_id),
+                             void *arg);
         /* Frees the session; NULL is a no-op. */
         void (*close)(void *session);
 };

@@ -60,6 +60,9 @@ struct email {
         long timeout_ms;
         SSL_CTX *ctx;            /* owned for the channel's whole life (#30) */
         struct addrinfo *server; /* resolved once: whose sockets get TCP_NODELAY */
+        /* Told of each message the server took (set_accepted), or NULL. */
+        void (*accepted)(void *arg, const char *reminder_id);
+        void *accepted_arg;
 };
 
 /* What the event callback learned during one session. */
@@ -67,7 +70,28 @@ struct session_state {
         const struct email *e;
         bool no_starttls;        /* STARTTLS required but not offered */
         bool bad_certificate;    /* the server's certificate was refused */
+        /* The session's messages, to name the one a MESSAGESENT is for. */
+        const struct message *const *msgs;
+        const smtp_message_t *sm;
+        const smtp_recipient_t *rcpt;
+        size_t n;
 };
+
+/* The server answered DATA for m: when it took it (and its one recipient),
+ * whoever asked is told now, not when the whole batch is done. */
+static void message_sent(struct session_state *st, smtp_message_t m)
+{
+        const struct email *e = st->e;
+        for (size_t i = 0; e->accepted && i < st->n; i++) {
+                if (st->sm[i] != m || !st->rcpt[i])
+                        continue;
+                const smtp_status_t *ms = smtp_message_transfer_status(m);
+                const smtp_status_t *rs = smtp_recipient_status(st->rcpt[i]);
+                if (ms && rs && ms->code / 100 == 2 && rs->code / 100 == 2)
+                        e->accepted(e->accepted_arg, st->msgs[i]->reminder_id);
+                return;
+        }
+}
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 
@@ -263,12 +287,18 @@ static void set_nodelay(const struct email *e)
 static void on_event(smtp_session_t session, int event, void *arg, ...)
 {
         struct session_state *st = arg;
+        va_list ap;
 
         /* Certificate events pass an int *ok that we leave at 0: a
          * certificate OpenSSL did not accept is never waved through. */
         switch (event) {
         case SMTP_EV_CONNECT:
                 set_nodelay(st->e);
+                break;
+        case SMTP_EV_MESSAGESENT:
+                va_start(ap, arg);
+                message_sent(st, va_arg(ap, smtp_message_t));
+                va_end(ap);
                 break;
         case SMTP_EV_EXTNA_STARTTLS:
                 st->no_starttls = true;
@@ -384,12 +414,12 @@ static void read_status(smtp_message_t sm, smtp_recipient_t rcpt, const struct s
 static void deliver(struct email *e, const struct message *const *msgs, size_t n,
                     struct send_result *res)
 {
-        struct session_state st = { .e = e };
         smtp_session_t s = smtp_create_session();
         auth_context_t actx = NULL;
         struct buf *data = xcalloc(n, sizeof(*data));
         smtp_message_t *sm = xcalloc(n, sizeof(*sm));
         smtp_recipient_t *rcpt = xcalloc(n, sizeof(*rcpt));
+        struct session_state st = { .e = e, .msgs = msgs, .sm = sm, .rcpt = rcpt, .n = n };
         size_t queued = 0;
         char session_error[160] = "";
         int ok = 0;
@@ -486,6 +516,14 @@ out:
         free(rcpt);
 }
 
+static void email_set_accepted(void *session, void (*fn)(void *arg, const char *reminder_id),
+                               void *arg)
+{
+        struct email *e = session;
+        e->accepted = fn;
+        e->accepted_arg = arg;
+}
+
 static void email_send(void *session, const struct message *m, struct send_result *res)
 {
         deliver(session, &m, 1, res);
@@ -505,6 +543,7 @@ const struct channel_ops channel_smtp = {
         .open = email_open,
         .send = email_send,
         .send_batch = email_send_batch,
+        .set_accepted = email_set_accepted,
         .flush = NULL,
         .close = email_close,
 };

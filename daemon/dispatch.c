@@ -27,7 +27,34 @@ struct dispatch {
         struct dispatch_prepared prep;   /* reused from job to job */
         struct quiet quiet;              /* no SMS in this window */
         struct paylink *paylink;         /* this worker's pay link maker */
+        /* dispatch_on_accepted: who is told, and each channel's tag */
+        void (*accepted)(void *arg, enum job_channel ch, const char *reminder_id);
+        void *accepted_arg;
+        struct accepted_tag {
+                struct dispatch *d;
+                enum job_channel ch;
+        } tag[JOB_CHANNEL__N];
 };
+
+static void accepted_on(void *arg, const char *reminder_id)
+{
+        const struct accepted_tag *t = arg;
+        t->d->accepted(t->d->accepted_arg, t->ch, reminder_id);
+}
+
+void dispatch_on_accepted(struct dispatch *d,
+                          void (*fn)(void *arg, enum job_channel ch, const char *reminder_id),
+                          void *arg)
+{
+        d->accepted = fn;
+        d->accepted_arg = arg;
+        for (int ch = 0; ch < JOB_CHANNEL__N; ch++) {
+                d->tag[ch] = (struct accepted_tag){ .d = d, .ch = (enum job_channel)ch };
+                if (d->ops[ch] && d->ops[ch]->set_accepted)
+                        d->ops[ch]->set_accepted(d->session[ch], fn ? accepted_on : NULL,
+                                                 &d->tag[ch]);
+        }
+}
 
 int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
                  struct error *err)

@@ -52,6 +52,13 @@ struct render;
 int dispatch_new(struct dispatch **out, const struct config *cfg, const struct render *r,
                  struct error *err);
 void dispatch_free(struct dispatch *d);
+/* fn(arg, channel, reminder id) is called the moment a channel's far side
+ * has taken a message for good (an SMTP server's reply to DATA), before the
+ * send returns, by the channels that can tell (e-mail over SMTP). NULL: no
+ * one is told. */
+void dispatch_on_accepted(struct dispatch *d,
+                          void (*fn)(void *arg, enum job_channel ch, const char *reminder_id),
+                          void *arg);
 /* Ends the batch on every channel session (e.g. closes an SMTP session). */
 void dispatch_flush(struct dispatch *d);
 

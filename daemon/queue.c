@@ -69,6 +69,7 @@ struct queue {
         char sha_promote[41], sha_enqueue[41], sha_take[41];
         char claim_cursor[48];
         size_t n_txn;              /* commands queued after MULTI */
+        size_t n_sent_now;         /* queue_sent_now replies not read yet */
         const char *scripts[QUEUE_SCRIPTS_MAX];   /* queue_script_add, reloaded on reconnect */
         char script_sha[QUEUE_SCRIPTS_MAX][41];
         int n_scripts;
@@ -170,6 +171,7 @@ static int connect_now(struct queue *q, struct error *err)
                 return rc;
         }
         q->ctx = c;
+        q->n_sent_now = 0;
         if (q->timeout_ms > 0)
                 queue_set_timeout(q, q->timeout_ms);
 
@@ -564,6 +566,45 @@ void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channe
         arg(&c, "EX");
         arg_num(&c, ttl_s);
         txn_append(q, &c);
+}
+
+void queue_sent_now(struct queue *q, const char *reminder_id, const char *channel, int ttl_s)
+{
+        char key[256], now[24], ttl[24];
+        int done = 0;
+
+        if (!q->ctx || q->ctx->err)
+                return;
+        snprintf(key, sizeof(key), "%s:sent:%s:%s", q->prefix, reminder_id, channel);
+        snprintf(now, sizeof(now), "%lld", (long long)now_ms());
+        snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+        const char *argv[] = { "SET", key, now, "EX", ttl };
+        if (redisAppendCommandArgv(q->ctx, 5, argv, NULL) != REDIS_OK)
+                return;
+        q->n_sent_now++;
+        /* On its way now: once in the socket, a crash of ours cannot stop it. */
+        while (!done && redisBufferWrite(q->ctx, &done) == REDIS_OK)
+                ;
+}
+
+int queue_sent_now_collect(struct queue *q, struct error *err)
+{
+        int rc = 0;
+        for (; q->n_sent_now > 0; q->n_sent_now--) {
+                redisReply *r = NULL;
+                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
+                        r = NULL;
+                int c = reply_check(q, r, "SET sent", err);
+                if (c == -EIO) {
+                        q->n_sent_now = 0;
+                        return c;
+                }
+                if (c == 0)
+                        freeReplyObject(r);
+                else if (rc == 0)
+                        rc = c;
+        }
+        return rc;
 }
 
 void queue_txn_release(struct queue *q, const char *reminder_id)

@@ -241,6 +241,14 @@ int queue_paylink_reminder(struct queue *q, const char *link_id, char reminder[2
  * <prefix>:sms:<provider id> (ttl_s). */
 void queue_txn_sms_sent(struct queue *q, const char *provider_id, const char *reminder_id,
                         const char *job, const char *segment, int ttl_s);
+/* The sent marker of reminder_id on channel (what queue_txn_sent writes
+ * in the batch's record), written at once, outside any transaction: the
+ * moment a provider took the message, so that a crash before the batch is
+ * recorded cannot send it a second time. The command goes to the socket
+ * now; its reply is read by queue_sent_now_collect, which must come before
+ * any other command on q. */
+void queue_sent_now(struct queue *q, const char *reminder_id, const char *channel, int ttl_s);
+int queue_sent_now_collect(struct queue *q, struct error *err);
 /* Reads it back (*job is owned; segment "" in a record written before it
  * had one); -ENOENT when unknown or expired. */
 int queue_sms_lookup(struct queue *q, const char *provider_id, char reminder[20], char **job,

@@ -550,6 +550,27 @@ static void renew(struct renewal *rn, struct job **go)
         free(held);
 }
 
+/* A provider took a message (dispatch_on_accepted): its sent marker goes
+ * to Redis at once, so a crash before the batch is recorded leaves the
+ * reminder marked sent (skipped as already-sent by whoever takes the entry
+ * over) rather than sent a second time. */
+static void on_accepted(void *arg, enum job_channel ch, const char *reminder_id)
+{
+        struct worker *w = arg;
+        queue_sent_now(w->q, reminder_id, job_channel_name(ch),
+                       w->cfg->queue.sent_ttl_days * 86400);
+}
+
+/* Reads the replies of on_accepted's markers: after every send, before the
+ * next command. A failure is the batch record's to find. */
+static void sent_now_collect(struct worker *w)
+{
+        struct error err;
+        if (queue_sent_now_collect(w->q, &err) < 0)
+                log_event(LOG_WARNING, "sent marker not written at once", "worker", w->consumer,
+                          "error", err.msg, NULL);
+}
+
 static void process_batch(struct worker *w)
 {
         size_t n = w->batch.n;
@@ -659,7 +680,8 @@ static void process_batch(struct worker *w)
         bool *known = xcalloc(nv ? nv : 1, sizeof(*known));
         for (size_t k = 0; k < nv; k++) {
                 const struct dispatch_result *was = NULL;
-                if (take[k] == QUEUE_TAKE_GO)
+                /* (SENT too: its marker went out the moment it was sent.) */
+                if (take[k] != QUEUE_TAKE_BUSY)
                         was = unrecorded_find(&w->unrec, ids[k]);
                 if (was) {
                         res[k] = *was;
@@ -751,8 +773,10 @@ static void process_batch(struct worker *w)
         /* The e-mails of the batch in one SMTP session, its SMS several
          * at a time; the rest is sent job by job below. */
         dispatch_batch(w->d, JOB_CHANNEL_EMAIL, go, nv, now, pre);
+        sent_now_collect(w);
         renew(&rn, go);
         dispatch_batch(w->d, JOB_CHANNEL_SMS, go, nv, now, pre);
+        sent_now_collect(w);
         renew(&rn, go);
         beat(w);
         for (size_t k = 0; k < nv; k++) {
@@ -801,8 +825,10 @@ static void process_batch(struct worker *w)
                          * it) leaves the job to that worker, unless this
                          * one sent it already in a batch above: then that
                          * is recorded here (and no other channel tried). */
-                        if (take[k] == QUEUE_TAKE_GO || sent_in_batch(&pre[k]))
+                        if (take[k] == QUEUE_TAKE_GO || sent_in_batch(&pre[k])) {
                                 dispatch_job(w->d, jobs[i], &pre[k], now, &res[k]);
+                                sent_now_collect(w);
+                        }
                 }
                 rn.done[k] = true;
                 beat(w);
@@ -997,6 +1023,7 @@ static int refresh_config(struct worker *w)
                 nap(w, 1000);
                 return -1;
         }
+        dispatch_on_accepted(w->d, on_accepted, w);
         return 0;
 }
 

@@ -11,11 +11,13 @@ DIR/msg-N.env (MAIL FROM on the first line, then one recipient a line),
 the .eml renamed in last so a reader polling for it sees whole files.
 Refusals are read from DIR at each RCPT, so a test can change them while
 the server runs: an address listed in DIR/reject-550 gets 550, one in
-DIR/reject-451 gets 451. The port is printed as "READY <port>" once the
+DIR/reject-451 gets 451, and a message to one in DIR/slow-data waits 60 s
+before its DATA is answered (a server that hangs mid-session). The port is printed as "READY <port>" once the
 server accepts connections. Run with /usr/bin/python3 (Debian's aiosmtpd).
 SMTPD_PORT in the environment asks for that port (a restarted server keeps
 its port: tests/chaos stops and restarts it).
 """
+import asyncio
 import os
 import signal
 import socket
@@ -59,6 +61,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(listed(self.directory, "slow-data", r) for r in envelope.rcpt_tos):
+            await asyncio.sleep(60)
         with self.lock:
             self.n += 1
             n = self.n

@@ -601,6 +601,68 @@ START_TEST(test_daemon_550_falls_back_to_sms_451_retried)
 }
 END_TEST
 
+static bool received_1(void *arg)
+{
+        return count_received() >= 1;
+}
+
+static bool marked(void *arg)
+{
+        return harness_redis_int(h, "EXISTS " HARNESS_PREFIX ":sent:%s:email", (const char *)arg) ==
+               1;
+}
+
+/* Messages received for address (the .env files' recipients). */
+static int received_for(const char *address)
+{
+        int n = 0, total = count_received();
+        char path[400];
+        for (int i = 1; i <= total; i++) {
+                snprintf(path, sizeof(path), "%s/msg-%d.env", srv.dir, i);
+                char *env = harness_read_file(path);
+                n += env && strstr(env, address) != NULL;
+                free(env);
+        }
+        return n;
+}
+
+/* The moment the server takes a message, its reminder is marked sent in
+ * Redis, not when the batch is recorded: a daemon killed while the next
+ * message of the session hangs leaves the first one marked, and whoever
+ * takes the batch over does not send it again (issue 9: no SMTP duplicate
+ * after a SIGKILL). */
+START_TEST(test_daemon_accepted_is_marked_at_once)
+{
+        char rid0[19], rid3[19], path[400];
+        smtpd_start("plain");
+        snprintf(path, sizeof(path), "%s/slow-data", srv.dir);
+        write_at(path, "klant3@example.nl\n");
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.workers = 1;
+        c.batch = 50;
+        write_smtp_config(&c);
+        harness_reminder_id(0, rid0);
+        harness_reminder_id(3, rid3);
+        enqueue(0);
+        enqueue(3);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_msg(harness_wait_until(received_1, NULL, 20000), "nothing received");
+        ck_assert_msg(harness_wait_until(marked, rid0, 5000), "no marker for %s", rid0);
+        /* still in the session: the batch is not recorded */
+        ck_assert_uint_eq(harness_count_events(h, "sent"), 0);
+        harness_daemon_kill(d);
+        ck_assert_int_eq(unlink(path), 0);
+        harness_daemon_start(h);
+        struct wait_event we = { "sent", rid3 };
+        ck_assert_msg(harness_wait_until(has_event, &we, 30000), "customer 3 not sent");
+        char *why = event_field("skipped", rid0, "reason");
+        ck_assert_str_eq(why, "already-sent");
+        free(why);
+        ck_assert_int_eq(received_for("klant0@example.nl"), 1);
+}
+END_TEST
+
 static bool received_20(void *arg)
 {
         return count_received() >= 20;
@@ -656,6 +718,7 @@ int main(void)
         tcase_set_timeout(e2e, 120);
         tcase_add_test(e2e, test_daemon_550_falls_back_to_sms_451_retried);
         tcase_add_test(e2e, test_daemon_batches_emails_in_one_session);
+        tcase_add_test(e2e, test_daemon_accepted_is_marked_at_once);
         suite_add_tcase(s, e2e);
         return harness_run(s);
 }
