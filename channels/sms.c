@@ -115,6 +115,9 @@ struct sms {
         char *token;                 /* owned copy, to keep it out of reasons; wiped */
         char *sender;                /* when a message has no from */
         char *report_url;            /* or NULL */
+        /* Told of each message the provider took (set_accepted), or NULL. */
+        void (*accepted)(void *arg, const char *reminder_id);
+        void *accepted_arg;
         struct buf report_member;    /* messagebird: ,"reportUrl":"..." or "" */
         char *default_country;       /* for phone_normalize, or NULL */
         struct mustache_set *tmpl;   /* generic: the body template, as TEMPLATE_NAME */
@@ -753,13 +756,31 @@ static bool prepare(struct sms *s, struct sms_conn *c, const struct message *m,
         return true;
 }
 
+/* The provider took m: whoever asked is told now, not when the batch ends. */
+static void tell_accepted(const struct sms *s, const struct message *m,
+                          const struct send_result *res)
+{
+        if (s->accepted && res->outcome == CHANNEL_SENT)
+                s->accepted(s->accepted_arg, m->reminder_id);
+}
+
+static void sms_set_accepted(void *session, void (*fn)(void *arg, const char *reminder_id),
+                             void *arg)
+{
+        struct sms *s = session;
+        s->accepted = fn;
+        s->accepted_arg = arg;
+}
+
 static void sms_send(void *session, const struct message *m, struct send_result *res)
 {
         struct sms *s = session;
         struct sms_conn *c = &s->conn[0];
 
-        if (prepare(s, c, m, res))
+        if (prepare(s, c, m, res)) {
                 classify(s, c, curl_easy_perform(c->curl), res);
+                tell_accepted(s, m, res);
+        }
 }
 
 /* The messages of a batch with up to n_conns requests in flight at once
@@ -803,6 +824,7 @@ static void sms_send_batch(void *session, const struct message *const *msgs, siz
                         c->busy = false;
                         active--;
                         classify(s, c, cc, &res[c->msg]);
+                        tell_accepted(s, msgs[c->msg], &res[c->msg]);
                 }
         }
 }
@@ -814,5 +836,6 @@ const struct channel_ops channel_sms_http = {
         .send = sms_send,
         .send_batch = sms_send_batch,
         .flush = NULL,
+        .set_accepted = sms_set_accepted,
         .close = sms_close,
 };

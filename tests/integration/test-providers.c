@@ -507,6 +507,67 @@ START_TEST(test_slow_batch_keeps_its_leases)
 }
 END_TEST
 
+/* Requests to the stand-in whose body names reminder rid. */
+static size_t requests_for(const char *rid)
+{
+        json_t *reqs = sms_requests(), *r;
+        size_t i, n = 0;
+        json_array_foreach(reqs, i, r) {
+                const char *body = json_string_value(json_object_get(r, "body"));
+                n += body && strstr(body, rid) != NULL;
+        }
+        json_decref(reqs);
+        return n;
+}
+
+static bool sms_marked(void *arg)
+{
+        return harness_redis_int(h, "EXISTS " HARNESS_PREFIX ":sent:%s:sms", (const char *)arg) ==
+               1;
+}
+
+/* An SMS the provider took is marked sent at once, not when the batch is
+ * recorded: killed while the next request of its batch hangs, the daemon's
+ * successor does not send it again (issue 9: HTTP duplicates after a
+ * SIGKILL only where the provider's answer never came back). */
+START_TEST(test_taken_sms_marked_at_once)
+{
+        char yaml_sms[1024], rid1[19], rid4[19];
+        struct harness_config c;
+        harness_config_defaults(&c);   /* no pay link: the SMS alone */
+        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
+        snprintf(yaml_sms, sizeof(yaml_sms),
+                 "transport: http, provider: messagebird, url: \"http://127.0.0.1:%d/messages\", "
+                 "token_file: %s, quiet_hours: none, connections: 1",
+                 sms.port, tok);
+        free(tok);
+        c.sms_yaml = yaml_sms;
+        c.workers = 1;
+        harness_config_write(h, &c);
+        script_sms("[{\"status\":201},{\"status\":201,\"delay\":60}]");
+        harness_reminder_id(1, rid1);
+        harness_reminder_id(4, rid4);
+        ck_assert_str_eq(harness_channel_of(1), "sms");
+        ck_assert_str_eq(harness_channel_of(4), "sms");
+        enqueue(1, 1);
+        enqueue(4, 1);
+        struct harness_daemon *d = harness_daemon_start(h);
+        /* Within 5 s: the hanging request times out after 10 (the SMS
+         * timeout) and the batch is recorded then, marker and all. */
+        ck_assert_msg(harness_wait_until(sms_marked, rid1, 5000), "no marker for %s", rid1);
+        ck_assert_uint_eq(harness_count_events(h, "sent"), 0);   /* not recorded yet */
+        harness_daemon_kill(d);
+        d = harness_daemon_start(h);
+        wait_sent(rid4, "sms", 30000);
+        ck_assert_int_eq(harness_wait_no_pending(h, 20000), 0);
+        char got[64];
+        sent_channels(rid1, got, sizeof(got));
+        ck_assert_str_eq(got, "");
+        ck_assert_uint_eq(requests_for(rid1), 1);
+        harness_daemon_stop(d);
+}
+END_TEST
+
 /* Twilio's X-Twilio-Signature for url and a form body, computed with
  * Python's hmac (an implementation independent of the daemon's). */
 static void twilio_signature(const char *url, const char *body, char *out, size_t n)
@@ -601,6 +662,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_mollie_webhook_records_a_payment_once);
         tcase_add_test(tc, test_undelivered_sms_moves_to_the_next_channel);
         tcase_add_test(tc, test_slow_batch_keeps_its_leases);
+        tcase_add_test(tc, test_taken_sms_marked_at_once);
         tcase_add_test(tc, test_twilio_report_signed);
         suite_add_tcase(s, tc);
         return s;
