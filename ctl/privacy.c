@@ -156,6 +156,19 @@ static int on_event(const struct queue_fields *rec, void *data)
         return 0;
 }
 
+/* An event naming one of the customer's invoices but not the customer
+ * (a hold put on or released from an invoice); the ones naming the
+ * customer were taken by on_event. */
+static int on_invoice_event(const struct queue_fields *rec, void *data)
+{
+        struct found *f = data;
+        const char *c = queue_fields_get(rec, "customer");
+        if ((!c || strcmp(c, f->id) != 0) &&
+            set_has(&f->invoices, queue_fields_get(rec, "invoice")))
+                hit_add(f, f->where, rec->id, NULL, rec);
+        return 0;
+}
+
 static int on_payment(const struct queue_fields *rec, void *data)
 {
         struct found *f = data;
@@ -237,6 +250,23 @@ static void hash_seen(struct found *f, const char *kind, const char *key,
                         add_span(f, &f->invoices, inv, n);
                         inv += n + (inv[n] ? 1 : 0);
                 }
+        } else if (strcmp(kind, "arrangement") == 0) {
+                /* A payment arrangement: the customer's, or over its
+                 * invoices; its id names neither. */
+                const char *inv = queue_fields_get(h, "invoices");
+                bool mine = ours;
+                while (!mine && inv && *inv) {
+                        size_t n = strcspn(inv, "\n");
+                        char part[512];
+                        if (n < sizeof(part)) {
+                                memcpy(part, inv, n);
+                                part[n] = '\0';
+                                mine = set_has(&f->invoices, part);
+                        }
+                        inv += n + (inv[n] ? 1 : 0);
+                }
+                if (mine)
+                        set_add(&f->keys, key);
         } else if (strcmp(kind, "sms") == 0) {
                 /* A sent SMS keeps its job for the delivery report. */
                 if (job_names(f, queue_fields_get(h, "job")) ||
@@ -338,7 +368,9 @@ static int collect(struct found *f, struct error *err)
                 if (!f->grew)
                         break;
         }
-        if ((rc = walk_hashes(f, "sms", err)) < 0)
+        if ((rc = walk_hashes(f, "sms", err)) < 0 ||
+            (rc = walk_hashes(f, "arrangement", err)) < 0 ||
+            (rc = walk_stream(f, "events", on_invoice_event, err)) < 0)
                 return rc;
         char match[256];
         snprintf(match, sizeof(match), "%s:*", f->prefix);

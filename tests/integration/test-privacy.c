@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
@@ -236,6 +237,63 @@ START_TEST(test_forget_leaves_nothing)
 }
 END_TEST
 
+/* Customer n's invoice in two installments, the first in 20 days. */
+static void arrange(struct harness *h, int n)
+{
+        struct harness_ctl r;
+        char *job = harness_job_json(n, NULL), name[32], inv[32], first[11];
+        snprintf(name, sizeof(name), "job%d.json", n);
+        snprintf(inv, sizeof(inv), "INV-%d", n);
+        char *path = harness_write_file(h, name, job);
+        time_t t = time(NULL) + 20 * 86400;
+        strftime(first, sizeof(first), "%Y-%m-%d", gmtime(&t));
+        harness_ctl_run(h, &r, "arrange", inv, "--installments", "2", "--first", first,
+                        "--every", "1m", "--job", path, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        free(path);
+        free(job);
+}
+
+/* A hold put on and released on one of its invoices (events naming the
+ * invoice, not the customer) and a payment arrangement (a hash naming the
+ * customer under a key that does not): forget takes both. */
+START_TEST(test_forget_takes_holds_and_arrangements)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        world(h);
+        harness_daemon_stop(d);
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "hold", "INV-1", "--reason", "other", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "release", "INV-1", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        arrange(h, 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":arrangement:A-1"), 1);
+        arrange(h, 2); /* another customer's, which stays */
+
+        json_t *ex = run_json(h, "export", "C-1", NULL);
+        ck_assert_ptr_nonnull(json_object_get(json_object_get(ex, "keys"), "arrangement:A-1"));
+        ck_assert_ptr_null(json_object_get(json_object_get(ex, "keys"), "arrangement:A-2"));
+        json_decref(ex);
+
+        harness_ctl_run(h, &r, "forget", "C-1", NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":arrangement:A-1"), 0);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":arrangement:A-2"), 1);
+        ck_assert_int_eq(scan_keys_naming_c1(h), 0);
+        static const char *const streams[] = { "jobs", "dead", "events", "payments" };
+        for (int s = 0; s < 4; s++)
+                ck_assert_msg(stream_entries_naming_c1(h, streams[s]) == 0, "%s", streams[s]);
+        ck_assert_uint_gt(harness_events_with(h, "arrangement", "customer", "C-2"), 0);
+        harness_free(h);
+}
+END_TEST
+
 /* Entries of stream name older than 30 days. */
 static size_t older_than_30_days(struct harness *h, const char *name)
 {
@@ -359,6 +417,7 @@ int main(void)
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_export_has_everything_explain_knows);
         tcase_add_test(tc, test_forget_leaves_nothing);
+        tcase_add_test(tc, test_forget_takes_holds_and_arrangements);
         tcase_add_test(tc, test_events_trimmed_by_age);
         tcase_add_test(tc, test_acl_user);
         tcase_add_test(tc, test_forget_before_any_daemon);
