@@ -216,13 +216,21 @@ static int create_once(struct queue *q, const struct config *cfg,
         snprintf(created, sizeof(created), "%" PRId64, req->now_ms);
         snprintf(next, sizeof(next), "%" PRId64,
                  out->check.state == ARRANGEMENT_ACTIVE ? out->check.next_check_ms : req->now_ms);
-        snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
+        /* Kept while it runs, then history.retention_days like the rest
+         * of the customer's data (the sweep sets that when it ends). */
+        int64_t end_ms = (out->plan[req->installments - 1].due_day +
+                          cfg->arrangements.grace_days + 1) * ARRANGEMENT_DAY_MS;
+        snprintf(ttl, sizeof(ttl), "%" PRId64,
+                 (int64_t)cfg->history.retention_days * 86400 +
+                         (end_ms > req->now_ms ? (end_ms - req->now_ms) / 1000 : 0));
         arr_key(q, key, sizeof(key), id);
         const char *hset[] = { "HSET", key, "customer", customer, "invoices", buf_str(&list),
                                "currency", out->currency, "total_cents", total, "installments",
                                n, "first", first, "every", out->every, "paid_cents", "0",
                                "state", "active", "created_ms", created };
         queue_txn_argv(q, sizeof(hset) / sizeof(hset[0]), hset);
+        const char *expire[] = { "EXPIRE", key, ttl };
+        queue_txn_argv(q, 3, expire);
         char zkey[256];
         queue_key(q, zkey, sizeof(zkey), "arrangements");
         const char *zadd[] = { "ZADD", zkey, next, id };
@@ -230,6 +238,11 @@ static int create_once(struct queue *q, const struct config *cfg,
         for (size_t i = 0; i < req->n_invoices; i++) {
                 const char *mark[] = { "HSET", keys[i], "arrangement", id, "customer", customer };
                 queue_txn_argv(q, 6, mark);
+                /* An invoice no reminder wrote yet: no key lives forever. */
+                if (f[i].n == 0) {
+                        const char *exp[] = { "EXPIRE", keys[i], ttl };
+                        queue_txn_argv(q, 3, exp);
+                }
         }
         json_t *cust = json_object_get(tmpl, "customer");
         for (int k = 0; k < req->installments; k++) {
@@ -396,6 +409,10 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
         const char *hset[] = { "HSET", key, "state", arrangement_state_name(info->check.state),
                                "ended_ms", ended, "missed", missed };
         queue_txn_argv(q, lapsed ? 8 : 6, hset);
+        char ttl[24];
+        snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
+        const char *expire[] = { "EXPIRE", key, ttl };
+        queue_txn_argv(q, 3, expire);
         const char *zadd[] = { "ZADD", zkey, "+inf", id };
         queue_txn_argv(q, 4, zadd);
         for (size_t i = 0; i < n; i++) {

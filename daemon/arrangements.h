@@ -17,7 +17,8 @@
  *       by "\n"), currency, total_cents, installments, first (YYYY-MM-DD),
  *       every ("1m"), paid_cents (since it began), state (active,
  *       completed, lapsed, cancelled), created_ms, ended_ms, missed,
- *       reminders (installment reminders scheduled)
+ *       reminders (installment reminders scheduled); kept until its
+ *       last installment lapses, then history.retention_days
  *   <prefix>:arrangements      sorted set: id -> when to look at it next
  *       (ms); +inf once it ended
  *   <prefix>:arrangement-seq   counter behind the ids "A-<n>"

@@ -179,6 +179,11 @@ START_TEST(test_arrangement_reminds_and_lapses)
         }
         free(f4);
         free(j4);
+        /* Kept while it runs and history.retention_days (400) after; the
+         * invoice no reminder wrote yet expires too. */
+        ck_assert_int_gt(harness_redis_int(h, "TTL " P "arrangement:A-1"),
+                         400 * 86400 + 60 * 86400);
+        ck_assert_int_gt(harness_redis_int(h, "TTL " P "invoice:INV-4"), 400 * 86400);
         /* an invoice cannot be in two arrangements */
         harness_ctl_run(h, &r, "arrange", "INV-4", "--installments", "2", "--first", first,
                         "--every", "2w", NULL);
@@ -239,6 +244,8 @@ START_TEST(test_arrangement_reminds_and_lapses)
         char *state = harness_redis_str(h, "HGET " P "arrangement:A-2 state");
         ck_assert_str_eq(state, "lapsed");
         free(state);
+        long long ttl = harness_redis_int(h, "TTL " P "arrangement:A-2");
+        ck_assert_msg(ttl > 399 * 86400 && ttl <= 400 * 86400, "TTL %lld", ttl);
         state = harness_redis_str(h, "HGET " P "arrangement:A-1 state");
         ck_assert_str_eq(state, "active");
         free(state);
