@@ -158,8 +158,10 @@ static void txn(struct queue *q, int argc, const char *a0, const char *a1, const
 int hold_put(struct queue *q, const struct config *cfg, const struct hold_target *t,
              const struct hold *h, struct hold_put_result *res, struct error *err)
 {
-        char key[512], ckey[512], value[512], count[24], flag[64], until[24];
+        char key[512], ckey[512], value[512], count[24], flag[64], until[24], ttl[24];
         int rc;
+
+        snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
 
         memset(res, 0, sizeof(*res));
         target_key(q, key, sizeof(key), t);
@@ -177,6 +179,7 @@ int hold_put(struct queue *q, const struct config *cfg, const struct hold_target
                                            ? t->id : queue_fields_get(&f, "customer");
                 snprintf(res->customer, sizeof(res->customer), "%s",
                          h->reason == HOLD_DISPUTE && cust ? cust : "");
+                bool fresh = f.n == 0, cfresh = false;
                 queue_fields_free(&f);
                 int64_t before = 0, flagged = 0;
                 if (res->customer[0]) {
@@ -187,15 +190,22 @@ int hold_put(struct queue *q, const struct config *cfg, const struct hold_target
                                 return rc;
                         struct hold_summary sum;
                         hold_summary_of(&cf, h->since_ms, &sum);
+                        cfresh = cf.n == 0;
                         queue_fields_free(&cf);
                         before = sum.disputes;
                         flagged = sum.flagged_ms;
                 }
                 txn(q, 4, "HSET", key, "hold", value, NULL);
+                /* A key no reminder wrote yet lives history.retention_days,
+                 * as the ones it did. */
+                if (fresh)
+                        txn(q, 3, "EXPIRE", key, ttl, NULL, NULL);
                 if (res->customer[0]) {
                         res->disputes = before + 1;
                         snprintf(count, sizeof(count), "%" PRId64, res->disputes);
                         txn(q, 4, "HSET", ckey, "disputes", count, NULL);
+                        if (cfresh)
+                                txn(q, 3, "EXPIRE", ckey, ttl, NULL, NULL);
                         res->flagged = !flagged && res->disputes >= cfg->holds.dispute_flag_count;
                         if (res->flagged) {
                                 snprintf(flag, sizeof(flag), "%" PRId64 "|%" PRId64, h->since_ms,

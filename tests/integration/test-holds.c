@@ -62,6 +62,9 @@ START_TEST(test_held_not_sent_until_released)
         harness_ctl_run(h, &r, "hold", "INV-4", "--reason", "other", "--until", until, NULL);
         ctl_ok(h, &r);
         harness_ctl_free(&r);
+        /* keys no reminder wrote yet expire like the ones it writes */
+        ck_assert_int_gt(harness_redis_int(h, "TTL " P "invoice:INV-1"), 399 * 86400);
+        ck_assert_int_gt(harness_redis_int(h, "TTL " P "customer:C-2"), 399 * 86400);
         /* bad input is refused, naming what is wrong */
         harness_ctl_run(h, &r, "hold", "INV-9", "--reason", "maybe", NULL);
         ck_assert_int_eq(r.status, 2);
