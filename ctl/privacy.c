@@ -308,6 +308,23 @@ static int walk_hashes(struct found *f, const char *kind, struct error *err)
         return rc ? rc : rc2;
 }
 
+/* Whether part at (0: the first after the kind) of a key of kind is a
+ * label every such key has, never an id: the channel of
+ * sent:<reminder>:<channel>, the kind of held:<kind>:<id>, the status of
+ * mollie:<payment>:<status> and dlr:<message>:<status>. A customer
+ * called "email" owns no one else's sent markers. */
+static bool label_part(const char *kind, int at, bool last)
+{
+        static const struct {
+                const char *kind; /* with its ':' */
+                int at;           /* -1: the last part */
+        } labels[] = { { "sent:", -1 }, { "held:", 0 }, { "mollie:", -1 }, { "dlr:", -1 } };
+        for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+                if (strncmp(kind, labels[i].kind, strlen(labels[i].kind)) == 0)
+                        return labels[i].at < 0 ? last && at > 0 : at == labels[i].at;
+        return false;
+}
+
 /* Step 3: a key one of whose parts after the kind names the customer. */
 static int on_any_key(const char *key, void *data)
 {
@@ -320,12 +337,12 @@ static int on_any_key(const char *key, void *data)
                 if (strncmp(kind, shared[i], strlen(shared[i])) == 0)
                         return 0;
         const char *p = strchr(kind, ':');
-        while (p) {
+        for (int at = 0; p; at++) {
                 const char *part = p + 1;
                 p = strchr(part, ':');
                 char v[512];
                 size_t n = p ? (size_t)(p - part) : strlen(part);
-                if (n >= sizeof(v))
+                if (n >= sizeof(v) || label_part(kind, at, !p))
                         continue;
                 memcpy(v, part, n);
                 v[n] = '\0';

@@ -294,6 +294,38 @@ START_TEST(test_forget_takes_holds_and_arrangements)
 }
 END_TEST
 
+/* A customer whose id is a word other keys use as a label (a channel in
+ * sent:<reminder>:<channel>, a kind in held:<kind>:<id>) owns none of
+ * them: forget takes nothing of the other customers'. */
+START_TEST(test_forget_label_ids_take_nothing_else)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        world(h);
+        harness_daemon_stop(d);
+        harness_redis_cmd(h, "HSET %s r-x {}", HARNESS_PREFIX ":held:customer:C-2");
+        harness_redis_cmd(h, "HSET %s r-x {}", HARNESS_PREFIX ":held:invoice:INV-2");
+        static const char *const ids[] = { "email", "sms", "letter", "customer", "invoice" };
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+                struct harness_ctl r;
+                harness_ctl_run(h, &r, "forget", ids[i], NULL);
+                ck_assert_msg(r.status == 0, "%s", r.err);
+                ck_assert_msg(strstr(r.out, "forgot customer: 0 keys"), "%s: %s", ids[i], r.out);
+                harness_ctl_free(&r);
+        }
+        for (int n = 1; n <= 4; n++) {
+                char rid[19];
+                harness_reminder_id(n, rid);
+                ck_assert_int_eq(harness_redis_int(h, "EXISTS %s:sent:%s:%s", HARNESS_PREFIX,
+                                                   rid, harness_channel_of(n)),
+                                 1);
+        }
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":held:customer:C-2"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":held:invoice:INV-2"), 1);
+        harness_free(h);
+}
+END_TEST
+
 /* Entries of stream name older than 30 days. */
 static size_t older_than_30_days(struct harness *h, const char *name)
 {
@@ -418,6 +450,7 @@ int main(void)
         tcase_add_test(tc, test_export_has_everything_explain_knows);
         tcase_add_test(tc, test_forget_leaves_nothing);
         tcase_add_test(tc, test_forget_takes_holds_and_arrangements);
+        tcase_add_test(tc, test_forget_label_ids_take_nothing_else);
         tcase_add_test(tc, test_events_trimmed_by_age);
         tcase_add_test(tc, test_acl_user);
         tcase_add_test(tc, test_forget_before_any_daemon);
