@@ -37,6 +37,18 @@ static void money(char *out, size_t n, int64_t cents)
                  (cents < 0 ? -cents : cents) / 100, (cents < 0 ? -cents : cents) % 100);
 }
 
+/* dunningd reads holds and arrangements with the history before a batch
+ * (history.enabled): without it they would be written and never obeyed. */
+static bool history_needed(const struct config *cfg, const char *cmd)
+{
+        if (cfg->history.enabled)
+                return true;
+        fprintf(stderr, "dunningctl %s: history.enabled is false in the config; dunningd reads "
+                        "holds and arrangements with the history, so nothing would stop the "
+                        "reminders\n", cmd);
+        return false;
+}
+
 /* The target of hold/release: one INVOICE argument or --customer ID. */
 static int target_of(const char *cmd, int argc, char **argv, const char *customer,
                      struct hold_target *t)
@@ -113,6 +125,8 @@ int holds_hold_cmd(const struct config *cfg, int argc, char **argv, bool json)
         h.since_ms = now_ms();
         if (h.until_ms && h.until_ms <= h.since_ms)
                 return ctl_usage_error("hold", "--until: is in the past");
+        if (!history_needed(cfg, "hold"))
+                return CTL_FAIL;
 
         struct queue *q = NULL;
         struct error err;
@@ -326,6 +340,8 @@ int holds_arrange_cmd(const struct config *cfg, int argc, char **argv, bool json
         req.invoices = (const char *const *)argv + optind;
         req.n_invoices = (size_t)(argc - optind);
 
+        if (!history_needed(cfg, "arrange"))
+                return CTL_FAIL;
         struct buf text = BUF_INIT;
         if (job_path && buf_read_file(&text, job_path, JOB_FILE_MAX) < 0) {
                 fprintf(stderr, "dunningctl arrange: --job: cannot read %s\n", job_path);

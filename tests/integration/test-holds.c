@@ -268,6 +268,26 @@ START_TEST(test_arrangement_reminds_and_lapses)
 }
 END_TEST
 
+/* Without the history dunningd never reads a hold: hold and arrange
+ * refuse rather than promise what would not happen. */
+START_TEST(test_hold_needs_history)
+{
+        struct harness *h = start_world("history: { enabled: false }\n");
+        struct harness_ctl r;
+        harness_ctl_run(h, &r, "hold", "INV-1", "--reason", "dispute", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "history.enabled is false"), "%s", r.err);
+        harness_ctl_free(&r);
+        harness_ctl_run(h, &r, "arrange", "INV-1", "--installments", "2", "--first",
+                        "2030-01-31", "--every", "1m", NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "history.enabled is false"), "%s", r.err);
+        harness_ctl_free(&r);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "invoice:INV-1"), 0);
+        harness_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("holds");
@@ -275,6 +295,7 @@ static Suite *suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_held_not_sent_until_released);
         tcase_add_test(tc, test_arrangement_reminds_and_lapses);
+        tcase_add_test(tc, test_hold_needs_history);
         suite_add_tcase(s, tc);
         return s;
 }
