@@ -193,6 +193,18 @@ static int create_once(struct queue *q, const struct config *cfg,
                 queue_unwatch(q);
                 goto out;
         }
+        arrangement_check(out->plan, req->installments, 0, req->now_ms,
+                          cfg->arrangements.grace_days, &out->check);
+        if (out->check.state == ARRANGEMENT_LAPSED) {
+                /* It would lapse at the first sweep, and dunning resume. */
+                char due[11];
+                civil_format(out->plan[0].due_day, due);
+                queue_unwatch(q);
+                rc = error_set(err, -EINVAL, "--first: installment 1 (due %s) is past its %d "
+                                             "days of grace already",
+                               due, cfg->arrangements.grace_days);
+                goto out;
+        }
         /* Numbered only once it can be made (WATCH stays on). */
         if ((rc = next_id(q, id, err)) < 0)
                 goto out;
@@ -206,8 +218,6 @@ static int create_once(struct queue *q, const struct config *cfg,
         out->total_cents = open;
         out->installments = req->installments;
         out->state = ARRANGEMENT_ACTIVE;
-        arrangement_check(out->plan, out->installments, 0, req->now_ms,
-                          cfg->arrangements.grace_days, &out->check);
 
         char first[11], total[24], n[16], created[24], next[24];
         civil_format(req->first_day, first);

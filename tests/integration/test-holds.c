@@ -182,6 +182,9 @@ START_TEST(test_arrangement_reminds_and_lapses)
         }
         free(f4);
         free(j4);
+        char *j3 = harness_job_json(3, NULL);
+        char *f3 = harness_write_file(h, "job3.json", j3);
+        free(j3);
         /* Kept while it runs and history.retention_days (400) after; the
          * invoice no reminder wrote yet expires too. */
         ck_assert_int_gt(harness_redis_int(h, "TTL " P "arrangement:A-1"),
@@ -193,6 +196,16 @@ START_TEST(test_arrangement_reminds_and_lapses)
         ck_assert_int_eq(r.status, 2);
         ck_assert_msg(strstr(r.err, "invoice INV-4: already in arrangement A-1"), "%s", r.err);
         harness_ctl_free(&r);
+        /* nor in one whose first installment is past its grace already
+         * (it would lapse at once); nothing is numbered for it */
+        harness_ctl_run(h, &r, "arrange", "INV-3", "--installments", "2", "--first", past,
+                        "--every", "1m", "--job", f3, NULL);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_msg(strstr(r.err, "--first: installment 1") && strstr(r.err, "grace"), "%s",
+                      r.err);
+        harness_ctl_free(&r);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "invoice:INV-3"), 0);
+        free(f3);
         /* an arrangement is not a hold to release */
         harness_ctl_run(h, &r, "release", "INV-4", NULL);
         ck_assert_int_eq(r.status, 1);
