@@ -5,7 +5,8 @@
  * queue.sent_ttl_days for the idempotency markers). Streams cannot expire
  * entry by entry, so housekeeping trims them by age here:
  * retention.events_days for <prefix>:events, retention.payments_days for
- * <prefix>:payments (XTRIM MINID: the entry id is its time). */
+ * <prefix>:payments (XTRIM MINID: the entry id is its time), never past
+ * an entry a consumer group has not read or acknowledged yet. */
 #pragma once
 
 #include <stdint.h>

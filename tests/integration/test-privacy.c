@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -344,7 +345,14 @@ static bool events_trimmed(void *arg)
         return older_than_30_days(arg, "events") == 0;
 }
 
-START_TEST(test_events_trimmed_by_age)
+static bool payments_trimmed(void *arg)
+{
+        return older_than_30_days(arg, "payments") == 0;
+}
+
+/* Housekeeping every 200 ms, events and payments kept 30 days; old gets
+ * the entry id of 40 days ago. */
+static struct harness *retention_world(char old[32])
 {
         struct harness *h = harness_new();
         struct harness_config c;
@@ -352,17 +360,42 @@ START_TEST(test_events_trimmed_by_age)
         c.housekeep_interval_ms = 200;
         c.extra_yaml = "retention: { events_days: 30, payments_days: 30 }";
         harness_config_write(h, &c);
-        /* An event of 40 days ago and one of now; likewise payments. */
+        snprintf(old, 32, "%lld-0", (long long)(harness_now_ms() - 40LL * 86400000));
+        return h;
+}
+
+START_TEST(test_events_trimmed_by_age)
+{
         char old[32];
-        snprintf(old, sizeof(old), "%lld-0", (long long)(harness_now_ms() - 40LL * 86400000));
+        struct harness *h = retention_world(old);
+        /* An event of 40 days ago and one of now; likewise payments. */
         harness_redis_cmd(h, "XADD %s %s type sent", HARNESS_PREFIX ":events", old);
         harness_redis_cmd(h, "XADD %s * type sent", HARNESS_PREFIX ":events");
         harness_redis_cmd(h, "XADD %s %s invoice X", HARNESS_PREFIX ":payments", old);
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert(harness_wait_until(events_trimmed, h, 10000));
-        ck_assert_uint_eq(older_than_30_days(h, "payments"), 0);
+        /* the old payment once dunningd has applied it */
+        ck_assert(harness_wait_until(payments_trimmed, h, 10000));
         /* The recent one stays. */
         ck_assert_int_ge(harness_xlen(h, "events"), 1);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+/* An old payment a consumer group has not read yet (dunningd down longer
+ * than the retention, or another reader of the stream) is not trimmed. */
+START_TEST(test_unread_payments_not_trimmed)
+{
+        char old[32];
+        struct harness *h = retention_world(old);
+        harness_redis_cmd(h, "XADD %s %s invoice Y", HARNESS_PREFIX ":payments", old);
+        harness_redis_cmd(h, "XGROUP CREATE %s audit 0", HARNESS_PREFIX ":payments");
+        harness_redis_cmd(h, "XADD %s %s type sent", HARNESS_PREFIX ":events", old);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert(harness_wait_until(events_trimmed, h, 10000));
+        usleep(600 * 1000); /* more housekeeping rounds, after dunningd read it */
+        ck_assert_uint_eq(older_than_30_days(h, "payments"), 1);
         harness_daemon_stop(d);
         harness_free(h);
 }
@@ -452,6 +485,7 @@ int main(void)
         tcase_add_test(tc, test_forget_takes_holds_and_arrangements);
         tcase_add_test(tc, test_forget_label_ids_take_nothing_else);
         tcase_add_test(tc, test_events_trimmed_by_age);
+        tcase_add_test(tc, test_unread_payments_not_trimmed);
         tcase_add_test(tc, test_acl_user);
         tcase_add_test(tc, test_forget_before_any_daemon);
         suite_add_tcase(s, tc);
