@@ -156,15 +156,17 @@ static int on_event(const struct queue_fields *rec, void *data)
         return 0;
 }
 
-/* An event naming one of the customer's invoices but not the customer
- * (a hold put on or released from an invoice); the ones naming the
- * customer were taken by on_event. */
+/* An event naming one of the customer's invoices or reminders but not
+ * the customer (a hold put on or released from an invoice, an SMS
+ * delivery report, a pay link's status); the ones naming the customer
+ * were taken by on_event. */
 static int on_invoice_event(const struct queue_fields *rec, void *data)
 {
         struct found *f = data;
         const char *c = queue_fields_get(rec, "customer");
         if ((!c || strcmp(c, f->id) != 0) &&
-            set_has(&f->invoices, queue_fields_get(rec, "invoice")))
+            (set_has(&f->invoices, queue_fields_get(rec, "invoice")) ||
+             set_has(&f->reminders, queue_fields_get(rec, "reminder"))))
                 hit_add(f, f->where, rec->id, NULL, rec);
         return 0;
 }

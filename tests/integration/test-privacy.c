@@ -275,6 +275,13 @@ START_TEST(test_forget_takes_holds_and_arrangements)
         arrange(h, 1);
         ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":arrangement:A-1"), 1);
         arrange(h, 2); /* another customer's, which stays */
+        char rid[19], rid2[19];
+        harness_reminder_id(1, rid);
+        harness_reminder_id(2, rid2);
+        harness_redis_cmd(h, "XADD %s * type delivered reminder %s", HARNESS_PREFIX ":events",
+                          rid);
+        harness_redis_cmd(h, "XADD %s * type delivered reminder %s", HARNESS_PREFIX ":events",
+                          rid2);
 
         json_t *ex = run_json(h, "export", "C-1", NULL);
         ck_assert_ptr_nonnull(json_object_get(json_object_get(ex, "keys"), "arrangement:A-1"));
@@ -291,6 +298,9 @@ START_TEST(test_forget_takes_holds_and_arrangements)
         for (int s = 0; s < 4; s++)
                 ck_assert_msg(stream_entries_naming_c1(h, streams[s]) == 0, "%s", streams[s]);
         ck_assert_uint_gt(harness_events_with(h, "arrangement", "customer", "C-2"), 0);
+        /* the delivery report of its SMS named only the reminder */
+        ck_assert_uint_eq(harness_events_with(h, "delivered", "reminder", rid), 0);
+        ck_assert_uint_eq(harness_events_with(h, "delivered", "reminder", rid2), 1);
         harness_free(h);
 }
 END_TEST
