@@ -331,8 +331,8 @@ START_TEST(test_forget_label_ids_take_nothing_else)
                                                    rid, harness_channel_of(n)),
                                  1);
         }
-        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":held:customer:C-2"), 1);
-        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", HARNESS_PREFIX ":held:invoice:INV-2"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " HARNESS_PREFIX ":held:customer:C-2"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " HARNESS_PREFIX ":held:invoice:INV-2"), 1);
         harness_free(h);
 }
 END_TEST
