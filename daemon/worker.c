@@ -625,9 +625,11 @@ static void process_batch(struct worker *w)
         int64_t *open = xcalloc(nv ? nv : 1, sizeof(*open));
         struct history_ttl *ttl = xcalloc(nv ? nv : 1, sizeof(*ttl));
         struct hold_state *holds = xcalloc(nv ? nv : 1, sizeof(*holds));
+        /* What is owed: with history, what the invoices' hashes say is
+         * still open (history_fetch_reply); without, the job's amounts. */
         for (size_t k = 0; k < nv; k++) {
                 parsed[k] = jobs[idx[k]];
-                for (size_t j = 0; j < parsed[k]->n_invoices; j++)
+                for (size_t j = 0; !history && j < parsed[k]->n_invoices; j++)
                         open[k] += parsed[k]->invoices[j].amount_cents;
         }
         int64_t now = now_ms();
