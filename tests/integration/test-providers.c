@@ -113,6 +113,24 @@ static void script_sms(const char *answers)
         ck_assert_msg(st == 200 || st == 204, "POST /_script: %d", st);
 }
 
+/* The daemon's config without a pay link: one worker, SMS over the
+ * MessageBird stand-in, one request at a time. */
+static void sms_only_config(void)
+{
+        static char yaml_sms[1024];
+        struct harness_config c;
+        harness_config_defaults(&c);
+        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
+        snprintf(yaml_sms, sizeof(yaml_sms),
+                 "transport: http, provider: messagebird, url: \"http://127.0.0.1:%d/messages\", "
+                 "token_file: %s, quiet_hours: none, connections: 1",
+                 sms.port, tok);
+        free(tok);
+        c.sms_yaml = yaml_sms;
+        c.workers = 1;
+        harness_config_write(h, &c);
+}
+
 static void enqueue(int first, int n)
 {
         struct harness_ctl r;
@@ -453,19 +471,7 @@ START_TEST(test_slow_batch_keeps_its_leases)
          * more than the 2 s lease (2 x claim_idle_ms). A second daemon
          * takes the entries over after 1 s idle and must find them busy,
          * not free: every reminder is sent once. */
-        char yaml_sms[1024], port_file[420];
-        struct harness_config c;
-        harness_config_defaults(&c);   /* no pay link: the SMS alone */
-        snprintf(port_file, sizeof(port_file), "%s/sms.port", h->dir);
-        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
-        snprintf(yaml_sms, sizeof(yaml_sms),
-                 "transport: http, provider: messagebird, url: \"http://127.0.0.1:%d/messages\", "
-                 "token_file: %s, quiet_hours: none, connections: 1",
-                 sms.port, tok);
-        free(tok);
-        c.sms_yaml = yaml_sms;
-        c.workers = 1;
-        harness_config_write(h, &c);
+        sms_only_config();
         script_sms("[{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8},"
                    "{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8},"
                    "{\"status\":201,\"delay\":0.8},{\"status\":201,\"delay\":0.8}]");
@@ -532,18 +538,8 @@ static bool sms_marked(void *arg)
  * SIGKILL only where the provider's answer never came back). */
 START_TEST(test_taken_sms_marked_at_once)
 {
-        char yaml_sms[1024], rid1[19], rid4[19];
-        struct harness_config c;
-        harness_config_defaults(&c);   /* no pay link: the SMS alone */
-        char *tok = harness_write_file(h, "sms-token", SMS_TOKEN "\n");
-        snprintf(yaml_sms, sizeof(yaml_sms),
-                 "transport: http, provider: messagebird, url: \"http://127.0.0.1:%d/messages\", "
-                 "token_file: %s, quiet_hours: none, connections: 1",
-                 sms.port, tok);
-        free(tok);
-        c.sms_yaml = yaml_sms;
-        c.workers = 1;
-        harness_config_write(h, &c);
+        char rid1[19], rid4[19];
+        sms_only_config();
         script_sms("[{\"status\":201},{\"status\":201,\"delay\":60}]");
         harness_reminder_id(1, rid1);
         harness_reminder_id(4, rid4);
