@@ -2,12 +2,12 @@
  *
  * A worker sends a batch, then records it in one MULTI/EXEC. When that
  * EXEC fails (Redis restarted, the connection broke), nothing is acked and
- * the entries come back to the same worker after the reconnect, with its
- * sending leases still its own: without a memory of what went out, the
- * redo sends every message a second time. When a record fails, the worker
- * keeps each result it sent here until a record succeeds, and the redo
- * records these results instead of sending again. Per worker; not
- * thread-safe. */
+ * the worker processes the same batch again right after the reconnect,
+ * with its sending leases still its own (worker.c, `redo`): without a
+ * memory of what went out, the redo sends every message a second time.
+ * When a record fails, the worker keeps each result it sent here until a
+ * record succeeds, and the redo records these results instead of sending
+ * again. Per worker; not thread-safe. */
 #ifndef DUNNINGD_UNRECORDED_H
 #define DUNNINGD_UNRECORDED_H
 

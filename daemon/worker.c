@@ -54,6 +54,8 @@ struct worker {
         bool own_pending;          /* read our own pending entries first */
         int failures;              /* consecutive connection failures */
         struct unrecorded unrec;   /* sent, but the record did not reach Redis */
+        bool redo;                 /* w->batch's record failed: process it again */
+        int redo_failures;         /* consecutive redos that failed, not on the link */
 };
 
 static int64_t now_ms(void)
@@ -459,10 +461,14 @@ static bool sent_in_batch(const struct dispatch_pre *pre)
         return pre->used && pre->result.outcome == CHANNEL_SENT;
 }
 
-/* Registers the GO leases of a batch about to be sent (main renews them). */
+static void leases_drop(struct worker *w);
+
+/* Registers the GO leases of a batch about to be sent (main renews them),
+ * in place of this worker's earlier ones (a redo takes them again). */
 static void leases_hold(struct worker *w, const char **ids, const enum queue_take *take, size_t n)
 {
         struct worker_shared *sh = w->sh;
+        leases_drop(w);
         pthread_mutex_lock(&sh->lease_lock);
         for (size_t k = 0; k < n; k++) {
                 if (take[k] != QUEUE_TAKE_GO)
@@ -902,7 +908,6 @@ unsent:
         free(links);
         free(rn.done);
         if (rc < 0) {
-                leases_drop(w);
                 free(res);
                 free(known);
                 goto fail;
@@ -911,11 +916,13 @@ unsent:
         if (w->cfg->history.enabled)
                 history_txn_flush(w->hc, w->q, w->cfg);
         rc = queue_txn_commit(w->q, &err);
-        leases_drop(w);
         /* The sends of a record that failed are remembered for the redo
          * (only then: nothing is copied on the way that succeeds). */
-        if (rc == 0)
+        if (rc == 0) {
+                leases_drop(w);
                 unrecorded_free(&w->unrec);
+                w->redo_failures = 0;
+        }
         for (size_t k = 0; rc < 0 && k < nv; k++)
                 if (known[k])
                         unrecorded_add(&w->unrec, ids[k], &res[k]);
@@ -925,9 +932,23 @@ unsent:
                 goto fail;
         goto out;
 fail:
-        /* Nothing of this batch is acked: the entries stay pending and come
-         * back through our own pending list after the reconnect. */
+        /* Nothing of this batch is acked. When some of it went out, the
+         * same batch is processed again right after the reconnect, before
+         * anything new is read, with its leases still renewed: its entries
+         * may meanwhile have been taken over by another instance (idle past
+         * claim_idle_ms), which found them busy, acked them and will look
+         * again when the lease ends; by then the redo has recorded the
+         * sends and it finds them sent. A record that fails for another
+         * reason than the link (an error reply) is redone at most
+         * max_deliveries times; then the entries come back through the
+         * pending list like the rest, and a poisoned one goes dead. */
         queue_txn_discard(w->q);
+        w->redo = w->unrec.n > 0 &&
+                  (rc == -EIO || ++w->redo_failures < w->cfg->queue.max_deliveries);
+        if (!w->redo) {
+                leases_drop(w);
+                w->redo_failures = 0;
+        }
         log_event(LOG_ERR, "batch not recorded, will redo", "worker", w->consumer, "error",
                   err.msg, NULL);
         if (rc == -EIO)
@@ -1043,6 +1064,12 @@ static void *worker_main(void *arg)
                 int64_t now = now_ms();
                 int rc = 0;
 
+                if (w->redo) {
+                        /* Record what went out before anything else. */
+                        w->redo = false;
+                        process_batch(w);
+                        continue;
+                }
                 queue_batch_clear(&w->batch);
                 if (now >= next_promote) {
                         int moved = 0;
