@@ -297,37 +297,98 @@ int hold_release(struct queue *q, const struct config *cfg, const struct hold_ta
         queue_fields_free(&f);
         if (!has)
                 return error_set(err, -ENOENT, "%s %s has no hold", t->kind, t->id);
-        if ((rc = hold_parked_get(q, t, 1, &parked, err)) < 0)
-                return rc;
-        txn(q, 3, "HDEL", key, "hold", NULL, NULL);
-        size_t n = hold_txn_resume(q, t, &parked, now_ms);
-        queue_fields_free(&parked);
-        char count[24];
-        snprintf(count, sizeof(count), "%zu", n);
-        queue_txn_event(q, cfg->queue.events_maxlen, "released", t->kind, t->id, "parked", count,
-                        NULL);
-        rc = queue_txn_commit(q, err);
-        if (rc == 0 && resumed)
-                *resumed = n;
-        return rc;
+        /* The parked hash under WATCH: a worker that parks a job between
+         * this read and the EXEC (it read the hold just before) makes the
+         * release read again rather than delete an entry it did not move. */
+        char pkey[512];
+        parked_key(q, pkey, sizeof(pkey), t->kind, t->id);
+        const char *pkeys[] = { pkey };
+        for (int tries = 0; tries < 5; tries++) {
+                if ((rc = queue_watch(q, pkeys, 1, err)) < 0 ||
+                    (rc = hold_parked_get(q, t, 1, &parked, err)) < 0)
+                        return rc;
+                txn(q, 3, "HDEL", key, "hold", NULL, NULL);
+                size_t n = hold_txn_resume(q, t, &parked, now_ms);
+                queue_fields_free(&parked);
+                char count[24];
+                snprintf(count, sizeof(count), "%zu", n);
+                queue_txn_event(q, cfg->queue.events_maxlen, "released", t->kind, t->id,
+                                "parked", count, NULL);
+                rc = queue_txn_commit(q, err);
+                if (rc == 0 && resumed)
+                        *resumed = n;
+                if (rc != -EAGAIN)
+                        return rc;
+        }
+        return error_set(err, -EAGAIN, "%s %s: parked jobs kept changing, not released",
+                         t->kind, t->id);
 }
 
+/* Parks a held job, unless its hold ended between the batch's read and
+ * this transaction (a release, an arrangement's end): then nothing is
+ * left to resume it before the recheck, so it goes back now instead.
+ * KEYS: scheduled, the n hashes whose hold or arrangement held it, their
+ * n parked hashes; ARGV: n, the parked text, resume_ms, ttl, reminder id,
+ * the text for now, now_ms. */
+static const char park_lua[] =
+        "local n = tonumber(ARGV[1])\n"
+        "for i = 1, n do\n"
+        "  local f = redis.call('HMGET', KEYS[1 + i], 'hold', 'arrangement')\n"
+        "  if (f[1] and f[1] ~= '') or (f[2] and f[2] ~= '') then\n"
+        "    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])\n"
+        "    for j = 1, n do\n"
+        "      redis.call('HSET', KEYS[1 + n + j], ARGV[5], ARGV[2])\n"
+        "      redis.call('EXPIRE', KEYS[1 + n + j], ARGV[4])\n"
+        "    end\n"
+        "    return 1\n"
+        "  end\n"
+        "end\n"
+        "redis.call('ZADD', KEYS[1], ARGV[7], ARGV[6])\n"
+        "return 0\n";
+
 void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *job,
-                   int64_t resume_ms)
+                   int64_t resume_ms, int64_t now_ms)
 {
-        char pkey[512], ttl[24];
+        size_t n = job->n_invoices + 1;
+        char **keys = xcalloc(2 * n + 1, sizeof(*keys));
+        const char **argv = xcalloc(2 * n + 11, sizeof(*argv));
+        char k[512], ttl[24], nkeys[24], nn[24], resume[24], now[24];
         char *json = job_json_for_step(job, job->step, resume_ms, NULL);
-        const char *text = json ? json : job->json;
+        char *json_now = job_json_for_step(job, job->step, now_ms, NULL);
+        size_t argc = 0;
 
         snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);
-        queue_txn_schedule(q, text, resume_ms);
-        for (size_t i = 0; i <= job->n_invoices; i++) {
-                if (i < job->n_invoices)
-                        parked_key(q, pkey, sizeof(pkey), "invoice", job->invoices[i].number);
-                else
-                        parked_key(q, pkey, sizeof(pkey), "customer", job->customer.id);
-                txn(q, 4, "HSET", pkey, job->reminder_id, text, NULL);
-                txn(q, 3, "EXPIRE", pkey, ttl, NULL, NULL);
+        snprintf(nkeys, sizeof(nkeys), "%zu", 2 * n + 1);
+        snprintf(nn, sizeof(nn), "%zu", n);
+        snprintf(resume, sizeof(resume), "%lld", (long long)resume_ms);
+        snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+        queue_key(q, k, sizeof(k), "scheduled");
+        keys[0] = xstrdup(k);
+        for (size_t i = 0; i < n; i++) {
+                const char *kind = i < job->n_invoices ? "invoice" : "customer";
+                const char *id = i < job->n_invoices ? job->invoices[i].number : job->customer.id;
+                history_key(q, k, sizeof(k), kind, id);
+                keys[1 + i] = xstrdup(k);
+                parked_key(q, k, sizeof(k), kind, id);
+                keys[1 + n + i] = xstrdup(k);
         }
+        argv[argc++] = "EVAL";
+        argv[argc++] = park_lua;
+        argv[argc++] = nkeys;
+        for (size_t i = 0; i < 2 * n + 1; i++)
+                argv[argc++] = keys[i];
+        argv[argc++] = nn;
+        argv[argc++] = json ? json : job->json;
+        argv[argc++] = resume;
+        argv[argc++] = ttl;
+        argv[argc++] = job->reminder_id;
+        argv[argc++] = json_now ? json_now : job->json;
+        argv[argc++] = now;
+        queue_txn_argv(q, (int)argc, argv);
+        for (size_t i = 0; i < 2 * n + 1; i++)
+                free(keys[i]);
+        free(keys);
+        free(argv);
         free(json);
+        free(json_now);
 }

@@ -301,7 +301,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 char until[24];
                 snprintf(until, sizeof(until), "%lld", (long long)r->defer_until_ms);
                 if (r->defer_until_ms > 0)
-                        hold_txn_park(w->q, cfg, job, r->defer_until_ms);
+                        hold_txn_park(w->q, cfg, job, r->defer_until_ms, now_ms());
                 queue_txn_event(w->q, cfg->queue.events_maxlen, "skipped", "reminder",
                                 job->reminder_id, "channel", ch, "step", job->step, "campaign",
                                 job->campaign, "customer", job->customer.id, "reason", r->reason,

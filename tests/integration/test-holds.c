@@ -14,8 +14,12 @@
 
 #include "arrangement.h"
 #include "civil.h"
+#include "config.h"
+#include "error.h"
 #include "harness.h"
+#include "hold.h"
 #include "job.h"
+#include "queue.h"
 
 #define P HARNESS_PREFIX ":"
 #define DAY_MS (86400 * INT64_C(1000))
@@ -283,6 +287,76 @@ END_TEST
 
 /* Without the history dunningd never reads a hold: hold and arrange
  * refuse rather than promise what would not happen. */
+/* A release that runs between a worker's read of the hold and its
+ * record finds nothing parked yet; the park decided at EXEC time sees the
+ * hold gone and puts the job back for now, not for the recheck a day away.
+ * With the hold still there, it parks as before. */
+START_TEST(test_park_after_release_goes_back_now)
+{
+        struct harness *h = start_world("holds: { recheck_hours: 24 }\n");
+        struct config *cfg = NULL;
+        struct error err;
+        ck_assert_msg(config_load(&cfg, h->config_path, &err) == 0, "%s", err.msg);
+        char url[400];
+        snprintf(url, sizeof(url), "unix://%s", h->sock);
+        struct queue *q = NULL;
+        ck_assert_msg(queue_open(&q, url, NULL, HARNESS_PREFIX, NULL, &err) == 0, "%s", err.msg);
+
+        char *text = harness_job_json(1, NULL);
+        struct job *job = NULL;
+        ck_assert_msg(job_parse(&job, text, strlen(text), &err) == 0, "%s", err.msg);
+        const char *inv = job->invoices[0].number;
+        int64_t now = harness_now_ms(), resume = now + 24 * 3600 * INT64_C(1000);
+
+        /* Held: parked for the recheck, noted under invoice and customer. */
+        harness_redis_cmd(h, "HSET " P "invoice:%s hold %s", inv, "other|1|0|-");
+        hold_txn_park(q, cfg, job, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
+                                           (long long)resume, (long long)resume), 1);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:invoice:%s", inv), 1);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:customer:%s", job->customer.id), 1);
+
+        /* Released in between: back for now, noted nowhere. */
+        harness_redis_cmd(h, "DEL " P "scheduled " P "held:invoice:%s " P "held:customer:%s",
+                          inv, job->customer.id);
+        harness_redis_cmd(h, "HDEL " P "invoice:%s hold", inv);
+        hold_txn_park(q, cfg, job, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
+                                           (long long)now, (long long)now), 1);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:invoice:%s", inv), 0);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:customer:%s", job->customer.id),
+                         0);
+        /* Its text comes back due now: not_before is not the recheck. */
+        char *back = harness_redis_str(h, "EVAL %s 1 %s",
+                                       "return redis.call('ZRANGE', KEYS[1], 0, 0)[1]",
+                                       P "scheduled");
+        ck_assert_ptr_nonnull(back);
+        struct job *again = NULL;
+        ck_assert_msg(job_parse(&again, back, strlen(back), &err) == 0, "%s", err.msg);
+        ck_assert_int_le(again->not_before_ms, now);
+        job_free(again);
+        free(back);
+
+        /* A customer hold or an arrangement keeps it parked as well. */
+        harness_redis_cmd(h, "DEL " P "scheduled");
+        harness_redis_cmd(h, "HSET " P "invoice:%s arrangement A-1", inv);
+        hold_txn_park(q, cfg, job, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
+                                           (long long)resume, (long long)resume), 1);
+
+        job_free(job);
+        free(text);
+        queue_free(q);
+        config_free(cfg);
+        harness_free(h);
+}
+END_TEST
+
 START_TEST(test_hold_needs_history)
 {
         struct harness *h = start_world("history: { enabled: false }\n");
@@ -309,6 +383,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_held_not_sent_until_released);
         tcase_add_test(tc, test_arrangement_reminds_and_lapses);
         tcase_add_test(tc, test_hold_needs_history);
+        tcase_add_test(tc, test_park_after_release_goes_back_now);
         suite_add_tcase(s, tc);
         return s;
 }
