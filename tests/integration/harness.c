@@ -25,7 +25,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
+#include "error.h"
 #include "job.h"
+#include "queue.h"
 
 #define LOG_TAIL_LINES 200
 #define REDIS_READY_MS 15000
@@ -1405,4 +1408,16 @@ void harness_wait_events(struct harness *h, const char *type, const char *field,
                       "%zu %s events with %s=%s, want %zu",
                       harness_events_with(h, type, field, value), type, field ? field : "-",
                       value ? value : "-", n);
+}
+
+void harness_open_queue(struct harness *h, struct config **cfg, struct queue **q)
+{
+        struct error err;
+        char url[400];
+
+        *cfg = NULL;
+        *q = NULL;
+        ck_assert_msg(config_load(cfg, h->config_path, &err) == 0, "%s", err.msg);
+        snprintf(url, sizeof(url), "unix://%s", h->sock);
+        ck_assert_msg(queue_open(q, url, NULL, HARNESS_PREFIX, NULL, &err) == 0, "%s", err.msg);
 }

@@ -204,6 +204,13 @@ void harness_config_defaults(struct harness_config *c);
 void harness_config_write(struct harness *h, const struct harness_config *c);
 void harness_config_write_text(struct harness *h, const char *text);
 
+/* For tests that call the daemon's code directly: the config written
+ * last, loaded (*cfg), and a queue on h's Redis with its prefix (*q).
+ * Free them with queue_free and config_free. */
+struct config;
+struct queue;
+void harness_open_queue(struct harness *h, struct config **cfg, struct queue **q);
+
 /* dunningd processes: `dunningd --config DIR/dunningd.yaml`, stdout and
  * stderr to DIR/dunningd-N.log. While another daemon of h runs, the new one
  * gets its own copy of the config, DIR/dunningd-N.yaml, differing only in

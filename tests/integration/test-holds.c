@@ -294,13 +294,10 @@ END_TEST
 START_TEST(test_park_after_release_goes_back_now)
 {
         struct harness *h = start_world("holds: { recheck_hours: 24 }\n");
-        struct config *cfg = NULL;
+        struct config *cfg;
+        struct queue *q;
         struct error err;
-        ck_assert_msg(config_load(&cfg, h->config_path, &err) == 0, "%s", err.msg);
-        char url[400];
-        snprintf(url, sizeof(url), "unix://%s", h->sock);
-        struct queue *q = NULL;
-        ck_assert_msg(queue_open(&q, url, NULL, HARNESS_PREFIX, NULL, &err) == 0, "%s", err.msg);
+        harness_open_queue(h, &cfg, &q);
 
         char *text = harness_job_json(1, NULL);
         struct job *job = NULL;

@@ -237,13 +237,10 @@ START_TEST(test_script_and_noscript)
         harness_config_defaults(&c);
         c.extra_yaml = "limits: { rate: { sms: 10/s, email: 1/s } }";
         harness_config_write(h, &c);
-        struct config *cfg = NULL;
+        struct config *cfg;
+        struct queue *q;
         struct error err;
-        ck_assert_msg(config_load(&cfg, h->config_path, &err) == 0, "%s", err.msg);
-        char url[400];
-        snprintf(url, sizeof(url), "unix://%s", h->sock);
-        struct queue *q = NULL;
-        ck_assert_msg(queue_open(&q, url, NULL, HARNESS_PREFIX, NULL, &err) == 0, "%s", err.msg);
+        harness_open_queue(h, &cfg, &q);
 
         size_t want[JOB_CHANNEL__N] = { 0 };
         int64_t a[3], b[1], *slots[JOB_CHANNEL__N] = { NULL };
