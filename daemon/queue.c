@@ -1677,6 +1677,16 @@ int queue_stream_last(struct queue *q, const char *stream, int count,
         return 0;
 }
 
+int queue_stream_len(struct queue *q, const char *stream, long long *len, struct error *err)
+{
+        char key[160];
+        int rc;
+
+        queue_key(q, key, sizeof(key), stream);
+        *len = int_reply(q, "XLEN", key, err, &rc);
+        return rc;
+}
+
 int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int count,
                        struct queue_fields **out, size_t *n, struct error *err)
 {

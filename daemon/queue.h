@@ -302,6 +302,8 @@ int queue_stream_claim(struct queue *q, const char *stream, int64_t idle_ms, int
  * appended to *out like queue_stream_read. */
 int queue_stream_last(struct queue *q, const char *stream, int count,
                       struct queue_fields **out, size_t *n, struct error *err);
+/* XLEN of <prefix>:<stream> into *len (0 when it does not exist). */
+int queue_stream_len(struct queue *q, const char *stream, long long *len, struct error *err);
 void queue_records_free(struct queue_fields *recs, size_t n);
 /* In the transaction: XACK of an entry of <prefix>:<stream>. */
 void queue_txn_ack_stream(struct queue *q, const char *stream, const char *entry_id);

@@ -211,11 +211,14 @@ int stats_collect(struct queue *q, const struct stats_filter *f, struct stats *s
 
 int stats_campaigns(struct queue *q, const struct stats_filter *f,
                     char names[][STATS_STEP_MAX + 1], size_t max, size_t *n_names,
-                    struct error *err)
+                    size_t *n_total, struct error *err)
 {
         struct queue_fields *days;
         size_t n;
         int64_t from;
+        /* Those beyond max, only counted: every day's counters are read
+         * anyway, so the total costs a set, not a round trip. */
+        json_t *more = json_object();
 
         *n_names = 0;
         int rc = read_days(q, f, &days, &n, &from, err);
@@ -232,8 +235,12 @@ int stats_campaigns(struct queue *q, const struct stats_filter *f,
                         if (j == *n_names && *n_names < max)
                                 snprintf(names[(*n_names)++], STATS_STEP_MAX + 1, "%s",
                                          campaign);
+                        else if (j == *n_names)
+                                json_object_set_new_nocheck(more, campaign, json_true());
                 }
         }
+        *n_total = *n_names + json_object_size(more);
+        json_decref(more);
         free_days(days, n);
         qsort(names, *n_names, STATS_STEP_MAX + 1, (int (*)(const void *, const void *))strcmp);
         return rc;

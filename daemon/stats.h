@@ -68,10 +68,11 @@ struct stats_day {
 int stats_collect_daily(struct queue *q, const struct stats_filter *f, struct stats *s,
                         struct stats_day *daily, size_t max_days, size_t *n_daily,
                         struct error *err);
-/* The campaigns with counters in filter's period, sorted, at most max. */
+/* The campaigns with counters in filter's period, sorted, at most max;
+ * *n_total: how many there are in all (> *n_names when cut). */
 int stats_campaigns(struct queue *q, const struct stats_filter *f,
                     char names[][STATS_STEP_MAX + 1], size_t max, size_t *n_names,
-                    struct error *err);
+                    size_t *n_total, struct error *err);
 
 /* Derived figures of a row. */
 struct stats_figures {

@@ -290,8 +290,8 @@ static int get_campaigns(struct queue *q, json_t **out, struct error *err)
 {
         struct stats_filter f = last_days(now_ms());
         char names[CAMPAIGNS_MAX][STATS_STEP_MAX + 1];
-        size_t n = 0;
-        int rc = stats_campaigns(q, &f, names, CAMPAIGNS_MAX, &n, err);
+        size_t n = 0, total = 0;
+        int rc = stats_campaigns(q, &f, names, CAMPAIGNS_MAX, &n, &total, err);
         /* Dead letters per campaign: the job's campaign is in each entry,
          * the job text is not needed; a bounded walk, said when cut. */
         json_t *dead = rc == 0 ? dead_list_json(q, CAMPAIGN_DEAD_SCAN, false, err) : NULL;
@@ -328,8 +328,12 @@ static int get_campaigns(struct queue *q, json_t **out, struct error *err)
                 json_decref(list);
                 return rc;
         }
-        *out = json_pack("{sosb}", "campaigns", list, "dead_truncated",
-                         json_is_true(json_object_get(dead, "truncated")));
+        /* How many campaigns there are and how many dead letters were
+         * counted: a list cut short says so (the page too). */
+        *out = json_pack("{sosbsIsIsI}", "campaigns", list, "dead_truncated",
+                         json_is_true(json_object_get(dead, "truncated")), "total",
+                         (json_int_t)total, "shown", (json_int_t)n, "dead_scanned",
+                         json_integer_value(json_object_get(dead, "count")));
         json_decref(dead);
         return 0;
 }
@@ -433,9 +437,11 @@ static json_t *invoices_json(struct queue *q, json_t *set, struct error *err, in
         return list;
 }
 
-/* explain's object for id, with "timeline" (its events, newest first)
- * and "invoices" (those the events name). -ENOENT when dunningd knows
- * nothing of the customer. */
+/* explain's object for id, with "timeline" (its events, newest first),
+ * "invoices" (those the events name), and whether the events searched
+ * (the newest TIMELINE_SCAN) reached the oldest: "timeline_complete",
+ * "timeline_searched". -ENOENT when dunningd knows nothing of the
+ * customer. */
 static int get_customer(struct ui *u, struct queue *q, const char *id, json_t **out,
                         struct error *err)
 {
@@ -449,11 +455,15 @@ static int get_customer(struct ui *u, struct queue *q, const char *id, json_t **
         if (rc == 0)
                 explain_free(&e);
 
+        /* One event more than searched: whether there was more to search,
+         * from the same read. */
         struct queue_fields *ev = NULL;
         size_t n = 0;
-        rc = queue_stream_last(q, "events", TIMELINE_SCAN, &ev, &n, err);
+        rc = queue_stream_last(q, "events", TIMELINE_SCAN + 1, &ev, &n, err);
+        bool complete = n <= TIMELINE_SCAN;
+        size_t searched = complete ? n : TIMELINE_SCAN;
         json_t *timeline = json_array(), *inv = json_object();
-        for (size_t i = 0; rc == 0 && i < n; i++) {
+        for (size_t i = 0; rc == 0 && i < searched; i++) {
                 const char *c = queue_fields_get(&ev[i], "customer");
                 if (!c || strcmp(c, id) != 0)
                         continue;
@@ -474,10 +484,18 @@ static int get_customer(struct ui *u, struct queue *q, const char *id, json_t **
         json_decref(inv);
         known = known || json_array_size(timeline) > 0;
         json_object_set_new(root, "timeline", timeline);
+        json_object_set_new(root, "timeline_complete", json_boolean(complete));
+        json_object_set_new(root, "timeline_searched", json_integer((json_int_t)searched));
         json_object_set_new(root, "invoices", invoices);
         if (rc < 0 || !known) {
                 json_decref(root);
-                return rc < 0 ? rc : error_set(err, -ENOENT, "no customer %s", id);
+                if (rc < 0)
+                        return rc;
+                /* Not found where we looked: say where that was. */
+                return complete ? error_set(err, -ENOENT, "no customer %s", id)
+                                : error_set(err, -ENOENT,
+                                            "no customer %s in the newest %d events",
+                                            id, TIMELINE_SCAN);
         }
         *out = root;
         return 0;
@@ -501,7 +519,8 @@ static void contact(json_t *o, const char *key, const char *value, bool reveal)
 }
 
 /* `dead list --json` with the customer's name and masked contacts instead
- * of the job; reveal (may be NULL) names the entry shown in full. */
+ * of the job, and "total" and "shown" (how many there are, how many are
+ * listed); reveal (may be NULL) names the entry shown in full. */
 static int get_dead(struct queue *q, const char *reveal, json_t **out, struct error *err)
 {
         json_t *root = dead_list_json(q, DEAD_SHOWN, true, err);
@@ -509,6 +528,22 @@ static int get_dead(struct queue *q, const char *reveal, json_t **out, struct er
         json_t *e;
         if (!root)
                 return -EIO;
+        /* A walk that was not cut saw them all; one that was asks the
+         * stream, whose length may have moved since, but never says fewer
+         * than the walk saw. */
+        long long shown = json_integer_value(json_object_get(root, "count"));
+        long long total = shown;
+        if (json_is_true(json_object_get(root, "truncated"))) {
+                int rc = queue_stream_len(q, "dead", &total, err);
+                if (rc < 0) {
+                        json_decref(root);
+                        return rc;
+                }
+                if (total <= shown)
+                        total = shown + 1;
+        }
+        json_object_set_new(root, "total", json_integer(total));
+        json_object_set_new(root, "shown", json_integer(shown));
         json_array_foreach(json_object_get(root, "entries"), i, e) {
                 json_t *cust = json_object_get(json_object_get(e, "job"), "customer");
                 const char *id = json_string_value(json_object_get(e, "id"));

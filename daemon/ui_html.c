@@ -156,6 +156,18 @@ static const struct {
         { "orders", "Order", "Volgorde" },
         { "total", "Total", "Totaal" },
         { "dead_count", "Dead letters", "Onbestelbaar" },
+        /* Lists cut short say so; {1} and {2} are counts (ui_text_counts). */
+        { "dead_cut", "Showing {1} of {2} dead letters: the oldest.",
+          "{1} van {2} onbestelbare opdrachten getoond: de oudste." },
+        { "campaigns_cut", "Showing {1} of {2} campaigns of the last 30 days.",
+          "{1} van {2} campagnes van de laatste 30 dagen getoond." },
+        { "campaigns_dead_cut", "Dead letters per campaign: only the oldest {1} were counted.",
+          "Onbestelbaar per campagne: alleen de oudste {1} zijn geteld." },
+        { "timeline_cut",
+          "Only the newest {1} events of all customers were searched: older events of this "
+          "customer are not shown.",
+          "Alleen de nieuwste {1} gebeurtenissen van alle klanten zijn doorzocht: oudere "
+          "gebeurtenissen van deze klant staan er niet bij." },
 };
 
 const char *ui_text(enum ui_lang l, const char *key)
@@ -166,22 +178,55 @@ const char *ui_text(enum ui_lang l, const char *key)
         return key;
 }
 
-void ui_money(struct buf *b, enum ui_lang l, long long cents)
+/* v with its thousands grouped the way l writes them. */
+static void grouped(struct buf *b, enum ui_lang l, unsigned long long v)
 {
         char digits[32];
-        unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents
-                                         : (unsigned long long)cents;
-        int len = snprintf(digits, sizeof(digits), "%llu", a / 100);
-        char sep = l == UI_LANG_NL ? '.' : ',', dec = l == UI_LANG_NL ? ',' : '.';
+        int len = snprintf(digits, sizeof(digits), "%llu", v);
+        char sep = l == UI_LANG_NL ? '.' : ',';
 
-        if (cents < 0)
-                buf_putc(b, '-');
         for (int i = 0; i < len; i++) {
                 if (i && (len - i) % 3 == 0)
                         buf_putc(b, sep);
                 buf_putc(b, digits[i]);
         }
-        buf_printf(b, "%c%02llu", dec, a % 100);
+}
+
+void ui_money(struct buf *b, enum ui_lang l, long long cents)
+{
+        unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents
+                                         : (unsigned long long)cents;
+
+        if (cents < 0)
+                buf_putc(b, '-');
+        grouped(b, l, a / 100);
+        buf_printf(b, "%c%02llu", l == UI_LANG_NL ? ',' : '.', a % 100);
+}
+
+void ui_count(struct buf *b, enum ui_lang l, long long n)
+{
+        if (n < 0)
+                buf_putc(b, '-');
+        grouped(b, l, n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n);
+}
+
+void ui_text_counts(struct buf *b, enum ui_lang l, const char *key, long long n1, long long n2)
+{
+        const char *t = ui_text(l, key);
+        struct buf lit = BUF_INIT;
+
+        for (; *t; t++) {
+                if (t[0] == '{' && (t[1] == '1' || t[1] == '2') && t[2] == '}') {
+                        ui_html_escape(b, buf_str(&lit));
+                        buf_reset(&lit);
+                        ui_count(b, l, t[1] == '1' ? n1 : n2);
+                        t += 2;
+                } else {
+                        buf_putc(&lit, *t);
+                }
+        }
+        ui_html_escape(b, buf_str(&lit));
+        buf_free(&lit);
 }
 
 /* Colours of the channels (email, sms, letter) and of the payments line. */

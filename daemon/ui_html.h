@@ -31,6 +31,12 @@ const char *ui_text(enum ui_lang l, const char *key);
 
 /* Money in minor units as "1.234,56" (nl) or "1,234.56" (en). */
 void ui_money(struct buf *b, enum ui_lang l, long long cents);
+/* A count as "5.000" (nl) or "5,000" (en). */
+void ui_count(struct buf *b, enum ui_lang l, long long n);
+/* The text of key in l, escaped, with each "{1}" and "{2}" in it
+ * replaced by n1 and n2 written as ui_count writes them: the sentence
+ * order is the language's, the numbers are ours. */
+void ui_text_counts(struct buf *b, enum ui_lang l, const char *key, long long n1, long long n2);
 
 /* The daily chart: per day a bar of the reminders sent, stacked by
  * channel, and a line of the payments credited, days[0..n) oldest first;

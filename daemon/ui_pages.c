@@ -106,6 +106,15 @@ static void h(struct buf *b, const char *tag, const char *text)
         buf_printf(b, "</%s>", tag);
 }
 
+/* The line that says a list was cut: which text, and its counts. */
+static void cut(struct buf *b, const struct ui_page *p, const char *id, const char *key,
+                long long n1, long long n2)
+{
+        buf_printf(b, "<p class=\"cut\" id=\"%s\">", id);
+        ui_text_counts(b, p->lang, key, n1, n2);
+        buf_puts(b, "</p>");
+}
+
 static void th(struct buf *b, const struct ui_page *p, const char *const *keys)
 {
         buf_puts(b, "<tr>");
@@ -231,6 +240,12 @@ void ui_page_campaigns(struct buf *b, const struct ui_page *p, json_t *campaigns
         size_t i;
         begin(b, p, T("campaigns"), "campaigns");
         h(b, "h1", T("campaigns"));
+        if (num(campaigns, "total") > num(campaigns, "shown"))
+                cut(b, p, "campaigns-cut", "campaigns_cut", num(campaigns, "shown"),
+                    num(campaigns, "total"));
+        if (json_is_true(json_object_get(campaigns, "dead_truncated")))
+                cut(b, p, "campaigns-dead-cut", "campaigns_dead_cut",
+                    num(campaigns, "dead_scanned"), 0);
         if (json_array_size(json_object_get(campaigns, "campaigns")) == 0)
                 h(b, "p", T("no_data"));
         json_array_foreach(json_object_get(campaigns, "campaigns"), i, c) {
@@ -391,6 +406,8 @@ void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *c)
         }
         buf_puts(b, "</table>");
         h(b, "h2", T("timeline"));
+        if (json_is_false(json_object_get(c, "timeline_complete")))
+                cut(b, p, "timeline-cut", "timeline_cut", num(c, "timeline_searched"), 0);
         buf_puts(b, "<table id=\"timeline\">");
         th(b, p, thead);
         json_array_foreach(json_object_get(c, "timeline"), i, o) {
@@ -453,6 +470,8 @@ void ui_page_dead(struct buf *b, const struct ui_page *p, json_t *dead, const ch
         buf_puts(b, "<p id=\"notice\">");
         esc(b, notice);
         buf_puts(b, "</p>");
+        if (num(dead, "total") > num(dead, "shown"))
+                cut(b, p, "dead-cut", "dead_cut", num(dead, "shown"), num(dead, "total"));
         if (json_array_size(json_object_get(dead, "entries")) == 0) {
                 h(b, "p", T("no_dead"));
                 end(b);

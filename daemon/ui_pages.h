@@ -20,6 +20,8 @@ void ui_page_login(struct buf *b, const struct ui_page *p, bool refused);
 /* stats: /api/v1/stats (with its "daily"), queue: /api/v1/queue. */
 void ui_page_overview(struct buf *b, const struct ui_page *p, json_t *stats, json_t *queue,
                       const struct stats_day *days, size_t n_days);
+/* campaigns: /api/v1/campaigns; customer: /api/v1/customers/{id}. A list
+ * the API says was cut gets a line saying how far. */
 void ui_page_campaigns(struct buf *b, const struct ui_page *p, json_t *campaigns);
 void ui_page_customer(struct buf *b, const struct ui_page *p, json_t *customer);
 void ui_page_not_found(struct buf *b, const struct ui_page *p, const char *query);

@@ -59,4 +59,5 @@ const char ui_static_css[] =
         "td.n{text-align:right}\n"
         ".chart{width:100%;max-width:760px;background:#fff;border:1px solid #e2e8f0}\n"
         "#notice{color:#276749;font-weight:bold}\n"
+        ".cut{background:#fffbea;border-left:4px solid #d69e2e;padding:.4em 1em}\n"
         ".why{background:#fff;border-left:4px solid #2b6cb0;padding:.5em 1em}\n";

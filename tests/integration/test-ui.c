@@ -436,6 +436,181 @@ START_TEST(test_api_dead_masked_retry_drop)
 }
 END_TEST
 
+/* daemon/ui.c's limits: what a list shows at most. */
+#define DEAD_SHOWN 200
+#define CAMPAIGNS_MAX 20
+#define CAMPAIGN_DEAD_SCAN 10000
+#define TIMELINE_SCAN 5000
+
+/* n entries added to dunning:<stream> in one command: each with the
+ * field/value pairs of argv[2..] (up to four pairs). */
+static void xadd_many(struct harness *h, const char *stream, int n, const char *fields[8])
+{
+        harness_redis_cmd(h,
+                          "EVAL %s 1 dunning:%s %d %s %s %s %s %s %s %s %s",
+                          "for i = 1, tonumber(ARGV[1]) do "
+                          "redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[3], ARGV[4], ARGV[5], "
+                          "ARGV[6], ARGV[7], ARGV[8], ARGV[9]) end",
+                          stream, n, fields[0], fields[1], fields[2], fields[3], fields[4],
+                          fields[5], fields[6], fields[7]);
+}
+
+static bool has_cut(const char *page)
+{
+        return strstr(page, "class=\"cut\"") != NULL;
+}
+
+/* GET path as a page in lang: its body (owned), status 200 asserted. */
+static char *page_in(int port, const char *path, const char *lang)
+{
+        char p[256];
+        snprintf(p, sizeof(p), "%s%slang=%s", path, strchr(path, '?') ? "&" : "?", lang);
+        struct resp r = request(port, "GET", p, bearer(), NULL);
+        ck_assert_msg(r.status == 200, "GET %s: %d %s", p, r.status, r.body);
+        free(r.head);
+        return r.body;
+}
+
+static long long jint(json_t *o, const char *key)
+{
+        json_t *v = json_object_get(o, key);
+        ck_assert_msg(json_is_integer(v), "no integer \"%s\"", key);
+        return json_integer_value(v);
+}
+
+/* A list the dashboard cuts short says so, in the API and on the page, in
+ * both languages; a whole list says nothing. */
+START_TEST(test_lists_say_when_cut)
+{
+        struct world w;
+        world_make(&w);
+        int port = w.d->port;
+
+        /* A few of everything: nothing is cut, no page says so. */
+        json_t *o = api(port, "/api/v1/dead", 200);
+        ck_assert_int_eq(jint(o, "total"), 1);
+        ck_assert_int_eq(jint(o, "shown"), 1);
+        ck_assert_int_eq(jint(o, "count"), 1);
+        ck_assert(json_is_false(json_object_get(o, "truncated")));
+        json_decref(o);
+        o = api(port, "/api/v1/campaigns", 200);
+        ck_assert_int_eq(jint(o, "total"), 1);
+        ck_assert_int_eq(jint(o, "shown"), 1);
+        ck_assert_int_eq(jint(o, "dead_scanned"), 1);
+        json_decref(o);
+        o = api(port, "/api/v1/customers/C-2", 200);
+        ck_assert(json_is_true(json_object_get(o, "timeline_complete")));
+        ck_assert_int_eq(jint(o, "timeline_searched"), harness_xlen(w.h, "events"));
+        json_decref(o);
+        o = api(port, "/api/v1/customers/C-404", 404);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "error")), "no customer C-404");
+        json_decref(o);
+        const char *pages[] = { "/ui/dead", "/ui/campaigns", "/ui/customers/C-2" };
+        for (size_t i = 0; i < 3; i++) {
+                char *b = page_in(port, pages[i], "en");
+                ck_assert_msg(!has_cut(b), "%s says a whole list was cut: %s", pages[i], b);
+                free(b);
+        }
+
+        /* More campaigns than the page shows: 21 more, each with a
+         * reminder sent through the pipeline. */
+        for (int i = 1; i <= CAMPAIGNS_MAX + 1; i++) {
+                char *base = harness_job_json(100 + i, NULL), camp[16];
+                json_t *job = json_loads(base, 0, NULL);
+                free(base);
+                snprintf(camp, sizeof(camp), "c-%02d", i);
+                json_object_set_new(job, "campaign", json_string(camp));
+                char *text = json_dumps(job, JSON_COMPACT);
+                harness_redis_cmd(w.h, "XADD dunning:jobs * job %s", text);
+                free(text);
+                json_decref(job);
+        }
+        ck_assert_uint_eq(harness_wait_sent(w.h, CUSTOMERS + CAMPAIGNS_MAX + 1, 20000),
+                          CUSTOMERS + CAMPAIGNS_MAX + 1);
+        /* More dead letters than the list shows, and than a campaign's
+         * dead letters are counted among: 10,050 more, as a worker writes
+         * them. */
+        const char *dead[8] = { "job", "{\"campaign\":\"c-01\",\"customer\":{\"id\":\"C-101\"}}",
+                                "reason", "invalid", "error", "test", "attempts", "1" };
+        xadd_many(w.h, "dead", CAMPAIGN_DEAD_SCAN + 50, dead);
+
+        o = api(port, "/api/v1/dead", 200);
+        ck_assert_int_eq(jint(o, "total"), CAMPAIGN_DEAD_SCAN + 51);
+        ck_assert_int_eq(jint(o, "shown"), DEAD_SHOWN);
+        ck_assert_uint_eq(json_array_size(json_object_get(o, "entries")), DEAD_SHOWN);
+        ck_assert(json_is_true(json_object_get(o, "truncated")));
+        json_decref(o);
+        char *b = page_in(port, "/ui/dead", "nl");
+        ck_assert_msg(strstr(b, "<p class=\"cut\" id=\"dead-cut\">200 van 10.051 onbestelbare"),
+                      "%s", b);
+        free(b);
+        b = page_in(port, "/ui/dead", "en");
+        ck_assert_msg(strstr(b, "id=\"dead-cut\">Showing 200 of 10,051 dead letters"), "%s", b);
+        free(b);
+
+        o = api(port, "/api/v1/campaigns", 200);
+        ck_assert_int_eq(jint(o, "total"), CAMPAIGNS_MAX + 2);
+        ck_assert_int_eq(jint(o, "shown"), CAMPAIGNS_MAX);
+        ck_assert_uint_eq(json_array_size(json_object_get(o, "campaigns")), CAMPAIGNS_MAX);
+        ck_assert(json_is_true(json_object_get(o, "dead_truncated")));
+        ck_assert_int_eq(jint(o, "dead_scanned"), CAMPAIGN_DEAD_SCAN);
+        json_decref(o);
+        b = page_in(port, "/ui/campaigns", "en");
+        ck_assert_msg(strstr(b, "id=\"campaigns-cut\">Showing 20 of 22 campaigns") &&
+                              strstr(b, "id=\"campaigns-dead-cut\">Dead letters per campaign: "
+                                        "only the oldest 10,000 were counted."),
+                      "%s", b);
+        free(b);
+        b = page_in(port, "/ui/campaigns", "nl");
+        ck_assert_msg(strstr(b, ">20 van 22 campagnes") && strstr(b, "oudste 10.000 zijn geteld"),
+                      "%s", b);
+        free(b);
+
+        /* Events up to exactly what the timeline searches: all of them
+         * searched, nothing said; one more and it says so. */
+        const char *noise[8] = { "type", "noise", "a", "1", "b", "2", "c", "3" };
+        long long have = harness_xlen(w.h, "events");
+        ck_assert_int_lt(have, TIMELINE_SCAN);
+        xadd_many(w.h, "events", (int)(TIMELINE_SCAN - have), noise);
+        o = api(port, "/api/v1/customers/C-2", 200);
+        ck_assert(json_is_true(json_object_get(o, "timeline_complete")));
+        ck_assert_int_eq(jint(o, "timeline_searched"), TIMELINE_SCAN);
+        ck_assert_uint_ge(json_array_size(json_object_get(o, "timeline")), 2);
+        json_decref(o);
+        b = page_in(port, "/ui/customers/C-2", "en");
+        ck_assert_msg(!has_cut(b), "%s", b);
+        free(b);
+        xadd_many(w.h, "events", 1, noise);
+        o = api(port, "/api/v1/customers/C-2", 200);
+        ck_assert(json_is_false(json_object_get(o, "timeline_complete")));
+        ck_assert_int_eq(jint(o, "timeline_searched"), TIMELINE_SCAN);
+        json_decref(o);
+        /* C-2's events pushed out of the search: an empty timeline that
+         * says why. */
+        xadd_many(w.h, "events", TIMELINE_SCAN, noise);
+        o = api(port, "/api/v1/customers/C-2", 200);
+        ck_assert(json_is_false(json_object_get(o, "timeline_complete")));
+        ck_assert_uint_eq(json_array_size(json_object_get(o, "timeline")), 0);
+        json_decref(o);
+        /* one not found says where it was looked for */
+        o = api(port, "/api/v1/customers/C-404", 404);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "error")),
+                         "no customer C-404 in the newest 5000 events");
+        json_decref(o);
+        b = page_in(port, "/ui/customers/C-2", "en");
+        ck_assert_msg(strstr(b, "<p class=\"cut\" id=\"timeline-cut\">Only the newest 5,000 "
+                                "events of all customers were searched"),
+                      "%s", b);
+        free(b);
+        b = page_in(port, "/ui/customers/C-2", "nl");
+        ck_assert_msg(strstr(b, "id=\"timeline-cut\">Alleen de nieuwste 5.000 gebeurtenissen"),
+                      "%s", b);
+        free(b);
+        harness_daemon_stop(w.d);
+        harness_free(w.h);
+}
+END_TEST
+
 START_TEST(test_session_csrf_and_headers)
 {
         struct world w;
@@ -641,6 +816,7 @@ static Suite *suite(void)
                 tcase_add_test(tc, test_api_numbers_are_dunningctls);
                 tcase_add_test(tc, test_api_customer_by_invoice);
                 tcase_add_test(tc, test_api_dead_masked_retry_drop);
+                tcase_add_test(tc, test_lists_say_when_cut);
                 tcase_add_test(tc, test_session_csrf_and_headers);
                 tcase_add_test(tc, test_customer_id_with_slash);
                 tcase_add_test(tc, test_redis_down_503);

@@ -60,6 +60,148 @@ START_TEST(test_money)
 }
 END_TEST
 
+START_TEST(test_count)
+{
+        static const struct {
+                long long n;
+                const char *nl, *en;
+        } cases[] = {
+                { 0, "0", "0" },
+                { 999, "999", "999" },
+                { 5000, "5.000", "5,000" },
+                { 1234567, "1.234.567", "1,234,567" },
+                { -1234, "-1.234", "-1,234" },
+        };
+        struct buf b = BUF_INIT;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                buf_reset(&b);
+                ui_count(&b, UI_LANG_NL, cases[i].n);
+                ck_assert_str_eq(buf_str(&b), cases[i].nl);
+                buf_reset(&b);
+                ui_count(&b, UI_LANG_EN, cases[i].n);
+                ck_assert_str_eq(buf_str(&b), cases[i].en);
+        }
+        buf_free(&b);
+}
+END_TEST
+
+/* The lines that say a list was cut: the language's sentence, the
+ * language's numbers, and nothing in them left unescaped. */
+START_TEST(test_text_counts)
+{
+        static const char *const keys[] = { "dead_cut", "campaigns_cut", "campaigns_dead_cut",
+                                            "timeline_cut" };
+        struct buf b = BUF_INIT;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                /* both languages have it, and they differ */
+                ck_assert_str_ne(ui_text(UI_LANG_NL, keys[i]), keys[i]);
+                ck_assert_str_ne(ui_text(UI_LANG_EN, keys[i]), keys[i]);
+                ck_assert_str_ne(ui_text(UI_LANG_NL, keys[i]), ui_text(UI_LANG_EN, keys[i]));
+                buf_reset(&b);
+                ui_text_counts(&b, UI_LANG_EN, keys[i], 1, 2);
+                ck_assert_msg(!strchr(buf_str(&b), '{'), "%s: a placeholder is left: %s",
+                              keys[i], buf_str(&b));
+        }
+        buf_reset(&b);
+        ui_text_counts(&b, UI_LANG_NL, "dead_cut", 200, 5000);
+        ck_assert_str_eq(buf_str(&b), "200 van 5.000 onbestelbare opdrachten getoond: de oudste.");
+        buf_reset(&b);
+        ui_text_counts(&b, UI_LANG_EN, "dead_cut", 200, 5000);
+        ck_assert_str_eq(buf_str(&b), "Showing 200 of 5,000 dead letters: the oldest.");
+        buf_reset(&b);
+        ui_text_counts(&b, UI_LANG_EN, "campaigns_cut", 20, 35);
+        ck_assert_str_eq(buf_str(&b), "Showing 20 of 35 campaigns of the last 30 days.");
+        buf_reset(&b);
+        ui_text_counts(&b, UI_LANG_NL, "timeline_cut", 5000, 0);
+        ck_assert(strncmp(buf_str(&b), "Alleen de nieuwste 5.000 gebeurtenissen", 39) == 0);
+        /* a missing text shows its key, escaped, numbers still put in;
+         * anything but {1} and {2} is text */
+        buf_reset(&b);
+        ui_text_counts(&b, UI_LANG_EN, "<b>{2}&{1}{3}{", 1000, 7);
+        ck_assert_str_eq(buf_str(&b), "&lt;b&gt;7&amp;1,000{3}{");
+        buf_free(&b);
+}
+END_TEST
+
+static bool has(const struct buf *b, const char *needle)
+{
+        return strstr(buf_str(b), needle) != NULL;
+}
+
+/* A page shows the cut line when the API's object says the list was cut,
+ * and none when it was not. */
+START_TEST(test_pages_say_when_cut)
+{
+        struct ui_page en = { .lang = UI_LANG_EN, .csrf = "", .self = "/ui/" };
+        struct ui_page nl = { .lang = UI_LANG_NL, .csrf = "", .self = "/ui/" };
+        struct buf b = BUF_INIT;
+
+        json_t *dead = json_pack("{s[{ssss}]sIsbsIsI}", "entries", "id", "1-0", "reason",
+                                 "invalid", "count", (json_int_t)1, "truncated", 1, "total",
+                                 (json_int_t)5000, "shown", (json_int_t)200);
+        ck_assert_ptr_nonnull(dead);
+        ui_page_dead(&b, &nl, dead, NULL);
+        ck_assert_msg(has(&b, "<p class=\"cut\" id=\"dead-cut\">200 van 5.000 "), "%s",
+                      buf_str(&b));
+        buf_reset(&b);
+        ui_page_dead(&b, &en, dead, NULL);
+        ck_assert(has(&b, "id=\"dead-cut\">Showing 200 of 5,000 dead letters"));
+        buf_reset(&b);
+        json_object_set_new(dead, "truncated", json_false());
+        json_object_set_new(dead, "total", json_integer(200));
+        ui_page_dead(&b, &en, dead, NULL);
+        ck_assert_msg(!has(&b, "class=\"cut\""), "a whole list says it was cut: %s",
+                      buf_str(&b));
+        buf_reset(&b);
+        json_t *none = json_pack("{s[]sIsbsIsI}", "entries", "count", (json_int_t)0,
+                                 "truncated", 0, "total", (json_int_t)0, "shown",
+                                 (json_int_t)0);
+        ui_page_dead(&b, &en, none, NULL);
+        ck_assert(!has(&b, "class=\"cut\"") && has(&b, "No dead letters."));
+        buf_reset(&b);
+
+        json_t *camps = json_pack("{s[]sbsIsIsI}", "campaigns", "dead_truncated", 1, "total",
+                                  (json_int_t)35, "shown", (json_int_t)20, "dead_scanned",
+                                  (json_int_t)10000);
+        ck_assert_ptr_nonnull(camps);
+        ui_page_campaigns(&b, &en, camps);
+        ck_assert_msg(has(&b, "id=\"campaigns-cut\">Showing 20 of 35 campaigns") &&
+                              has(&b, "id=\"campaigns-dead-cut\">Dead letters per campaign: "
+                                      "only the oldest 10,000 were counted."),
+                      "%s", buf_str(&b));
+        buf_reset(&b);
+        ui_page_campaigns(&b, &nl, camps);
+        ck_assert(has(&b, ">20 van 35 campagnes") && has(&b, "alleen de oudste 10.000 zijn"));
+        buf_reset(&b);
+        json_object_set_new(camps, "total", json_integer(20));
+        json_object_set_new(camps, "dead_truncated", json_false());
+        ui_page_campaigns(&b, &en, camps);
+        ck_assert(!has(&b, "class=\"cut\""));
+        buf_reset(&b);
+
+        json_t *cust = json_pack("{sss[]s[]sbsI}", "customer", "C-1", "invoices", "timeline",
+                                 "timeline_complete", 0, "timeline_searched",
+                                 (json_int_t)5000);
+        ck_assert_ptr_nonnull(cust);
+        ui_page_customer(&b, &en, cust);
+        ck_assert_msg(has(&b, "<p class=\"cut\" id=\"timeline-cut\">Only the newest 5,000 "
+                              "events of all customers were searched"),
+                      "%s", buf_str(&b));
+        buf_reset(&b);
+        ui_page_customer(&b, &nl, cust);
+        ck_assert(has(&b, "id=\"timeline-cut\">Alleen de nieuwste 5.000 gebeurtenissen"));
+        buf_reset(&b);
+        json_object_set_new(cust, "timeline_complete", json_true());
+        ui_page_customer(&b, &en, cust);
+        ck_assert(!has(&b, "class=\"cut\""));
+        buf_free(&b);
+        json_decref(dead);
+        json_decref(none);
+        json_decref(camps);
+        json_decref(cust);
+}
+END_TEST
+
 static size_t count(const char *s, const char *needle)
 {
         size_t n = 0;
@@ -199,6 +341,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_lang);
         tcase_add_test(tc, test_money);
+        tcase_add_test(tc, test_count);
+        tcase_add_test(tc, test_text_counts);
+        tcase_add_test(tc, test_pages_say_when_cut);
         tcase_add_test(tc, test_svg);
         tcase_add_test(tc, test_session);
         tcase_add_test(tc, test_pages_escape_everything);
