@@ -247,7 +247,7 @@ size_t hold_txn_resume(struct queue *q, const struct hold_target *t,
                 struct error err;
                 if (job_parse(&job, old, strlen(old), &err) < 0)
                         continue;
-                char *json = job_json_for_step(job, job->step, now_ms, NULL);
+                char *json = job_json_later(job, now_ms);
                 if (json) {
                         const char *argv[] = { "EVAL", resume_lua, "1", sched, old, json, now };
                         queue_txn_argv(q, 7, argv);
@@ -353,8 +353,8 @@ void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *
         char **keys = xcalloc(2 * n + 1, sizeof(*keys));
         const char **argv = xcalloc(2 * n + 11, sizeof(*argv));
         char k[512], ttl[24], nkeys[24], nn[24], resume[24], now[24];
-        char *json = job_json_for_step(job, job->step, resume_ms, NULL);
-        char *json_now = job_json_for_step(job, job->step, now_ms, NULL);
+        char *json = job_json_later(job, resume_ms);
+        char *json_now = job_json_later(job, now_ms);
         size_t argc = 0;
 
         snprintf(ttl, sizeof(ttl), "%d", cfg->history.retention_days * 86400);

@@ -123,11 +123,12 @@ int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n,
                     struct queue_fields *out, struct error *err);
 
 /* In the worker's transaction: job goes back to the scheduled set for
- * resume_ms (not_before set to it, so a flow's next step counts from
- * there), noted under each of its invoices and its customer. Decided when
- * the transaction runs: if none of those still has a hold or an
- * arrangement (released since the batch read them), the job goes back for
- * now_ms instead and is not noted anywhere, so a release that ran in
- * between does not leave it waiting for the recheck. */
+ * resume_ms as the same step (job_json_later: not_before set to it, so a
+ * flow's next step counts from there; skip_channels kept), noted under
+ * each of its invoices and its customer. Decided when the transaction
+ * runs: if none of those still has a hold or an arrangement (released
+ * since the batch read them), the job goes back for now_ms instead and is
+ * not noted anywhere, so a release that ran in between does not leave it
+ * waiting for the recheck. */
 void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *job,
                    int64_t resume_ms, int64_t now_ms);

@@ -991,8 +991,11 @@ char *job_json_with_attempt(const struct job *job, int attempt)
         return s;
 }
 
-char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms,
-                        const char *flow)
+/* job's text for step at not_before_ms (job_json_for_step,
+ * job_json_later). "attempt" always starts again; "skip_channels" is about
+ * one reminder (one step), so it goes with the step it was written for. */
+static char *json_rescheduled(const struct job *job, const char *step, int64_t not_before_ms,
+                              const char *flow, bool same_step)
 {
         json_t *root = job ? load(job->json, strlen(job->json), NULL) : NULL;
         char when[32];
@@ -1001,7 +1004,8 @@ char *job_json_for_step(const struct job *job, const char *step, int64_t not_bef
         if (!root)
                 return NULL;
         json_object_del(root, "attempt");
-        json_object_del(root, "skip_channels");
+        if (!same_step)
+                json_object_del(root, "skip_channels");
         if (flow && json_object_set_new(root, "flow", json_string(flow)) < 0) {
                 json_decref(root);
                 return NULL;
@@ -1012,6 +1016,17 @@ char *job_json_for_step(const struct job *job, const char *step, int64_t not_bef
                 s = dump(root);
         json_decref(root);
         return s;
+}
+
+char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms,
+                        const char *flow)
+{
+        return json_rescheduled(job, step, not_before_ms, flow, false);
+}
+
+char *job_json_later(const struct job *job, int64_t not_before_ms)
+{
+        return job ? json_rescheduled(job, job->step, not_before_ms, NULL, true) : NULL;
 }
 
 char *job_json_with_skip(const struct job *job, enum job_channel ch)

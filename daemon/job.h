@@ -129,9 +129,16 @@ char *job_json_with_attempt(const struct job *job, int attempt);
  * flow (NULL: left as it is), "attempt" and "skip_channels" dropped
  * (newly allocated; free it), or NULL. The same job, step, time and flow
  * always give the same text, so scheduling it twice leaves one entry in
- * the scheduled set. */
+ * the scheduled set. The same step again later: job_json_later. */
 char *job_json_for_step(const struct job *job, const char *step, int64_t not_before_ms,
                         const char *flow);
+
+/* Returns the job's JSON text for the same step again later: "not_before"
+ * set to not_before_ms, "attempt" dropped (a new round of tries),
+ * "skip_channels" kept, since the channels that did not reach the customer
+ * for this reminder still do not (newly allocated; free it), or NULL.
+ * Used when a job is parked by a hold or put off to the best hour. */
+char *job_json_later(const struct job *job, int64_t not_before_ms);
 
 /* Returns the job's JSON text with ch added to "skip_channels" and
  * "attempt" reset (newly allocated; free it), or NULL. Used when a channel

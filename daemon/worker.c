@@ -389,8 +389,7 @@ static void record_result(struct worker *w, const struct queue_entry *e, const s
                 char until[32];
                 snprintf(until, sizeof(until), "%lld", (long long)r->defer_until_ms);
                 char *timed = strcmp(r->reason, timing_why_name(TIMING_BEST_HOUR)) == 0
-                                      ? job_json_for_step(job, job->step, r->defer_until_ms,
-                                                          NULL)
+                                      ? job_json_later(job, r->defer_until_ms)
                                       : NULL;
                 queue_txn_schedule(w->q, timed ? timed : r->defer_job ? r->defer_job : job->json,
                                    r->defer_until_ms);

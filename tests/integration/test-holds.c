@@ -137,6 +137,56 @@ START_TEST(test_held_not_sent_until_released)
 }
 END_TEST
 
+/* A reminder whose SMS did not arrive goes on by e-mail (skip_channels);
+ * held meanwhile, it must still skip the SMS once released, not try the
+ * channel that already failed the customer. */
+START_TEST(test_held_fallback_keeps_skipped_channel)
+{
+        struct harness *h = start_world("holds: { recheck_hours: 24 }\n");
+        struct harness_ctl r;
+        char rid[19], path[600];
+
+        harness_ctl_run(h, &r, "hold", "INV-1", "--reason", "other", NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        /* customer 1 prefers SMS and has an e-mail address too */
+        ck_assert_str_eq(harness_channel_of(1), "sms");
+        char *job = harness_job_json(1, NULL);
+        char *line;
+        ck_assert(asprintf(&line, "{\"skip_channels\":[\"sms\"],%s\n", job + 1) >= 0);
+        char *jobs = harness_write_file(h, "skip.jsonl", line);
+        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+
+        struct harness_daemon *d = harness_daemon_start(h);
+        harness_wait_events(h, "skipped", "reason", "held", 1);
+        /* parked with the channel it must skip */
+        harness_reminder_id(1, rid);
+        char *parked = harness_redis_str(h, "HGET " P "held:invoice:INV-1 %s", rid);
+        ck_assert_ptr_nonnull(parked);
+        ck_assert_msg(strstr(parked, "\"skip_channels\":[\"sms\"]"), "parked: %s", parked);
+        free(parked);
+
+        harness_ctl_run(h, &r, "release", "INV-1", NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        harness_wait_events(h, "sent", NULL, NULL, 1);
+        ck_assert_int_eq(harness_events_with(h, "sent", "channel", "email"), 1);
+        ck_assert_int_eq(harness_events_with(h, "sent", "channel", "sms"), 0);
+        snprintf(path, sizeof(path), "%s/email/%s.eml", h->outbox, rid);
+        char *eml = harness_read_file(path);
+        ck_assert_msg(eml != NULL, "no e-mail %s", path);
+        free(eml);
+        ck_assert_uint_eq(harness_outbox_count(h, "sms"), 0);
+        harness_daemon_stop(d);
+        free(jobs);
+        free(line);
+        free(job);
+        harness_free(h);
+}
+END_TEST
+
 /* The outbox SMS of an installment reminder (owned), or NULL. */
 static char *installment_sms(struct harness *h, const char *arrangement, int number, int i)
 {
@@ -378,6 +428,7 @@ static Suite *suite(void)
         TCase *tc = tcase_create("core");
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_held_not_sent_until_released);
+        tcase_add_test(tc, test_held_fallback_keeps_skipped_channel);
         tcase_add_test(tc, test_arrangement_reminds_and_lapses);
         tcase_add_test(tc, test_hold_needs_history);
         tcase_add_test(tc, test_park_after_release_goes_back_now);

@@ -600,6 +600,58 @@ START_TEST(test_json_with_attempt)
 }
 END_TEST
 
+/* A job that comes back to the same step (parked by a hold, put off to
+ * the best hour) still skips the channels that did not reach the
+ * customer; the next step of the flow starts with every channel. */
+START_TEST(test_json_later_keeps_skip)
+{
+        char *json = job_with("skip_channels", "[\"sms\"]");
+        struct job *j, *later, *next;
+        char *s, *again, *n;
+
+        /* an SMS that did not arrive, and two tries of the e-mail since */
+        j = parse_ok(json);
+        s = job_json_with_attempt(j, 2);
+        job_free(j);
+        j = parse_ok(s);
+        free(s);
+        ck_assert(j->skip[JOB_CHANNEL_SMS]);
+        ck_assert_int_eq(j->attempt, 2);
+
+        s = job_json_later(j, INT64_C(1795420800000));
+        ck_assert_ptr_nonnull(s);
+        later = parse_ok(s);
+        ck_assert(later->skip[JOB_CHANNEL_SMS]);
+        ck_assert(!later->skip[JOB_CHANNEL_EMAIL]);
+        ck_assert_int_eq(later->attempt, 0);
+        ck_assert_ptr_null(strstr(s, "\"attempt\""));
+        ck_assert_str_eq(later->step, "reminder-1");
+        ck_assert_str_eq(later->reminder_id, j->reminder_id);
+        ck_assert_int_eq(later->not_before_ms, INT64_C(1795420800000));
+        ck_assert_ptr_nonnull(strstr(s, "\"x-erp\":{\"ref\":42}"));
+        /* the same text every time: a hold's release moves it by its text */
+        again = job_json_later(j, INT64_C(1795420800000));
+        ck_assert_str_eq(again, s);
+
+        n = job_json_for_step(j, "reminder-2", INT64_C(1795420800000), NULL);
+        ck_assert_ptr_nonnull(n);
+        next = parse_ok(n);
+        ck_assert(!next->skip[JOB_CHANNEL_SMS]);
+        ck_assert_ptr_null(strstr(n, "skip_channels"));
+        ck_assert_int_eq(next->attempt, 0);
+        ck_assert_str_eq(next->step, "reminder-2");
+
+        ck_assert_ptr_null(job_json_later(NULL, 0));
+        job_free(next);
+        job_free(later);
+        job_free(j);
+        free(n);
+        free(again);
+        free(s);
+        free(json);
+}
+END_TEST
+
 START_TEST(test_json_rewrite_and_split)
 {
         char *s = job_json_rewrite("{ \"a\" : 1,\n \"not_before\": \"x\", \"b\": [1, 2] }", 44, 0, NULL);
@@ -661,6 +713,7 @@ static Suite *job_suite(void)
         tcase_add_test(tc, test_format_time);
         tcase_add_test(tc, test_nul_byte_refused);
         tcase_add_test(tc, test_json_with_attempt);
+        tcase_add_test(tc, test_json_later_keeps_skip);
         tcase_add_test(tc, test_json_rewrite_and_split);
         tcase_add_test(tc, test_channel_names);
         suite_add_tcase(s, tc);
