@@ -984,6 +984,10 @@ char *job_json_with_attempt(const struct job *job, int attempt)
 
         if (!root)
                 return NULL;
+        /* A slot pays for the one attempt it names: a retry, or a dead
+         * letter tried again from attempt 0, is another send and is
+         * charged for itself. */
+        json_object_del(root, JOB_RATE_SLOT);
         if (json_is_object(root) &&
             json_object_set_new(root, "attempt", json_integer(attempt)) == 0)
                 s = dump(root);
@@ -1058,6 +1062,9 @@ char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms,
                 return NULL;
         if (!json_is_object(root))
                 goto out;
+        /* Only a worker that reserved a slot writes one; taken from a file
+         * it would let the job past the provider's rate limit uncharged. */
+        json_object_del(root, JOB_RATE_SLOT);
         json_t *customer = json_object_get(root, "customer");
         json_t *phone = json_object_get(customer, "phone");
         char e164[PHONE_E164_SIZE];

@@ -15,6 +15,13 @@
 #define JOB_MAX_BYTES (64 * 1024)   /* larger job texts are rejected */
 #define JOB_MAX_INVOICES 100
 
+/* dunningd's own field "rate_slot": the provider rate-limit slot a worker
+ * reserved for one attempt of a job it put off (ratelimit.h), so the job
+ * is not charged twice. Only a worker writes it: a job from outside
+ * (job_json_rewrite) or with its attempt set anew (job_json_with_attempt)
+ * has none. */
+#define JOB_RATE_SLOT "rate_slot"
+
 enum job_channel {
         JOB_CHANNEL_EMAIL,
         JOB_CHANNEL_SMS,
@@ -120,8 +127,9 @@ void job_reminder_id(char out[19], const char *step, const char *const *numbers,
 void job_id(char out[19], const char *campaign, const char *step,
             const char *const *numbers, size_t n);
 
-/* Returns the job's JSON text with "attempt" set to attempt (newly
- * allocated; free it). Used when a job goes back to the scheduled set. */
+/* Returns the job's JSON text with "attempt" set to attempt and no
+ * "rate_slot" (newly allocated; free it). Used when a job goes back to the
+ * scheduled set for a retry, and when a dead letter is retried. */
 char *job_json_with_attempt(const struct job *job, int attempt);
 
 /* Returns the job's JSON text for the next step of its flow: "step" set
@@ -156,9 +164,10 @@ char *job_format_time(int64_t ms, char out[32]);
 /* Re-serialises a JSON object text compactly, keeping key order; when
  * not_before_ms > 0, "not_before" is set to that time (job_format_time);
  * with default_country (ISO alpha-2, may be NULL) a customer.phone that is
- * not E.164 is normalised (phone.h) when it can be.
+ * not E.164 is normalised (phone.h) when it can be; "rate_slot" is
+ * dropped, since a job from outside has reserved no slot.
  * Returns a new string (free it), or NULL when text is not a JSON object:
- * job_parse then says why. Used by the importer (--at). */
+ * job_parse then says why. Used by the importer for every JSON job. */
 char *job_json_rewrite(const char *json, size_t len, int64_t not_before_ms,
                        const char *default_country);
 

@@ -16,7 +16,6 @@
 #include "config.h"
 #include "queue.h"
 
-#define SLOT_FIELD "rate_slot"
 #define SLOT_LATE_MS (10 * 60 * 1000)
 
 int ratelimit_parse(const char *s, struct ratelimit_rate *out, struct error *err)
@@ -96,10 +95,10 @@ void ratelimit_bucket(const struct config *cfg, enum job_channel ch, char *out, 
 bool ratelimit_slot_held(const struct job *job, enum job_channel ch, int64_t now_ms)
 {
         /* Most jobs carry none: no second parse for them. */
-        if (!job->json || !strstr(job->json, "\"" SLOT_FIELD "\""))
+        if (!job->json || !strstr(job->json, "\"" JOB_RATE_SLOT "\""))
                 return false;
         json_t *root = json_loads(job->json, 0, NULL);
-        const char *v = json_string_value(json_object_get(root, SLOT_FIELD));
+        const char *v = json_string_value(json_object_get(root, JOB_RATE_SLOT));
         char chan[16] = "", step[80] = "";
         long long at = 0;
         int attempt = -1, n = 0;
@@ -121,7 +120,7 @@ char *ratelimit_json_with_slot(const struct job *job, enum job_channel ch, int64
                 goto out;
         snprintf(v, sizeof(v), "%s|%lld|%s|%d", job_channel_name(ch), (long long)slot_ms, job->step,
                  job->attempt);
-        if (json_object_set_new(root, SLOT_FIELD, json_string(v)) == 0)
+        if (json_object_set_new(root, JOB_RATE_SLOT, json_string(v)) == 0)
                 out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 out:
         json_decref(root);

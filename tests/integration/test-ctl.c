@@ -989,6 +989,60 @@ START_TEST(test_enqueue_json)
 }
 END_TEST
 
+/* "rate_slot" is a slot a worker reserved on the shared rate limit;
+ * one in a campaign file or kept in a dead letter would let the job past
+ * the provider's limit uncharged. Enqueue and dead retry put the job in
+ * without it, and the rest of the job as it was. */
+START_TEST(test_outside_jobs_carry_no_rate_slot)
+{
+        char *now_job = harness_job_json(1, NULL);
+        char *later_job = harness_job_json(2, "2099-01-01T00:00:00Z");
+        char *dead_job = harness_job_json(3, NULL);
+        char slot[96], *text, *path, *with_slot, *id, *member;
+        struct harness_entry *e;
+        struct harness_ctl r;
+        size_t n;
+
+        snprintf(slot, sizeof(slot), "{\"rate_slot\":\"sms|%lld|" HARNESS_STEP "|0\",",
+                 (long long)harness_now_ms());
+        ck_assert(asprintf(&text, "%s%s\n%s%s\n", slot, now_job + 1, slot, later_job + 1) > 0);
+        path = harness_write_file(h, "slots.jsonl", text);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_msg(r.status == 0, "enqueue: exit %d: %s", r.status, r.err);
+        harness_ctl_free(&r);
+
+        n = harness_xrange(h, HARNESS_PREFIX ":jobs", &e);
+        ck_assert_int_eq(n, 1);
+        ck_assert_str_eq(harness_entry_get(&e[0], "job"), now_job);
+        harness_entries_free(e, n);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " HARNESS_PREFIX ":scheduled"), 1);
+        member = harness_redis_str(h, "ZRANDMEMBER " HARNESS_PREFIX ":scheduled");
+        ck_assert_str_eq(member, later_job);
+        free(member);
+
+        ck_assert(asprintf(&with_slot, "%s%s", slot, dead_job + 1) > 0);
+        id = add_dead(with_slot, "attempts-exhausted", "503", "5");
+        harness_ctl_run(h, &r, "dead", "retry", id, NULL);
+        ck_assert_msg(r.status == 0, "dead retry %s: exit %d: %s", id, r.status, r.err);
+        harness_ctl_free(&r);
+        n = harness_xrange(h, HARNESS_PREFIX ":jobs", &e);
+        ck_assert_int_eq(n, 2);
+        ck_assert_msg(!strstr(harness_entry_get(&e[1], "job"), "rate_slot"), "retried: %s",
+                      harness_entry_get(&e[1], "job"));
+        ck_assert_msg(strstr(harness_entry_get(&e[1], "job"), "\"id\":\"C-3\""), "retried: %s",
+                      harness_entry_get(&e[1], "job"));
+        harness_entries_free(e, n);
+
+        free(id);
+        free(with_slot);
+        free(path);
+        free(text);
+        free(dead_job);
+        free(later_job);
+        free(now_job);
+}
+END_TEST
+
 /* Every command has --help on stdout with exit 0, without reading the
  * configuration; usage errors exit 2. */
 START_TEST(test_help_and_usage_errors)
@@ -1208,6 +1262,7 @@ static Suite *ctl_suite(void)
         tcase_add_test(tc, test_dead_bulk_retry_and_drop);
         tcase_add_test(tc, test_status_reasons_and_last_minute);
         tcase_add_test(tc, test_enqueue_json);
+        tcase_add_test(tc, test_outside_jobs_carry_no_rate_slot);
         tcase_add_test(tc, test_help_and_usage_errors);
         tcase_add_test(tc, test_progress_only_on_a_terminal);
         suite_add_tcase(s, tc);

@@ -652,6 +652,30 @@ START_TEST(test_json_later_keeps_skip)
 }
 END_TEST
 
+/* "rate_slot" is a provider slot a worker reserved for one attempt of a
+ * job (ratelimit.h). A job from outside (the importer's rewrite) has none,
+ * and a job whose attempt is set anew (a retry, a retried dead letter) no
+ * longer holds the one it had. */
+START_TEST(test_json_drops_rate_slot)
+{
+        static const char text[] = "{\"v\":1,\"rate_slot\":\"sms|1795420800000|reminder-1|0\","
+                                   "\"step\":\"reminder-1\"}";
+        char *json = job_with("rate_slot", "\"sms|1795420800000|reminder-1|0\"");
+        struct job *j = parse_ok(json);
+        char *s;
+
+        s = job_json_rewrite(text, strlen(text), 0, NULL);
+        ck_assert_str_eq(s, "{\"v\":1,\"step\":\"reminder-1\"}");
+        free(s);
+        s = job_json_with_attempt(j, 0);
+        ck_assert_ptr_null(strstr(s, "rate_slot"));
+        ck_assert_ptr_nonnull(strstr(s, ",\"attempt\":0}"));
+        free(s);
+        job_free(j);
+        free(json);
+}
+END_TEST
+
 START_TEST(test_json_rewrite_and_split)
 {
         char *s = job_json_rewrite("{ \"a\" : 1,\n \"not_before\": \"x\", \"b\": [1, 2] }", 44, 0, NULL);
@@ -715,6 +739,7 @@ static Suite *job_suite(void)
         tcase_add_test(tc, test_json_with_attempt);
         tcase_add_test(tc, test_json_later_keeps_skip);
         tcase_add_test(tc, test_json_rewrite_and_split);
+        tcase_add_test(tc, test_json_drops_rate_slot);
         tcase_add_test(tc, test_channel_names);
         suite_add_tcase(s, tc);
         return s;
