@@ -329,12 +329,14 @@ int hold_release(struct queue *q, const struct config *cfg, const struct hold_ta
  * left to resume it before the recheck, so it goes back now instead.
  * KEYS: scheduled, the n hashes whose hold or arrangement held it, their
  * n parked hashes; ARGV: n, the parked text, resume_ms, ttl, reminder id,
- * the text for now, now_ms. */
+ * the text for now, now_ms, the job's own arrangement ("" for none: an
+ * installment reminder is not held by the arrangement it belongs to, as
+ * in hold_state_add). */
 static const char park_lua[] =
         "local n = tonumber(ARGV[1])\n"
         "for i = 1, n do\n"
         "  local f = redis.call('HMGET', KEYS[1 + i], 'hold', 'arrangement')\n"
-        "  if (f[1] and f[1] ~= '') or (f[2] and f[2] ~= '') then\n"
+        "  if (f[1] and f[1] ~= '') or (f[2] and f[2] ~= '' and f[2] ~= ARGV[8]) then\n"
         "    redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])\n"
         "    for j = 1, n do\n"
         "      redis.call('HSET', KEYS[1 + n + j], ARGV[5], ARGV[2])\n"
@@ -351,7 +353,7 @@ void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *
 {
         size_t n = job->n_invoices + 1;
         char **keys = xcalloc(2 * n + 1, sizeof(*keys));
-        const char **argv = xcalloc(2 * n + 11, sizeof(*argv));
+        const char **argv = xcalloc(2 * n + 12, sizeof(*argv));
         char k[512], ttl[24], nkeys[24], nn[24], resume[24], now[24];
         char *json = job_json_later(job, resume_ms);
         char *json_now = job_json_later(job, now_ms);
@@ -384,6 +386,7 @@ void hold_txn_park(struct queue *q, const struct config *cfg, const struct job *
         argv[argc++] = job->reminder_id;
         argv[argc++] = json_now ? json_now : job->json;
         argv[argc++] = now;
+        argv[argc++] = job->installment ? job->installment->arrangement : "";
         queue_txn_argv(q, (int)argc, argv);
         for (size_t i = 0; i < 2 * n + 1; i++)
                 free(keys[i]);

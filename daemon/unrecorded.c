@@ -1,6 +1,7 @@
 /* unrecorded.c: what a worker sent but could not record (unrecorded.h). A
- * plain array: it holds one batch's sends at most, and only between a
- * failed record and the redo. */
+ * plain array: it holds the sends of the batches whose record failed since
+ * the last one that succeeded (one batch, redone a few times, as a rule),
+ * each reminder once. */
 #include "unrecorded.h"
 
 #include <stdio.h>
@@ -17,6 +18,12 @@ struct unrecorded_entry {
 void unrecorded_add(struct unrecorded *u, const char *reminder_id,
                     const struct dispatch_result *r)
 {
+        /* A redo that fails again adds what it found here: kept once. */
+        for (size_t i = 0; i < u->n; i++)
+                if (strcmp(u->v[i].id, reminder_id) == 0) {
+                        u->v[i].res = *r;
+                        return;
+                }
         if (u->n == u->cap) {
                 u->cap = u->cap ? 2 * u->cap : 64;
                 u->v = xrealloc(u->v, u->cap * sizeof(*u->v));

@@ -24,7 +24,8 @@ struct unrecorded {
 
 #define UNRECORDED_INIT { NULL, 0, 0 }
 
-/* Remembers that reminder_id went out with result r (copied). */
+/* Remembers that reminder_id went out with result r (copied; replaces
+ * what was remembered for it). */
 void unrecorded_add(struct unrecorded *u, const char *reminder_id,
                     const struct dispatch_result *r);
 /* The result reminder_id went out with, or NULL; borrowed until the next

@@ -55,7 +55,7 @@ struct worker {
         int failures;              /* consecutive connection failures */
         struct unrecorded unrec;   /* sent, but the record did not reach Redis */
         bool redo;                 /* w->batch's record failed: process it again */
-        int redo_failures;         /* consecutive redos that failed, not on the link */
+        int redo_failures;         /* records of w->batch that failed in a row */
 };
 
 static int64_t now_ms(void)
@@ -576,6 +576,63 @@ static void sent_now_collect(struct worker *w)
                           "error", err.msg, NULL);
 }
 
+/* The key naming the first entry of this worker's last recorded batch. */
+static void record_key(struct worker *w, char *out, size_t n)
+{
+        char name[160];
+        snprintf(name, sizeof(name), "recorded:%s", w->consumer);
+        queue_key(w->q, out, n, name);
+}
+
+/* In the batch's transaction: which batch it records, so that a redo after
+ * a connection lost once EXEC was sent can tell whether it ran. */
+static void record_mark(struct worker *w)
+{
+        char key[512];
+        record_key(w, key, sizeof(key));
+        const char *argv[] = { "SET", key, w->batch.entries[0].id, "EX", "86400" };
+        queue_txn_argv(w->q, 5, argv);
+}
+
+static void process_batch(struct worker *w);
+
+/* Processes w->batch again after its record failed, unless the record did
+ * reach Redis (the reply was what got lost): recording twice would count
+ * its sends twice in the events and the history. */
+static void redo_batch(struct worker *w)
+{
+        char key[512], *last = NULL;
+        struct error err;
+        record_key(w, key, sizeof(key));
+        int rc = queue_get(w->q, key, &last, &err);
+        if (rc < 0 && rc != -ENOENT) {
+                log_event(LOG_WARNING, "redis error", "worker", w->consumer, "error", err.msg,
+                          NULL);
+                /* Counted as a failed redo: the same bound holds. */
+                w->redo = w->redo_failures++ < w->cfg->queue.max_deliveries;
+                if (!w->redo) {
+                        leases_drop(w);
+                        w->redo_failures = 0;
+                }
+                if (rc == -EIO)
+                        w->broken = true;
+                else
+                        nap(w, 1000);
+                return;
+        }
+        bool done = rc == 0 && strcmp(last, w->batch.entries[0].id) == 0;
+        free(last);
+        if (!done) {
+                process_batch(w);
+                return;
+        }
+        log_event(LOG_INFO, "batch was recorded after all, not redone", "worker", w->consumer,
+                  NULL);
+        leases_drop(w);
+        unrecorded_free(&w->unrec);
+        w->redo_failures = 0;
+}
+
 static void process_batch(struct worker *w)
 {
         size_t n = w->batch.n;
@@ -914,6 +971,7 @@ unsent:
 
         if (w->cfg->history.enabled)
                 history_txn_flush(w->hc, w->q, w->cfg);
+        record_mark(w);
         rc = queue_txn_commit(w->q, &err);
         /* The sends of a record that failed are remembered for the redo
          * (only then: nothing is copied on the way that succeeds). */
@@ -931,25 +989,26 @@ unsent:
                 goto fail;
         goto out;
 fail:
-        /* Nothing of this batch is acked. When some of it went out, the
-         * same batch is processed again right after the reconnect, before
-         * anything new is read, with its leases still renewed: its entries
-         * may meanwhile have been taken over by another instance (idle past
-         * claim_idle_ms), which found them busy, acked them and will look
-         * again when the lease ends; by then the redo has recorded the
-         * sends and it finds them sent. A record that fails for another
-         * reason than the link (an error reply) is redone at most
-         * max_deliveries times; then the entries come back through the
-         * pending list like the rest, and a poisoned one goes dead. */
+        /* Nothing of this batch is known to be recorded (a connection lost
+         * after EXEC went out may have recorded it: record_done tells).
+         * When some of it went out, the same batch is processed again right
+         * after the reconnect, before anything new is read, with its leases
+         * still renewed: its entries may meanwhile have been taken over by
+         * another instance (idle past claim_idle_ms), which found them busy,
+         * acked them and will look again when the lease ends; by then the
+         * redo has recorded the sends and it finds them sent. A batch is
+         * redone at most max_deliveries times (a redo runs only once the
+         * link is back, so an outage does not use them up); then its
+         * entries come back through XAUTOCLAIM like any others, and a
+         * poisoned one goes dead. */
         queue_txn_discard(w->q);
-        w->redo = w->unrec.n > 0 &&
-                  (rc == -EIO || ++w->redo_failures < w->cfg->queue.max_deliveries);
+        w->redo = w->unrec.n > 0 && w->redo_failures++ < w->cfg->queue.max_deliveries;
         if (!w->redo) {
                 leases_drop(w);
                 w->redo_failures = 0;
         }
-        log_event(LOG_ERR, "batch not recorded, will redo", "worker", w->consumer, "error",
-                  err.msg, NULL);
+        log_event(LOG_ERR, w->redo ? "batch not recorded, will redo" : "batch not recorded",
+                  "worker", w->consumer, "error", err.msg, NULL);
         if (rc == -EIO)
                 w->broken = true;
         else
@@ -1066,7 +1125,7 @@ static void *worker_main(void *arg)
                 if (w->redo) {
                         /* Record what went out before anything else. */
                         w->redo = false;
-                        process_batch(w);
+                        redo_batch(w);
                         continue;
                 }
                 queue_batch_clear(&w->batch);
@@ -1121,6 +1180,11 @@ static void *worker_main(void *arg)
                                                   (unsigned long long)(worker_clock_us() - t0),
                                                   memory_order_relaxed);
                 }
+        }
+        /* Draining: a batch whose sends are not recorded is in flight. */
+        if (w->redo && w->q && !w->broken) {
+                w->redo = false;
+                redo_batch(w);
         }
         queue_batch_clear(&w->batch);
         return NULL;

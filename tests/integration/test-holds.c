@@ -396,6 +396,34 @@ START_TEST(test_park_after_release_goes_back_now)
         ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
                                            (long long)resume, (long long)resume), 1);
 
+        /* But an installment reminder of that arrangement, held by a
+         * dispute released meanwhile, goes back now: its own arrangement
+         * does not hold it. */
+        harness_redis_cmd(h, "DEL " P "scheduled");
+        char *itext = harness_job_json(1, NULL);
+        char *brace = strrchr(itext, '}');
+        ck_assert_ptr_nonnull(brace);
+        *brace = '\0';
+        char inst[4096];
+        snprintf(inst, sizeof(inst), "%s,\"installment\":{\"arrangement\":\"A-1\",\"number\":1,"
+                 "\"of\":2,\"amount_cents\":500,\"cum_cents\":500,\"due\":\"2026-12-01\"}}",
+                 itext);
+        struct job *ijob = NULL;
+        ck_assert_msg(job_parse(&ijob, inst, strlen(inst), &err) == 0, "%s", err.msg);
+        hold_txn_park(q, cfg, ijob, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
+                                           (long long)now, (long long)now), 1);
+        /* Another arrangement on the invoice does hold it. */
+        harness_redis_cmd(h, "DEL " P "scheduled");
+        harness_redis_cmd(h, "HSET " P "invoice:%s arrangement A-2", inv);
+        hold_txn_park(q, cfg, ijob, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
+                                           (long long)resume, (long long)resume), 1);
+        job_free(ijob);
+        free(itext);
+
         job_free(job);
         free(text);
         queue_free(q);
