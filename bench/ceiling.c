@@ -2,7 +2,8 @@
  *
  * Issues exactly the Redis commands dunningd issues per batch (promote,
  * XREADGROUP, the Lua that checks markers and takes sending leases, one
- * MULTI/EXEC with a marker, a lease release, an event and an XACK per job) through the same queue.c, with N threads, and does
+ * MULTI/EXEC with a marker, a lease release, an event and an XACK per job
+ * and the batch's record marker) through the same queue.c, with N threads, and does
  * nothing else: no JSON, no rendering, no files. bench/run-queue runs it
  * beside dunningd on the same jobs to show how close dunningd comes.
  *
@@ -122,6 +123,8 @@ static void *run(void *arg)
         }
         queue_set_timeout(q, 5000);
         const char **ids = calloc((size_t)batch, sizeof(*ids));
+        char rkey[256];
+        snprintf(rkey, sizeof(rkey), "%s:recorded:ceiling-%p", prefix, (void *)&rkey);
         enum queue_take *take = calloc((size_t)batch, sizeof(*take));
         while (atomic_load(&done) < expected) {
                 int moved;
@@ -151,6 +154,9 @@ static void *run(void *arg)
                                         "C-1", "reason", "preferred channel email", NULL);
                         queue_txn_ack(q, b.entries[i].id);
                 }
+                /* The batch's record marker (worker.c, record_mark). */
+                const char *mark[] = { "SET", rkey, b.entries[0].id, "EX", "86400" };
+                queue_txn_argv(q, 5, mark);
                 if (queue_txn_commit(q, &err) < 0) {
                         fprintf(stderr, "%s\n", err.msg);
                         exit(1);
