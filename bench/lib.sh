@@ -221,3 +221,15 @@ bench_machine() {
                 "$(free -g | awk '/^Mem:/ { print $2 }') GiB, Debian $(cat /etc/debian_version)," \
                 "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# bench_calls DIR JOBS: what the Redis of DIR spent per job since its last
+# CONFIG RESETSTAT, by command, largest first, on stderr (CALLS=1 in
+# run-queue and run-history).
+bench_calls() {
+        redis-cli -s "$1/redis.sock" INFO commandstats | tr -d '\r' |
+                awk -F'[:=,]' -v n="$2" '/^cmdstat_/ {
+                        sub("cmdstat_", "", $1); calls += $3; us += $5
+                        printf "  %-22s %6.2f calls/job %7.2f us/job\n", $1, $3 / n, $5 / n }
+                        END { printf "  %-22s %6.2f calls/job %7.2f us/job\n", "total", calls / n, us / n }' |
+                sort -k4 -n -r >&2
+}
