@@ -990,7 +990,8 @@ unsent:
         goto out;
 fail:
         /* Nothing of this batch is known to be recorded (a connection lost
-         * after EXEC went out may have recorded it: record_done tells).
+         * after EXEC went out may have recorded it: redo_batch reads the
+         * mark record_mark put in the transaction).
          * When some of it went out, the same batch is processed again right
          * after the reconnect, before anything new is read, with its leases
          * still renewed: its entries may meanwhile have been taken over by
