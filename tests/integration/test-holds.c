@@ -337,6 +337,25 @@ END_TEST
 
 /* Without the history dunningd never reads a hold: hold and arrange
  * refuse rather than promise what would not happen. */
+/* Parks job in a transaction of its own on an empty scheduled set and
+ * returns the score it went back with (asserting it is the only one). */
+static long long park_score(struct harness *h, struct queue *q, const struct config *cfg,
+                            const struct job *job, int64_t resume, int64_t now)
+{
+        struct error err;
+        harness_redis_cmd(h, "DEL " P "scheduled");
+        hold_txn_park(q, cfg, job, resume, now);
+        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        char *score = harness_redis_str(h, "EVAL %s 1 %s",
+                                        "return redis.call('ZRANGE', KEYS[1], 0, 0, "
+                                        "'WITHSCORES')[2]", P "scheduled");
+        ck_assert_ptr_nonnull(score);
+        long long v = strtoll(score, NULL, 10);
+        free(score);
+        return v;
+}
+
 /* A release that runs between a worker's read of the hold and its
  * record finds nothing parked yet; the park decided at EXEC time sees the
  * hold gone and puts the job back for now, not for the recheck a day away.
@@ -352,31 +371,21 @@ START_TEST(test_park_after_release_goes_back_now)
         char *text = harness_job_json(1, NULL);
         struct job *job = NULL;
         ck_assert_msg(job_parse(&job, text, strlen(text), &err) == 0, "%s", err.msg);
-        const char *inv = job->invoices[0].number;
+        const char *inv = job->invoices[0].number, *cust = job->customer.id;
         int64_t now = harness_now_ms(), resume = now + 24 * 3600 * INT64_C(1000);
 
         /* Held: parked for the recheck, noted under invoice and customer. */
         harness_redis_cmd(h, "HSET " P "invoice:%s hold %s", inv, "other|1|0|-");
-        hold_txn_park(q, cfg, job, resume, now);
-        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
-        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
-                                           (long long)resume, (long long)resume), 1);
+        ck_assert_int_eq(park_score(h, q, cfg, job, resume, now), resume);
         ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:invoice:%s", inv), 1);
-        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:customer:%s", job->customer.id), 1);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:customer:%s", cust), 1);
 
         /* Released in between: back for now, noted nowhere. */
-        harness_redis_cmd(h, "DEL " P "scheduled " P "held:invoice:%s " P "held:customer:%s",
-                          inv, job->customer.id);
+        harness_redis_cmd(h, "DEL " P "held:invoice:%s " P "held:customer:%s", inv, cust);
         harness_redis_cmd(h, "HDEL " P "invoice:%s hold", inv);
-        hold_txn_park(q, cfg, job, resume, now);
-        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
-                                           (long long)now, (long long)now), 1);
-        ck_assert_int_eq(harness_redis_int(h, "ZCARD " P "scheduled"), 1);
+        ck_assert_int_eq(park_score(h, q, cfg, job, resume, now), now);
         ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:invoice:%s", inv), 0);
-        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:customer:%s", job->customer.id),
-                         0);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:customer:%s", cust), 0);
         /* Its text comes back due now: not_before is not the recheck. */
         char *back = harness_redis_str(h, "EVAL %s 1 %s",
                                        "return redis.call('ZRANGE', KEYS[1], 0, 0)[1]",
@@ -388,18 +397,17 @@ START_TEST(test_park_after_release_goes_back_now)
         job_free(again);
         free(back);
 
-        /* A customer hold or an arrangement keeps it parked as well. */
-        harness_redis_cmd(h, "DEL " P "scheduled");
+        /* A customer hold keeps it parked as well, and so does an
+         * arrangement on the invoice. */
+        harness_redis_cmd(h, "HSET " P "customer:%s hold %s", cust, "other|1|0|-");
+        ck_assert_int_eq(park_score(h, q, cfg, job, resume, now), resume);
+        harness_redis_cmd(h, "HDEL " P "customer:%s hold", cust);
         harness_redis_cmd(h, "HSET " P "invoice:%s arrangement A-1", inv);
-        hold_txn_park(q, cfg, job, resume, now);
-        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
-                                           (long long)resume, (long long)resume), 1);
+        ck_assert_int_eq(park_score(h, q, cfg, job, resume, now), resume);
 
         /* But an installment reminder of that arrangement, held by a
          * dispute released meanwhile, goes back now: its own arrangement
          * does not hold it. */
-        harness_redis_cmd(h, "DEL " P "scheduled");
         char *itext = harness_job_json(1, NULL);
         char *brace = strrchr(itext, '}');
         ck_assert_ptr_nonnull(brace);
@@ -410,17 +418,10 @@ START_TEST(test_park_after_release_goes_back_now)
                  itext);
         struct job *ijob = NULL;
         ck_assert_msg(job_parse(&ijob, inst, strlen(inst), &err) == 0, "%s", err.msg);
-        hold_txn_park(q, cfg, ijob, resume, now);
-        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
-                                           (long long)now, (long long)now), 1);
+        ck_assert_int_eq(park_score(h, q, cfg, ijob, resume, now), now);
         /* Another arrangement on the invoice does hold it. */
-        harness_redis_cmd(h, "DEL " P "scheduled");
         harness_redis_cmd(h, "HSET " P "invoice:%s arrangement A-2", inv);
-        hold_txn_park(q, cfg, ijob, resume, now);
-        ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
-        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " P "scheduled %lld %lld",
-                                           (long long)resume, (long long)resume), 1);
+        ck_assert_int_eq(park_score(h, q, cfg, ijob, resume, now), resume);
         job_free(ijob);
         free(itext);
 
