@@ -210,7 +210,7 @@ static int find_job(struct queue *q, const char *invoice, char **out, struct err
 {
         struct hold_target t = { "invoice", invoice };
         struct queue_fields parked = { 0 };
-        int rc = hold_parked_get(q, &t, 1, &parked, err);
+        int rc = hold_parked_get(q, &t, 1, false, &parked, err);
         *out = NULL;
         if (rc < 0)
                 return rc;

@@ -399,7 +399,10 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
                 goto out;
         }
         /* Completed or lapsed: the invoices leave it, and what was parked
-         * under them comes back (after a lapse, normal dunning). */
+         * under them comes back now, not at the hold's recheck: after a
+         * lapse, normal dunning; after completion, a reminder of an invoice
+         * still open (the plan's total paid, but on another of its invoices)
+         * goes out, one of a paid invoice ends as skipped: paid. */
         size_t n = 0;
         struct hold_target t[JOB_MAX_INVOICES];
         char *list = xstrdup(queue_fields_get(&f, "invoices") ?: "");
@@ -407,8 +410,7 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
                                                   (tok = strtok_r(s, "\n", &save)); s = NULL)
                 t[n++] = (struct hold_target){ "invoice", tok };
         struct queue_fields *parked = xcalloc(n ? n : 1, sizeof(*parked));
-        if (info->check.state == ARRANGEMENT_LAPSED &&
-            (rc = hold_parked_get(q, t, n, parked, err)) < 0) {
+        if ((rc = hold_parked_get(q, t, n, true, parked, err)) < 0) {
                 free(list);
                 free(parked);
                 goto out;
@@ -430,8 +432,7 @@ static int sweep_one(struct queue *q, const struct config *cfg, const char *id, 
                 history_key(q, ik, sizeof(ik), "invoice", t[i].id);
                 const char *hdel[] = { "HDEL", ik, "arrangement" };
                 queue_txn_argv(q, 3, hdel);
-                if (lapsed)
-                        hold_txn_resume(q, &t[i], &parked[i], now_ms);
+                hold_txn_resume(q, &t[i], &parked[i], now_ms);
         }
         queue_txn_event(q, cfg->queue.events_maxlen, "arrangement", "arrangement", id,
                         "customer", info->customer, "reason",

@@ -259,7 +259,7 @@ size_t hold_txn_resume(struct queue *q, const struct hold_target *t,
         return f->n;
 }
 
-int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n,
+int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n, bool watch,
                     struct queue_fields *out, struct error *err)
 {
         char **keys = xcalloc(n ? n : 1, sizeof(*keys));
@@ -268,7 +268,11 @@ int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n,
                 parked_key(q, k, sizeof(k), t[i].kind, t[i].id);
                 keys[i] = xstrdup(k);
         }
-        int rc = n ? queue_hashes_get(q, (const char *const *)keys, n, out, err) : 0;
+        int rc = 0;
+        if (n && watch)
+                rc = queue_watch(q, (const char *const *)keys, n, err);
+        if (n && rc == 0)
+                rc = queue_hashes_get(q, (const char *const *)keys, n, out, err);
         for (size_t i = 0; i < n; i++)
                 free(keys[i]);
         free(keys);
@@ -300,12 +304,8 @@ int hold_release(struct queue *q, const struct config *cfg, const struct hold_ta
         /* The parked hash under WATCH: a worker that parks a job between
          * this read and the EXEC (it read the hold just before) makes the
          * release read again rather than delete an entry it did not move. */
-        char pkey[512];
-        parked_key(q, pkey, sizeof(pkey), t->kind, t->id);
-        const char *pkeys[] = { pkey };
         for (int tries = 0; tries < 5; tries++) {
-                if ((rc = queue_watch(q, pkeys, 1, err)) < 0 ||
-                    (rc = hold_parked_get(q, t, 1, &parked, err)) < 0)
+                if ((rc = hold_parked_get(q, t, 1, true, &parked, err)) < 0)
                         return rc;
                 txn(q, 3, "HDEL", key, "hold", NULL, NULL);
                 size_t n = hold_txn_resume(q, t, &parked, now_ms);

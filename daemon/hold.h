@@ -118,8 +118,11 @@ int hold_release(struct queue *q, const struct config *cfg, const struct hold_ta
  * Returns how many jobs were listed. */
 size_t hold_txn_resume(struct queue *q, const struct hold_target *t,
                        const struct queue_fields *f, int64_t now_ms);
-/* The held hash of each of n targets, one round trip. */
-int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n,
+/* The held hash of each of n targets, one round trip; with watch, under
+ * WATCH first, for a transaction that deletes them (hold_txn_resume): a
+ * job parked after the read makes its EXEC fail rather than lose the
+ * entry that would bring it back early. */
+int hold_parked_get(struct queue *q, const struct hold_target *t, size_t n, bool watch,
                     struct queue_fields *out, struct error *err);
 
 /* In the worker's transaction: job goes back to the scheduled set for

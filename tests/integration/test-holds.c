@@ -39,6 +39,34 @@ static void ctl_ok(struct harness *h, struct harness_ctl *r)
         ck_assert_msg(r->status == 0, "dunningctl exited %d: %s%s", r->status, r->out, r->err);
 }
 
+/* Enqueues customer i's job, due in 1.5 s (so dunningctl's commands
+ * before the daemon starts find it in the scheduled set). */
+static void enqueue_soon(struct harness *h, int i)
+{
+        struct harness_ctl r;
+        char nb[32];
+        harness_rfc3339(harness_now_ms() + 1500, nb);
+        char *jobs = harness_write_jobs(h, "jobs.jsonl", i, 1, nb);
+        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        free(jobs);
+}
+
+/* Customer i's job text with insert put before the last occurrence of
+ * at (owned). */
+static char *job_with(int i, const char *at, const char *insert)
+{
+        char *text = harness_job_json(i, NULL), *out = NULL;
+        char *p = NULL;
+        for (char *s = text; (s = strstr(s, at)); s++)
+                p = s;
+        ck_assert_ptr_nonnull(p);
+        ck_assert(asprintf(&out, "%.*s%s%s", (int)(p - text), text, insert, p) >= 0);
+        free(text);
+        return out;
+}
+
 static void day_from_today(int days, char out[11])
 {
         civil_format(civil_today(harness_now_ms()) + days, out);
@@ -269,13 +297,7 @@ START_TEST(test_arrangement_reminds_and_lapses)
         /* Customer 1 (SMS too): its reminder is in the scheduled set; the
          * arrangement finds the customer there. Its first installment is
          * in three weeks, so the normal reminder waits, parked. */
-        char nb[32];
-        harness_rfc3339(harness_now_ms() + 1500, nb);
-        char *jobs = harness_write_jobs(h, "jobs.jsonl", 1, 1, nb);
-        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
-        ctl_ok(h, &r);
-        harness_ctl_free(&r);
-        free(jobs);
+        enqueue_soon(h, 1);
         harness_ctl_run(h, &r, "arrange", "INV-1", "--installments", "2", "--first", later,
                         "--every", "2w", NULL);
         ctl_ok(h, &r);
@@ -330,6 +352,54 @@ START_TEST(test_arrangement_reminds_and_lapses)
         harness_ctl_free(&r);
         /* A-2's installment reminders are not sent once it lapsed */
         ck_assert_int_eq(harness_events_with(h, "sent", "customer", "C-1"), 1);
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+/* An overpayment on one invoice of an arrangement pays the plan's total
+ * while its other invoice is still open: the arrangement completes, and
+ * the open invoice's parked reminder goes out then, not at the hold's
+ * recheck a day later. */
+START_TEST(test_completion_brings_parked_back)
+{
+        struct harness *h = start_world("arrangements: { check_interval_ms: 1000 }\n"
+                                        "holds: { recheck_hours: 24 }\n");
+        struct harness_ctl r;
+        char later[11];
+        day_from_today(20, later);
+
+        /* Customer 1's job with a second invoice, INV-1B (5.00), for the
+         * arrangement's customer data; the plan covers INV-1 and INV-1B. */
+        char *two = job_with(1, "}]", "},{\"number\":\"INV-1B\",\"amount_cents\":500,"
+                             "\"currency\":\"EUR\",\"issued\":\"2026-10-01\","
+                             "\"due\":\"2026-10-31\"");
+        char *f1 = harness_write_file(h, "job1.json", two);
+        harness_ctl_run(h, &r, "arrange", "INV-1", "INV-1B", "--installments", "2", "--first",
+                        later, "--every", "2w", "--job", f1, NULL);
+        ctl_ok(h, &r);
+        ck_assert_msg(strstr(r.out, "EUR 15.01"), "%s", r.out);
+        harness_ctl_free(&r);
+        free(f1);
+        free(two);
+
+        /* The normal reminder for INV-1 is held by the arrangement, parked. */
+        enqueue_soon(h, 1);
+        struct harness_daemon *d = harness_daemon_start(h);
+        harness_wait_events(h, "skipped", "customer", "C-1", 1);
+        ck_assert_int_eq(harness_events_with(h, "skipped", "reason", "held"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "HLEN " P "held:invoice:INV-1"), 1);
+
+        /* 15.01 paid on INV-1B: 10.01 more than it owes, the plan's total. */
+        harness_ctl_run(h, &r, "paid", "INV-1B", "--amount-cents", "1501", NULL);
+        ctl_ok(h, &r);
+        harness_ctl_free(&r);
+        harness_wait_events(h, "arrangement", "reason", "completed", 1);
+        /* INV-1 is still open: its reminder goes out now. */
+        harness_wait_events(h, "sent", "step", HARNESS_STEP, 1);
+        ck_assert(harness_outbox_has(h, 1));
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS " P "held:invoice:INV-1"), 0);
+        ck_assert_int_eq(harness_redis_int(h, "HEXISTS " P "invoice:INV-1 arrangement"), 0);
         harness_daemon_stop(d);
         harness_free(h);
 }
@@ -408,14 +478,9 @@ START_TEST(test_park_after_release_goes_back_now)
         /* But an installment reminder of that arrangement, held by a
          * dispute released meanwhile, goes back now: its own arrangement
          * does not hold it. */
-        char *itext = harness_job_json(1, NULL);
-        char *brace = strrchr(itext, '}');
-        ck_assert_ptr_nonnull(brace);
-        *brace = '\0';
-        char inst[4096];
-        snprintf(inst, sizeof(inst), "%s,\"installment\":{\"arrangement\":\"A-1\",\"number\":1,"
-                 "\"of\":2,\"amount_cents\":500,\"cum_cents\":500,\"due\":\"2026-12-01\"}}",
-                 itext);
+        char *inst = job_with(1, "}", ",\"installment\":{\"arrangement\":\"A-1\",\"number\":1,"
+                              "\"of\":2,\"amount_cents\":500,\"cum_cents\":500,"
+                              "\"due\":\"2026-12-01\"}");
         struct job *ijob = NULL;
         ck_assert_msg(job_parse(&ijob, inst, strlen(inst), &err) == 0, "%s", err.msg);
         ck_assert_int_eq(park_score(h, q, cfg, ijob, resume, now), now);
@@ -423,7 +488,7 @@ START_TEST(test_park_after_release_goes_back_now)
         harness_redis_cmd(h, "HSET " P "invoice:%s arrangement A-2", inv);
         ck_assert_int_eq(park_score(h, q, cfg, ijob, resume, now), resume);
         job_free(ijob);
-        free(itext);
+        free(inst);
 
         job_free(job);
         free(text);
@@ -459,6 +524,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_held_not_sent_until_released);
         tcase_add_test(tc, test_held_fallback_keeps_skipped_channel);
         tcase_add_test(tc, test_arrangement_reminds_and_lapses);
+        tcase_add_test(tc, test_completion_brings_parked_back);
         tcase_add_test(tc, test_hold_needs_history);
         tcase_add_test(tc, test_park_after_release_goes_back_now);
         suite_add_tcase(s, tc);
