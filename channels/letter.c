@@ -1,6 +1,7 @@
 /* letter.c: the reminder letter as a one-page A4 PDF, drawn with cairo
  * (PDF surface streaming into a struct buf) and pango (text layout).
- * The only file that includes cairo or pango. Positions are in mm from the
+ * The only file that includes cairo or pango, built into the letter module
+ * (letter.h) with qr.c, buf.c and error.c. Positions are in mm from the
  * top-left corner of the page; see letter.h for the envelope window. */
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -437,7 +438,9 @@ static void iso_date(char out[32], int64_t ms)
         strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int letter_render(struct buf *pdf, const struct letter_input *in, struct error *err)
+__attribute__((visibility("default"))) int letter_module_render(struct buf *pdf,
+                                                               const struct letter_input *in,
+                                                               struct error *err)
 {
         struct buf out = BUF_INIT;
         struct qr *epc = NULL, *link = NULL;

@@ -55,3 +55,25 @@ struct letter_input {
  * window), -EMSGSIZE, or -EIO when cairo fails; on failure pdf is left as
  * it was and err names the reason. */
 int letter_render(struct buf *pdf, const struct letter_input *in, struct error *err);
+
+/* The renderer is a module of its own (dunningd-letter.so: letter.c and
+ * qr.c with cairo, pango and libqrencode), loaded on the first letter: a
+ * dunningd that sends only e-mail and SMS never maps the 37 libraries of
+ * the PDF stack (4 MiB of its resident memory). letter_render (letter_load.c)
+ * loads it and calls its one exported function, letter_module_render, whose
+ * contract is letter_render's.
+ *
+ * Where the module is looked for, first match wins: $DUNNINGD_LETTER_MODULE,
+ * dunningd-letter.so beside the running program (the build tree), then
+ * the installed path, LETTER_MODULE_INSTALLED. */
+#define LETTER_MODULE_ENV "DUNNINGD_LETTER_MODULE"
+#define LETTER_MODULE_NAME "dunningd-letter.so"
+#define LETTER_MODULE_SYMBOL "letter_module_render"
+
+int letter_module_render(struct buf *pdf, const struct letter_input *in, struct error *err);
+
+/* Finds the module (without loading it): its path into out, 0; or -ENOENT
+ * with err naming every place looked at. For a check at startup, so that
+ * a missing module is an error the operator sees at once rather than a
+ * letter failing hours later. */
+int letter_module_find(char *out, size_t n, struct error *err);

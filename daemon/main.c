@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "http.h"
+#include "letter.h"
 #include "log.h"
 #include "monitor.h"
 #include "tracking.h"
@@ -232,6 +233,14 @@ int main(int argc, char **argv)
         struct error err;
         if (load(&snap, path, &err) < 0) {
                 fprintf(stderr, "%s\n", err.msg);
+                return 1;
+        }
+        /* Letters are made by a module loaded on the first one: missing,
+         * it is an error now, not a letter dead-lettered hours later. */
+        char module[4096];
+        if (letter_module_find(module, sizeof(module), &err) < 0) {
+                fprintf(stderr, "dunningd: %s\n", err.msg);
+                snapshot_free(snap);
                 return 1;
         }
         struct config *cfg = snap->cfg;

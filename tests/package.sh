@@ -94,6 +94,9 @@ for f in /usr/sbin/dunningd /usr/bin/dunningctl \
          /usr/share/doc/dunningd/copyright; do
         check "deb contains $f" grep -qx "$f" "$tmp/contents"
 done
+# The letter renderer, loaded on the first letter (channels/letter.h).
+check "deb contains the letter module" grep -qx '/usr/lib/[^/]*/dunningd/dunningd-letter.so' \
+        "$tmp/contents"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles >"$tmp/conffiles" 2>/dev/null
 check "conffiles lists /etc/dunningd/dunningd.yaml" grep -qx /etc/dunningd/dunningd.yaml "$tmp/conffiles"
 
@@ -128,9 +131,28 @@ else
         notok "dunningd --check-config as user dunningd"
 fi
 
+# A letter made by the installed dunningctl: the module found where it was
+# installed, cairo and pango loaded from there.
+cat >"$tmp/job.json" <<'JOB'
+{"v":1,"campaign":"pkg","step":"reminder-1","customer":{"id":"C-1","name":"Klant 1",
+"locale":"nl-NL","address":{"lines":["Dorpsstraat 1"],"postal_code":"1234 AB",
+"city":"Utrecht","country":"NL"},"preferred_channel":"letter"},"invoices":[{"number":"INV-1",
+"amount_cents":1001,"currency":"EUR","issued":"2026-10-01","due":"2026-10-31"}]}
+JOB
+mkdir -p "$tmp/preview"
+if /usr/bin/dunningctl --config /etc/dunningd/dunningd.yaml preview "$tmp/job.json" \
+        --channel letter --out "$tmp/preview" >"$tmp/preview.log" 2>&1 &&
+        find "$tmp/preview" -name '*.pdf' | grep -q .; then
+        ok "dunningctl preview makes a letter with the installed module"
+else
+        sed 's/^/# /' "$tmp/preview.log"
+        notok "dunningctl preview makes a letter with the installed module"
+fi
+
 # --- run it -----------------------------------------------------------------
-# The example config's Redis: unix:///run/redis/redis.sock. Debian's
-# redis-server listens on 127.0.0.1:6379 only, so one is started by hand.
+# A Redis of the test's own on /run/redis/redis.sock (the example config
+# points at 127.0.0.1:6379, which may be a real one): dunningd runs with a
+# copy of the installed config that points at it.
 conf=/etc/dunningd/dunningd.yaml
 sock=/run/redis/redis.sock
 pong() { command -v redis-cli >/dev/null 2>&1 && redis-cli -s "$sock" ping 2>/dev/null | grep -q PONG; }
@@ -157,15 +179,18 @@ else
 fi
 if [ "$run" -eq 1 ]; then
         # The example listens on 127.0.0.1:9464; when that is taken (another
-        # dunningd, a test), a copy of the config listens elsewhere.
+        # dunningd, a test), the copy listens elsewhere.
         port=9464
         if command -v ss >/dev/null 2>&1 && ss -ltnH "sport = :$port" | grep -q .; then
                 port=$((20000 + $$ % 20000))
-                sed "s/^listen:.*/listen: 127.0.0.1:$port/" /etc/dunningd/dunningd.yaml >"$tmp/dunningd.yaml"
-                chmod 0644 "$tmp/dunningd.yaml"
-                conf=$tmp/dunningd.yaml
-                echo "# 127.0.0.1:9464 is taken: running with $conf (listen 127.0.0.1:$port)"
+                echo "# 127.0.0.1:9464 is taken: listening on 127.0.0.1:$port"
         fi
+        sed -e "s/^listen:.*/listen: 127.0.0.1:$port/" \
+            -e "s|^  url: redis://.*|  url: unix://$sock|" /etc/dunningd/dunningd.yaml \
+                >"$tmp/dunningd.yaml"
+        chmod 0644 "$tmp/dunningd.yaml"
+        conf=$tmp/dunningd.yaml
+        check "the copy of the config names the test's Redis" grep -q "^  url: unix://$sock" "$conf"
         # setpriv execs dunningd (runuser would stay its parent): $daemon
         # is dunningd itself, for the SIGTERM below.
         setpriv --reuid=dunningd --regid=dunningd --init-groups -- \

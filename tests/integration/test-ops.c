@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,72 @@ START_TEST(test_port_in_use_is_a_start_error)
 }
 END_TEST
 
+/* Whether d's process maps a file whose path contains needle. */
+static bool maps_has(const struct harness_daemon *d, const char *needle)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)d->pid);
+        char *maps = harness_read_file(path);
+        ck_assert_ptr_nonnull(maps);
+        bool has = strstr(maps, needle) != NULL;
+        free(maps);
+        return has;
+}
+
+static void enqueue_one(struct harness *h, int i)
+{
+        struct harness_ctl r;
+        char name[32];
+        snprintf(name, sizeof(name), "job-%d.jsonl", i);
+        char *jobs = harness_write_jobs(h, name, i, 1, NULL);
+        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        harness_ctl_free(&r);
+        free(jobs);
+}
+
+/* The PDF stack is loaded with the first letter, not before: a dunningd
+ * that has sent an e-mail maps neither the letter module nor cairo. */
+START_TEST(test_letter_module_loaded_with_first_letter)
+{
+        struct harness *h = harness_new();
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_str_eq(harness_channel_of(3), "email");
+        enqueue_one(h, 3);
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+        ck_assert(!maps_has(d, "dunningd-letter.so"));
+        ck_assert(!maps_has(d, "libcairo"));
+        ck_assert(!maps_has(d, "libpango"));
+
+        ck_assert_str_eq(harness_channel_of(2), "letter");
+        enqueue_one(h, 2);
+        ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
+        ck_assert(harness_outbox_has(h, 2));
+        ck_assert(maps_has(d, "dunningd-letter.so"));
+        ck_assert(maps_has(d, "libcairo"));
+        harness_daemon_stop(d);
+        harness_free(h);
+}
+END_TEST
+
+/* Without the module dunningd does not start (nor passes --check-config):
+ * the operator learns it at once, with the path looked at. */
+START_TEST(test_missing_letter_module_is_a_start_error)
+{
+        struct harness *h = harness_new();
+        ck_assert_int_eq(setenv("DUNNINGD_LETTER_MODULE", "/nonexistent/dunningd-letter.so", 1),
+                         0);
+        struct harness_daemon *d = harness_daemon_start(h);
+        ck_assert_int_eq(harness_daemon_wait(d, 20000), 1);
+        ck_assert_int_eq(harness_daemon_log_lines(d, "letter module",
+                                                  "/nonexistent/dunningd-letter.so",
+                                                  "No such file", NULL),
+                         1);
+        ck_assert_int_eq(harness_consumers_of(h, d->pid), 0);
+        harness_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("ops");
@@ -352,6 +419,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_healthz_follows_redis);
         tcase_add_test(tc, test_sd_notify_and_watchdog);
         tcase_add_test(tc, test_port_in_use_is_a_start_error);
+        tcase_add_test(tc, test_letter_module_loaded_with_first_letter);
+        tcase_add_test(tc, test_missing_letter_module_is_a_start_error);
         suite_add_tcase(s, tc);
         return s;
 }
