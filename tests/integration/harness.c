@@ -965,45 +965,87 @@ size_t harness_daemon_log_lines(const struct harness_daemon *d, ...)
 
 /* ---- dunningctl ---- */
 
-void harness_ctl_run(struct harness *h, struct harness_ctl *r, ...)
+/* Starts dunningctl with the arguments of ap; its outputs go to
+ * DIR/ctl-K.out and .err. */
+static void ctl_start(struct harness *h, struct harness_ctl_job *j, va_list ap)
 {
         const char *argv[64];
-        char bin[512], out_path[512], err_path[512], cmdline[2048] = "";
+        char bin[512], out_path[512], err_path[512];
         size_t n = 0;
         const char *a;
-        va_list ap;
-        pid_t pid;
-        int status, k = ++h->n_files;
 
         snprintf(bin, sizeof(bin), "%s/dunningctl", env_dir("DUNNINGD_BUILD_ROOT"));
         ck_assert_msg(access(bin, X_OK) == 0, "%s: %s", bin, strerror(errno));
         argv[n++] = bin;
         argv[n++] = "--config";
         argv[n++] = h->config_path;
-        va_start(ap, r);
+        j->cmdline[0] = '\0';
         while ((a = va_arg(ap, const char *)) && n < 63) {
                 argv[n++] = a;
-                strncat(cmdline, " ", sizeof(cmdline) - strlen(cmdline) - 1);
-                strncat(cmdline, a, sizeof(cmdline) - strlen(cmdline) - 1);
+                strncat(j->cmdline, " ", sizeof(j->cmdline) - strlen(j->cmdline) - 1);
+                strncat(j->cmdline, a, sizeof(j->cmdline) - strlen(j->cmdline) - 1);
         }
-        va_end(ap);
         argv[n] = NULL;
-        snprintf(out_path, sizeof(out_path), "%s/ctl-%d.out", h->dir, k);
-        snprintf(err_path, sizeof(err_path), "%s/ctl-%d.err", h->dir, k);
-        pid = spawn(argv, out_path, err_path);
-        if (!wait_pid(pid, CTL_TIMEOUT_MS, &status)) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-                ck_abort_msg("dunningctl%s: no exit within %d ms", cmdline, CTL_TIMEOUT_MS);
+        j->k = ++h->n_files;
+        j->reaped = false;
+        j->status = 0;
+        snprintf(out_path, sizeof(out_path), "%s/ctl-%d.out", h->dir, j->k);
+        snprintf(err_path, sizeof(err_path), "%s/ctl-%d.err", h->dir, j->k);
+        j->pid = spawn(argv, out_path, err_path);
+}
+
+void harness_ctl_start(struct harness *h, struct harness_ctl_job *j, ...)
+{
+        va_list ap;
+
+        va_start(ap, j);
+        ctl_start(h, j, ap);
+        va_end(ap);
+}
+
+bool harness_ctl_done(struct harness_ctl_job *j)
+{
+        pid_t r;
+
+        if (j->reaped)
+                return true;
+        r = waitpid(j->pid, &j->status, WNOHANG);
+        ck_assert_msg(r >= 0 || errno == EINTR, "waitpid %d: %s", (int)j->pid, strerror(errno));
+        j->reaped = r == j->pid;
+        return j->reaped;
+}
+
+void harness_ctl_wait(struct harness *h, struct harness_ctl_job *j, struct harness_ctl *r)
+{
+        char out_path[512], err_path[512];
+
+        if (!j->reaped && !wait_pid(j->pid, CTL_TIMEOUT_MS, &j->status)) {
+                kill(j->pid, SIGKILL);
+                waitpid(j->pid, &j->status, 0);
+                ck_abort_msg("dunningctl%s: no exit within %d ms", j->cmdline, CTL_TIMEOUT_MS);
         }
-        r->status = exit_code(status);
+        j->reaped = true;
+        snprintf(out_path, sizeof(out_path), "%s/ctl-%d.out", h->dir, j->k);
+        snprintf(err_path, sizeof(err_path), "%s/ctl-%d.err", h->dir, j->k);
+        r->status = exit_code(j->status);
         r->out = harness_read_file(out_path);
         r->err = harness_read_file(err_path);
-        ck_assert_msg(r->out && r->err, "cannot read the output of dunningctl%s", cmdline);
-        fprintf(stderr, "harness: dunningctl%s -> exit %d\n", cmdline, r->status);
+        ck_assert_msg(r->out && r->err, "cannot read the output of dunningctl%s", j->cmdline);
+        fprintf(stderr, "harness: dunningctl%s -> exit %d\n", j->cmdline, r->status);
         if (*r->err)
                 fprintf(stderr, "harness:   stderr: %.2000s%s", r->err,
                         has_suffix(r->err, "\n") ? "" : "\n");
+}
+
+void harness_ctl_run(struct harness *h, struct harness_ctl *r, ...)
+{
+        struct harness_ctl_job j;
+        va_list ap;
+
+        va_start(ap, r);
+        ctl_start(h, &j, ap);
+        va_end(ap);
+        harness_ctl_wait(h, &j, r);
 }
 
 void harness_ctl_free(struct harness_ctl *r)

@@ -269,6 +269,21 @@ void harness_assert_log_masked(const struct harness_daemon *d, int first, int n)
  * fills r and traces the run on stderr; a run over 60 s fails the test. */
 void harness_ctl_run(struct harness *h, struct harness_ctl *r, ...) __attribute__((sentinel));
 void harness_ctl_free(struct harness_ctl *r);
+/* The same in the background, for a test that acts while dunningctl runs:
+ * start returns at once; done tells (without blocking) whether it exited;
+ * wait waits for the exit (60 s at most, like harness_ctl_run) and fills
+ * r. A started run must be waited for. */
+struct harness_ctl_job {
+        pid_t pid;
+        int k;                  /* N of DIR/ctl-N.out and .err */
+        bool reaped;
+        int status;             /* waitpid() status, once reaped */
+        char cmdline[2048];     /* the arguments, for messages */
+};
+void harness_ctl_start(struct harness *h, struct harness_ctl_job *j, ...)
+        __attribute__((sentinel));
+bool harness_ctl_done(struct harness_ctl_job *j);
+void harness_ctl_wait(struct harness *h, struct harness_ctl_job *j, struct harness_ctl *r);
 /* Parses "enqueued A, scheduled B, duplicates C, rejected D" from the last
  * line of out that has it. Returns false when there is none. */
 bool harness_parse_summary(const char *out, struct harness_summary *s);
