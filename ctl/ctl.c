@@ -201,11 +201,15 @@ static const struct command {
                 "invoices' state, reminders and their markers, pending and scheduled jobs,\n"
                 "dead letters, events and payment entries; then adds one event of type\n"
                 "erased with the counts deleted and nothing that names the customer.\n"
-                "A job sent while forget runs may write again: stop the campaign first,\n"
-                "or run forget again. Running it twice is harmless. Prints\n"
+                "A reminder being sent meanwhile is recorded after that: forget waits for\n"
+                "it (at most twice queue.claim_idle_ms and a second) and repeats until a\n"
+                "pass finds nothing. Running it twice is harmless. Prints the sums\n"
                 "  forgot customer: N keys and N stream entries deleted\n"
                 "\n"
-                "Exit status: 0 success; 1 the configuration or Redis failed; 2 wrong usage.\n",
+                "Exit status: 0 success; 1 the configuration or Redis failed, or the\n"
+                "customer's data is still being written (a send outlasting the wait, or\n"
+                "a campaign still enqueuing them: stop it and run forget again); 2 wrong\n"
+                "usage.\n",
         },
         {
                 "paid", paid_cmd, true, true,

@@ -16,7 +16,19 @@
  *      links, and payments entries for its invoices or reminders; never
  *      the sums over many customers (segment:, stats:, rate:).
  * export prints all of it as JSON with what explain shows; forget
- * deletes it and adds one `erased` event that names nobody. */
+ * deletes it and adds one `erased` event that names nobody.
+ *
+ * forget works in passes, because a worker that read one of the
+ * customer's jobs just before records its outcome (the customer's hash,
+ * invoice state, events naming them) after a pass erased everything. A
+ * pass collects and erases; after one that erased a job entry, forget
+ * gives a worker that read it a grace to take its sending lease; then
+ * it waits for the leases of every reminder found so far to go (a
+ * worker's record gives its lease back in the same transaction) and
+ * runs another pass, until one finds nothing. The leases themselves are
+ * left alone: they hold a consumer name, not the customer's, and a
+ * worker that found its lease gone would put the job back in the
+ * scheduled set for whoever took it over, to be sent again. */
 #include "privacy.h"
 
 #include <errno.h>
@@ -38,6 +50,16 @@
 
 #define PAGE 1000
 #define HASH_CHUNK 500
+
+/* forget's passes: at most FORGET_PASSES; after erasing a job entry,
+ * FORGET_GRACE_MS for a worker between reading it and taking its lease
+ * (one parse and one round trip); leases polled every FORGET_POLL_MS,
+ * for at most their lifetime (2 x queue.claim_idle_ms, see worker.c)
+ * and FORGET_MARGIN_MS. */
+#define FORGET_PASSES 5
+#define FORGET_GRACE_MS 1000
+#define FORGET_POLL_MS 100
+#define FORGET_MARGIN_MS 1000
 
 struct strset {
         char **v;
@@ -558,17 +580,29 @@ fail:
         return rc;
 }
 
-/* Deletes what f found, in transactions of up to PAGE commands, then
- * records the erasure. */
-static int erase(const struct config *cfg, struct found *f, struct error *err)
+/* Whether key is a sending lease, <prefix>:sending:<reminder>. */
+static bool is_lease(const struct found *f, const char *key)
 {
-        char key[256], n_keys[24], n_entries[24];
-        size_t entries = 0;
+        size_t n = strlen(f->prefix);
+        return strncmp(key, f->prefix, n) == 0 && strncmp(key + n, ":sending:", 9) == 0;
+}
+
+/* Deletes what f found but the sending leases, in transactions of up to
+ * PAGE commands; *keys and *entries count what went, *jobs tells whether
+ * any of it was a job entry a worker may have read. */
+static int erase(struct found *f, size_t *keys, size_t *entries, bool *jobs, struct error *err)
+{
+        char key[256];
         int rc = 0;
 
+        *keys = *entries = 0;
+        *jobs = false;
         for (size_t i = 0; i < f->keys.n; i++) {
+                if (is_lease(f, f->keys.v[i]))
+                        continue;
                 const char *argv[] = { "DEL", f->keys.v[i] };
                 queue_txn_argv(f->q, 2, argv);
+                (*keys)++;
                 if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
                         return rc;
         }
@@ -578,6 +612,7 @@ static int erase(const struct config *cfg, struct found *f, struct error *err)
                 if (strcmp(f->hits[i].where, "jobs") == 0) {
                         if ((rc = queue_ensure_group(f->q, err)) < 0)
                                 return rc;
+                        *jobs = true;
                         break;
                 }
         for (size_t i = 0; i < f->n_hits; i++) {
@@ -595,18 +630,144 @@ static int erase(const struct config *cfg, struct found *f, struct error *err)
                         if (strcmp(h->where, "jobs") == 0)
                                 queue_txn_ack(f->q, h->id);
                 }
-                entries++;
+                (*entries)++;
                 if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
                         return rc;
         }
-        snprintf(n_keys, sizeof(n_keys), "%zu", f->keys.n);
-        snprintf(n_entries, sizeof(n_entries), "%zu", entries);
-        /* Who was erased is not recorded: that would be keeping them. */
-        queue_txn_event(f->q, cfg->queue.events_maxlen, "erased", "reason", "request", "keys",
-                        n_keys, "entries", n_entries, NULL);
-        if ((rc = queue_txn_commit(f->q, err)) < 0)
+        return queue_txn_size(f->q) ? queue_txn_commit(f->q, err) : 0;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* How many of the reminders in r have a sending lease now, in one EXISTS
+ * of up to HASH_CHUNK keys per round trip. */
+static int leases_live(struct queue *q, const struct strset *r, long long *live,
+                       struct error *err)
+{
+        *live = 0;
+        for (size_t at = 0; at < r->n; at += HASH_CHUNK) {
+                size_t n = r->n - at < HASH_CHUNK ? r->n - at : HASH_CHUNK;
+                const char **argv = xcalloc(n + 1, sizeof(*argv));
+                char **keys = xcalloc(n, sizeof(*keys));
+                argv[0] = "EXISTS";
+                for (size_t i = 0; i < n; i++) {
+                        char name[600], key[700];
+                        snprintf(name, sizeof(name), "sending:%s", r->v[at + i]);
+                        queue_key(q, key, sizeof(key), name);
+                        argv[i + 1] = keys[i] = xstrdup(key);
+                }
+                char **out = NULL;
+                size_t n_out = 0;
+                int rc = queue_strings(q, (int)n + 1, argv, &out, &n_out, err);
+                if (rc == 0 && n_out == 1)
+                        *live += strtoll(out[0], NULL, 10);
+                queue_strings_free(out, n_out);
+                for (size_t i = 0; i < n; i++)
+                        free(keys[i]);
+                free(keys);
+                free(argv);
+                if (rc < 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* Polls until none of the reminders in r has a sending lease (*gone) or
+ * bound_ms passed; *seen tells whether one had at the first look. */
+static int leases_wait(struct queue *q, const struct strset *r, int64_t bound_ms, bool *seen,
+                       bool *gone, struct error *err)
+{
+        int64_t end = mono_ms() + bound_ms;
+        for (*seen = false;;) {
+                long long live;
+                int rc = leases_live(q, r, &live, err);
+                if (rc < 0)
+                        return rc;
+                *gone = live == 0;
+                *seen |= !*gone;
+                if (*gone || mono_ms() >= end)
+                        return 0;
+                sleep_ms(FORGET_POLL_MS);
+        }
+}
+
+/* The passes (see the top of the file), then the one erasure record. */
+static int forget_passes(const struct config *cfg, struct queue *q, const char *id,
+                         struct error *err)
+{
+        struct strset known = { 0 }; /* the reminders every pass found */
+        size_t keys = 0, entries = 0;
+        int64_t bound = 2 * (int64_t)cfg->queue.claim_idle_ms + FORGET_MARGIN_MS;
+        char busy[160] = ""; /* why forget gave up, if it did */
+        int rc = 0;
+
+        for (int pass = 1;; pass++) {
+                struct found f = { .q = q, .id = id, .prefix = cfg->redis.prefix };
+                size_t k = 0, e = 0;
+                bool jobs = false, seen = false, gone = true;
+                if ((rc = collect(&f, err)) == 0)
+                        rc = erase(&f, &k, &e, &jobs, err);
+                for (size_t i = 0; i < f.reminders.n; i++)
+                        set_add(&known, f.reminders.v[i]);
+                found_free(&f);
+                if (rc < 0)
+                        break;
+                keys += k;
+                entries += e;
+                if (jobs)
+                        sleep_ms(FORGET_GRACE_MS);
+                if ((rc = leases_wait(q, &known, bound, &seen, &gone, err)) < 0)
+                        break;
+                if (!gone) {
+                        snprintf(busy, sizeof(busy),
+                                 "a reminder of theirs is still being sent after %lld ms",
+                                 (long long)bound);
+                        break;
+                }
+                /* Nothing found and nobody sending: done. A lease that
+                 * went meanwhile was given back by a record to take. */
+                if (k + e == 0 && !seen)
+                        break;
+                if (pass == FORGET_PASSES) {
+                        snprintf(busy, sizeof(busy),
+                                 "more of it after each of %d passes (a campaign may still be "
+                                 "enqueuing them)",
+                                 pass);
+                        break;
+                }
+        }
+        set_free(&known);
+        if (rc < 0)
                 return rc;
-        printf("forgot customer: %zu keys and %zu stream entries deleted\n", f->keys.n, entries);
+
+        char n_keys[24], n_entries[24];
+        snprintf(n_keys, sizeof(n_keys), "%zu", keys);
+        snprintf(n_entries, sizeof(n_entries), "%zu", entries);
+        /* Who was erased is not recorded: that would be keeping them. The
+         * one record of this request, after its last pass, also when
+         * forget gives up: what it deleted is gone all the same. */
+        queue_txn_event(q, cfg->queue.events_maxlen, "erased", "reason", "request", "keys",
+                        n_keys, "entries", n_entries, NULL);
+        if ((rc = queue_txn_commit(q, err)) < 0)
+                return rc;
+        if (*busy)
+                return error_set(err, -EAGAIN,
+                                 "the customer's data is still being written: %s; %zu keys and "
+                                 "%zu stream entries deleted so far, run forget again",
+                                 busy, keys, entries);
+        printf("forgot customer: %zu keys and %zu stream entries deleted\n", keys, entries);
         return 0;
 }
 
@@ -633,10 +794,10 @@ int privacy_cmd(const struct config *cfg, int argc, char **argv, bool json)
         struct error err;
         if (ctl_open_queue(cfg, &f.q) < 0)
                 return CTL_FAIL;
-        int rc = collect(&f, &err);
-        if (rc == 0 && forget) {
-                rc = erase(cfg, &f, &err);
-        } else if (rc == 0) {
+        int rc;
+        if (forget) {
+                rc = forget_passes(cfg, f.q, id, &err);
+        } else if ((rc = collect(&f, &err)) == 0) {
                 json_t *root = NULL;
                 if ((rc = export_json(cfg, &f, &root, &err)) == 0)
                         rc = ctl_print_json(root) == CTL_OK ? 0 : -EIO;

@@ -5,7 +5,10 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,20 +16,22 @@
 
 /* Customer 1: sent, then a scheduled job, a dead letter and a payment
  * entry besides; customers 2..4 sent too and must survive forget. */
-static void world(struct harness *h)
+/* dunningctl enqueue of customers first .. first+n-1, written to name. */
+static void enqueue(struct harness *h, const char *name, int first, int n)
 {
-        char *path = harness_write_jobs(h, "jobs.jsonl", 1, 4, NULL);
+        char *path = harness_write_jobs(h, name, first, n, NULL);
         struct harness_ctl r;
         harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_int_eq(r.status, 0);
         harness_ctl_free(&r);
         free(path);
+}
+
+static void world(struct harness *h)
+{
+        enqueue(h, "jobs.jsonl", 1, 4);
         /* C-10 and C-11: ids that begin with C-1, INV-10 with INV-1. */
-        path = harness_write_jobs(h, "more.jsonl", 10, 2, NULL);
-        harness_ctl_run(h, &r, "enqueue", path, NULL);
-        ck_assert_int_eq(r.status, 0);
-        harness_ctl_free(&r);
-        free(path);
+        enqueue(h, "more.jsonl", 10, 2);
         ck_assert_uint_eq(harness_wait_sent(h, 6, 30000), 6);
 
         /* The next step, waiting in the scheduled set. */
@@ -465,11 +470,8 @@ START_TEST(test_forget_before_any_daemon)
 {
         /* Jobs enqueued, no daemon has made the group yet. */
         struct harness *h = harness_new();
-        char *path = harness_write_jobs(h, "jobs.jsonl", 1, 3, NULL);
+        enqueue(h, "jobs.jsonl", 1, 3);
         struct harness_ctl r;
-        harness_ctl_run(h, &r, "enqueue", path, NULL);
-        ck_assert_int_eq(r.status, 0);
-        harness_ctl_free(&r);
         harness_ctl_run(h, &r, "forget", "C-2", NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
         ck_assert_ptr_nonnull(strstr(r.out, "and 1 stream entries deleted"));
@@ -480,7 +482,155 @@ START_TEST(test_forget_before_any_daemon)
         ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
         harness_daemon_stop(d);
         ck_assert_uint_eq(harness_count_events(h, "sent"), 2);
-        free(path);
+        harness_free(h);
+}
+END_TEST
+
+/* Customers 1 and 2 enqueued, no daemon: their jobs wait in the stream.
+ * claim_idle_ms sets how long forget waits for a sending lease (twice
+ * it, the lease's lifetime, and a margin). */
+static struct harness *enqueued_world(int claim_idle_ms)
+{
+        struct harness *h = harness_new();
+        struct harness_config c;
+        harness_config_defaults(&c);
+        c.claim_idle_ms = claim_idle_ms;
+        harness_config_write(h, &c);
+        enqueue(h, "jobs.jsonl", 1, 2);
+        return h;
+}
+
+static bool c1_job_gone(void *arg)
+{
+        return stream_entries_naming_c1(arg, "jobs") == 0;
+}
+
+/* A worker that read customer 1's job just before forget and holds its
+ * sending lease records the outcome after forget's first pass erased
+ * everything: what its record writes (the customer's hash, the sent
+ * marker, an event naming them) in one transaction that gives the lease
+ * back. forget waits for the lease and takes that too. */
+START_TEST(test_forget_waits_for_a_send_in_flight)
+{
+        struct harness *h = enqueued_world(5000);
+        char rid[19], lease[64];
+        harness_reminder_id(1, rid);
+        snprintf(lease, sizeof(lease), "%s:sending:%s", HARNESS_PREFIX, rid);
+        harness_redis_cmd(h, "SET %s host-1-0 PX 8000", lease);
+
+        struct harness_ctl_job j;
+        harness_ctl_start(h, &j, "forget", "C-1", NULL);
+        ck_assert(harness_wait_until(c1_job_gone, h, 20000));
+        /* Past forget's grace for a worker about to take a lease: it
+         * still waits, for the one taken. */
+        harness_sleep_ms(1500);
+        bool waited = !harness_ctl_done(&j);
+        bool lease_kept = harness_redis_int(h, "EXISTS %s", lease) == 1;
+        harness_redis_cmd(h, "MULTI");
+        harness_redis_cmd(h, "HSET %s name %s last_sent_at %s", HARNESS_PREFIX ":customer:C-1",
+                          "Klant 1", "2026-01-01T09:00:00Z");
+        harness_redis_cmd(h, "SET %s:sent:%s:%s 1", HARNESS_PREFIX, rid, harness_channel_of(1));
+        harness_redis_cmd(h, "XADD %s * type sent customer C-1 invoice INV-1 reminder %s",
+                          HARNESS_PREFIX ":events", rid);
+        harness_redis_cmd(h, "DEL %s", lease);
+        harness_redis_cmd(h, "EXEC");
+
+        struct harness_ctl r;
+        harness_ctl_wait(h, &j, &r);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert_int_eq(scan_keys_naming_c1(h), 0);
+        ck_assert_uint_eq(stream_entries_naming_c1(h, "events"), 0);
+        ck_assert_uint_eq(stream_entries_naming_c1(h, "jobs"), 0);
+        ck_assert_msg(waited, "forget returned while a worker held the lease");
+        ck_assert_msg(lease_kept, "forget took the worker's lease");
+        /* Both passes added up: the enqueued marker and the job entry,
+         * then the customer hash, the sent marker and the event. */
+        ck_assert_msg(strstr(r.out, "forgot customer: 3 keys and 2 stream entries deleted"), "%s",
+                      r.out);
+        harness_ctl_free(&r);
+        ck_assert_uint_eq(harness_count_events(h, "erased"), 1);
+        ck_assert_uint_eq(harness_events_with(h, "erased", "keys", "3"), 1);
+        ck_assert_int_eq(harness_xlen(h, "jobs"), 1); /* customer 2's */
+        harness_free(h);
+}
+END_TEST
+
+/* A lease that outlives its lifetime (a send that never ends): forget
+ * erases what it found, gives up within the bound and says so. */
+START_TEST(test_forget_gives_up_on_a_lease_that_stays)
+{
+        struct harness *h = enqueued_world(200); /* leases of 400 ms */
+        char rid[19], lease[64];
+        harness_reminder_id(1, rid);
+        snprintf(lease, sizeof(lease), "%s:sending:%s", HARNESS_PREFIX, rid);
+        harness_redis_cmd(h, "SET %s host-1-0 PX 60000", lease);
+
+        struct harness_ctl r;
+        int64_t t0 = harness_now_ms();
+        harness_ctl_run(h, &r, "forget", "C-1", NULL);
+        int64_t took = harness_now_ms() - t0;
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "still being written") && strstr(r.err, "still being sent") &&
+                              strstr(r.err, "run forget again"),
+                      "%s", r.err);
+        ck_assert(!names_c1(r.err) && !strstr(r.err, rid));
+        ck_assert_str_eq(r.out, "");
+        harness_ctl_free(&r);
+        /* grace 1 s, then the lease's 400 ms and the margin's 1 s */
+        ck_assert_msg(took < 10000, "forget took %lld ms", (long long)took);
+        ck_assert_int_eq(scan_keys_naming_c1(h), 0);
+        ck_assert_int_eq(harness_redis_int(h, "EXISTS %s", lease), 1);
+        ck_assert_uint_eq(harness_count_events(h, "erased"), 1);
+        harness_free(h);
+}
+END_TEST
+
+/* A child adding customer 1's job to the stream every 20 ms for up to
+ * 30 s, as a campaign still enqueuing them would. */
+static pid_t keep_enqueuing(struct harness *h)
+{
+        char *job = harness_job_json(1, NULL);
+        pid_t parent = getpid();
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert(pid >= 0);
+        if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(1);
+                redisContext *c = redisConnectUnix(h->sock);
+                for (int64_t end = harness_now_ms() + 30000;
+                     c && !c->err && harness_now_ms() < end; usleep(20000)) {
+                        redisReply *rep = redisCommand(c, "XADD %s * job %s",
+                                                       HARNESS_PREFIX ":jobs", job);
+                        if (!rep)
+                                break;
+                        freeReplyObject(rep);
+                }
+                _exit(0);
+        }
+        free(job);
+        return pid;
+}
+
+START_TEST(test_forget_gives_up_on_data_written_all_along)
+{
+        struct harness *h = enqueued_world(200);
+        pid_t writer = keep_enqueuing(h);
+        struct harness_ctl r;
+        int64_t t0 = harness_now_ms();
+        harness_ctl_run(h, &r, "forget", "C-1", NULL);
+        int64_t took = harness_now_ms() - t0;
+        kill(writer, SIGKILL);
+        waitpid(writer, NULL, 0);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "still being written") && strstr(r.err, "5 passes") &&
+                              strstr(r.err, "run forget again"),
+                      "%s", r.err);
+        harness_ctl_free(&r);
+        /* five passes of a grace of 1 s each */
+        ck_assert_msg(took < 20000, "forget took %lld ms", (long long)took);
+        ck_assert_uint_eq(harness_count_events(h, "erased"), 1);
         harness_free(h);
 }
 END_TEST
@@ -498,6 +648,9 @@ int main(void)
         tcase_add_test(tc, test_unread_payments_not_trimmed);
         tcase_add_test(tc, test_acl_user);
         tcase_add_test(tc, test_forget_before_any_daemon);
+        tcase_add_test(tc, test_forget_waits_for_a_send_in_flight);
+        tcase_add_test(tc, test_forget_gives_up_on_a_lease_that_stays);
+        tcase_add_test(tc, test_forget_gives_up_on_data_written_all_along);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
