@@ -54,8 +54,12 @@
 /* forget's passes: at most FORGET_PASSES; after erasing a job entry,
  * FORGET_GRACE_MS for a worker between reading it and taking its lease
  * (one parse and one round trip); leases polled every FORGET_POLL_MS,
- * for at most their lifetime (2 x queue.claim_idle_ms, see worker.c)
- * and FORGET_MARGIN_MS. */
+ * for at most the time a lease lasts without renewal (2 x
+ * queue.claim_idle_ms, see worker.c) and FORGET_MARGIN_MS. A worker
+ * renews its leases for as long as its batch runs: a longer send makes
+ * forget give up and say so, to be run again. What a worker records of
+ * an entry it holds no lease for is written only while the entry
+ * exists (queue_txn_guard_begin): forget deletes it first. */
 #define FORGET_PASSES 5
 #define FORGET_GRACE_MS 1000
 #define FORGET_POLL_MS 100
@@ -394,12 +398,15 @@ static int collect(struct found *f, struct error *err)
         int rc;
         char key[512];
 
-        if ((rc = walk_stream(f, "jobs", on_job_entry, err)) < 0 ||
+        /* The scheduled set before the stream: a job moved from one to
+         * the other meanwhile (promotion goes that way) is found in the
+         * stream; one going back the other way is a worker's record,
+         * which forget's next pass sees. */
+        queue_key(f->q, key, sizeof(key), "scheduled");
+        if ((rc = queue_zset_walk(f->q, key, on_scheduled, f, err)) < 0 ||
+            (rc = walk_stream(f, "jobs", on_job_entry, err)) < 0 ||
             (rc = walk_stream(f, "dead", on_job_entry, err)) < 0 ||
             (rc = walk_stream(f, "events", on_event, err)) < 0)
-                return rc;
-        queue_key(f->q, key, sizeof(key), "scheduled");
-        if ((rc = queue_zset_walk(f->q, key, on_scheduled, f, err)) < 0)
                 return rc;
         for (int round = 0; round < 4; round++) {
                 f->grew = false;
@@ -749,7 +756,9 @@ static int forget_passes(const struct config *cfg, struct queue *q, const char *
                 }
         }
         set_free(&known);
-        if (rc < 0)
+        /* A Redis error after earlier passes deleted something: their
+         * erasure is still recorded, if Redis takes it. */
+        if (rc < 0 && keys + entries == 0)
                 return rc;
 
         char n_keys[24], n_entries[24];
@@ -760,6 +769,11 @@ static int forget_passes(const struct config *cfg, struct queue *q, const char *
          * forget gives up: what it deleted is gone all the same. */
         queue_txn_event(q, cfg->queue.events_maxlen, "erased", "reason", "request", "keys",
                         n_keys, "entries", n_entries, NULL);
+        if (rc < 0) {
+                struct error ignored;
+                queue_txn_commit(q, &ignored);
+                return rc;
+        }
         if ((rc = queue_txn_commit(q, err)) < 0)
                 return rc;
         if (*busy)

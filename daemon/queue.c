@@ -73,6 +73,12 @@ struct queue {
         const char *scripts[QUEUE_SCRIPTS_MAX];   /* queue_script_add, reloaded on reconnect */
         char script_sha[QUEUE_SCRIPTS_MAX][41];
         int n_scripts;
+        /* queue_txn_guard_begin .. _end: the commands kept here, each
+         * as its argument count then its arguments, for one EVAL. */
+        bool guarding;
+        char guard_entry[48];
+        char **guard_argv;
+        size_t *guard_lens, guard_argc, guard_cap;
 };
 
 static int64_t now_ms(void)
@@ -256,6 +262,10 @@ void queue_free(struct queue *q)
         free(q->username);
         free(q->prefix);
         free(q->consumer);
+        for (size_t i = 0; i < q->guard_argc; i++)
+                free(q->guard_argv[i]);
+        free(q->guard_argv);
+        free(q->guard_lens);
         free(q);
 }
 
@@ -541,6 +551,33 @@ static void append_argv(struct queue *q, int argc, const char *const *argv, cons
                 free(buf);
 }
 
+static void guard_push(struct queue *q, const char *arg, size_t len)
+{
+        if (q->guard_argc == q->guard_cap) {
+                q->guard_cap = q->guard_cap ? 2 * q->guard_cap : 64;
+                q->guard_argv = xrealloc(q->guard_argv, q->guard_cap * sizeof(*q->guard_argv));
+                q->guard_lens = xrealloc(q->guard_lens, q->guard_cap * sizeof(*q->guard_lens));
+        }
+        char *copy = xmalloc(len + 1);
+        memcpy(copy, arg, len);
+        copy[len] = '\0';
+        q->guard_argv[q->guard_argc] = copy;
+        q->guard_lens[q->guard_argc++] = len;
+}
+
+/* A guarded command is kept for the EVAL of queue_txn_guard_end. */
+static bool guard_keep(struct queue *q, int argc, const char *const *argv, const size_t *lens)
+{
+        if (!q->guarding)
+                return false;
+        char n[24];
+        snprintf(n, sizeof(n), "%d", argc);
+        guard_push(q, n, strlen(n));
+        for (int i = 0; i < argc; i++)
+                guard_push(q, argv[i], lens ? lens[i] : strlen(argv[i]));
+        return true;
+}
+
 /* MULTI goes out with the first command of a transaction. */
 static void txn_begin(struct queue *q)
 {
@@ -552,8 +589,60 @@ static void txn_begin(struct queue *q)
 
 static void txn_append(struct queue *q, struct cmd *c)
 {
+        if (guard_keep(q, c->argc, c->argv, c->lens))
+                return;
         txn_begin(q);
         append_argv(q, c->argc, c->argv, c->lens);
+}
+
+/* Runs the commands after ARGV[1] (each its argument count, then its
+ * arguments) only while the jobs stream KEYS[1] still holds entry
+ * ARGV[1]. Pending entries are never trimmed (queue_trim), so a missing
+ * one was deleted on purpose: by dunningctl forget. */
+static const char guard_lua[] =
+        "if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end\n"
+        "local i = 2\n"
+        "while i <= #ARGV do\n"
+        "  local n = tonumber(ARGV[i])\n"
+        "  redis.call(unpack(ARGV, i + 1, i + n))\n"
+        "  i = i + n + 1\n"
+        "end\n"
+        "return 1\n";
+
+void queue_txn_guard_begin(struct queue *q, const char *entry_id)
+{
+        q->guarding = true;
+        q->guard_argc = 0;
+        snprintf(q->guard_entry, sizeof(q->guard_entry), "%s", entry_id);
+}
+
+void queue_txn_guard_end(struct queue *q)
+{
+        q->guarding = false;
+        if (q->guard_argc == 0)
+                return;
+        size_t argc = 5 + q->guard_argc;
+        const char **argv = xcalloc(argc, sizeof(*argv));
+        size_t *lens = xcalloc(argc, sizeof(*lens));
+        const char *head[] = { "EVAL", guard_lua, "1", q->k_jobs, q->guard_entry };
+        for (size_t i = 0; i < 5; i++) {
+                argv[i] = head[i];
+                lens[i] = strlen(head[i]);
+        }
+        for (size_t i = 0; i < q->guard_argc; i++) {
+                argv[5 + i] = q->guard_argv[i];
+                lens[5 + i] = q->guard_lens[i];
+        }
+        txn_begin(q);
+        if (argc > 80)
+                redisAppendCommandArgv(q->ctx, (int)argc, argv, lens);
+        else
+                append_argv(q, (int)argc, argv, lens);
+        for (size_t i = 0; i < q->guard_argc; i++)
+                free(q->guard_argv[i]);
+        q->guard_argc = 0;
+        free(argv);
+        free(lens);
 }
 
 void queue_txn_sent(struct queue *q, const char *reminder_id, const char *channel, int ttl_s)
@@ -1725,6 +1814,8 @@ void queue_txn_ack_stream(struct queue *q, const char *stream, const char *entry
 
 void queue_txn_argv(struct queue *q, int argc, const char *const *argv)
 {
+        if (guard_keep(q, argc, argv, NULL))
+                return;
         txn_begin(q);
         append_argv(q, argc, argv, NULL);
 }

@@ -100,6 +100,16 @@ int queue_take_reminders_reply(struct queue *q, size_t n, enum queue_take *take,
  * Never inside an open transaction. */
 int queue_renew_leases(struct queue *q, const char *const *ids, const char *const *owners,
                        size_t n, int64_t lease_ms, bool *held, struct error *err);
+/* The transaction commands appended between these two run only while
+ * the jobs stream still holds entry_id (one EVAL in the transaction):
+ * for what a worker records of an entry without a sending lease of its
+ * own (taken over while busy elsewhere, sent already, invalid, delivered
+ * too often). dunningctl forget waits for leases, not for those; it
+ * deletes the entry, and the record then writes nothing of the customer
+ * back. No scripts (EVAL) between them. */
+void queue_txn_guard_begin(struct queue *q, const char *entry_id);
+void queue_txn_guard_end(struct queue *q);
+
 /* In the transaction: gives the lease of reminder_id back. */
 void queue_txn_release(struct queue *q, const char *reminder_id);
 

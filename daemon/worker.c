@@ -902,18 +902,26 @@ static void process_batch(struct worker *w)
                 log_event(LOG_WARNING, "fallback sends not counted on their rate limit",
                           "worker", w->consumer, "error", err.msg, NULL);
 
-        /* 4. Record every outcome in one transaction. */
+        /* 4. Record every outcome in one transaction. What is recorded
+         * of an entry without a lease of ours (dead on arrival, taken
+         * over while busy elsewhere, sent already) is guarded: written
+         * only if the entry is still there, not after a forget deleted
+         * it (forget waits for leases only; queue.h). */
         for (size_t i = 0; i < n; i++) {
                 struct queue_entry *e = &w->batch.entries[i];
                 char dmsg[64];
                 if (e->deliveries > w->cfg->queue.max_deliveries) {
                         snprintf(dmsg, sizeof(dmsg), "delivered %lld times without an outcome",
                                  e->deliveries);
+                        queue_txn_guard_begin(w->q, e->id);
                         record_dead(w, e->job, NULL, "max-deliveries", dmsg, (int)e->deliveries,
                                     e->id);
+                        queue_txn_guard_end(w->q);
                 } else if (invalid[i]) {
                         metrics_failed(&w->sh->metrics, JOB_CHANNEL_NONE, METRICS_FAIL_INVALID);
+                        queue_txn_guard_begin(w->q, e->id);
                         record_dead(w, e->job, NULL, "invalid", invalid[i], 0, e->id);
+                        queue_txn_guard_end(w->q);
                 }
         }
         for (size_t k = 0; k < nv; k++) {
@@ -924,8 +932,10 @@ static void process_batch(struct worker *w)
                          * lease is over: the job goes back to the scheduled
                          * set, not counted as an attempt, and will find the
                          * marker or, if that worker died, the lease gone. */
+                        queue_txn_guard_begin(w->q, w->batch.entries[i].id);
                         queue_txn_schedule(w->q, jobs[i]->json, now + lease);
                         queue_txn_ack(w->q, w->batch.entries[i].id);
+                        queue_txn_guard_end(w->q);
                         log_event(LOG_DEBUG, "busy elsewhere, looking again later", "reminder",
                                   jobs[i]->reminder_id, "entry", w->batch.entries[i].id, NULL);
                         continue;
@@ -939,8 +949,14 @@ static void process_batch(struct worker *w)
                                           paylink_ttl_s(&links[k].link, now));
                 if (res[k].status == DISPATCH_SENT)
                         sendlimits_txn_sent(w->q, w->cfg, jobs[i], &hist[k], &limited[k]);
+                /* (A skip as already sent parks nothing: no script.) */
+                bool guard = take[k] == QUEUE_TAKE_SENT && res[k].status == DISPATCH_SKIPPED;
+                if (guard)
+                        queue_txn_guard_begin(w->q, w->batch.entries[i].id);
                 record_result(w, &w->batch.entries[i], jobs[i], &res[k], segs[k], open[k],
                               &ttl[k]);
+                if (guard)
+                        queue_txn_guard_end(w->q);
                 /* From here on: sent, and in this batch's record. */
                 known[k] = res[k].status == DISPATCH_SENT;
         }

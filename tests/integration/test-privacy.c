@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "harness.h"
+#include "queue.h"
 
 /* Customer 1: sent, then a scheduled job, a dead letter and a payment
  * entry besides; customers 2..4 sent too and must survive forget. */
@@ -635,6 +637,46 @@ START_TEST(test_forget_gives_up_on_data_written_all_along)
 }
 END_TEST
 
+/* What a worker records of an entry it holds no lease for (taken over
+ * while busy elsewhere, sent already, dead on arrival) goes in only while
+ * the entry is there: once forget deleted it, the record writes nothing
+ * of the customer back (queue_txn_guard_begin), and the rest of the same
+ * transaction still runs. */
+START_TEST(test_guarded_record_after_forget_writes_nothing)
+{
+        struct harness *h = harness_new();
+        struct config *cfg;
+        struct queue *q;
+        struct error err;
+        harness_open_queue(h, &cfg, &q);
+        char *id = harness_redis_str(h, "XADD " HARNESS_PREFIX ":jobs * job x");
+        ck_assert_ptr_nonnull(id);
+
+        for (int round = 0; round < 2; round++) {
+                char job[64];
+                snprintf(job, sizeof(job), "{\"customer\":\"C-1\",\"round\":%d}", round);
+                queue_txn_guard_begin(q, id);
+                queue_txn_schedule(q, job, 1000 + round);
+                queue_txn_event(q, 1000, "skipped", "customer", "C-1", "reason", "already-sent",
+                                NULL);
+                queue_txn_ack(q, id);
+                queue_txn_guard_end(q);
+                queue_txn_schedule(q, round ? "{\"other\":2}" : "{\"other\":1}", 5000);
+                ck_assert_msg(queue_txn_commit(q, &err) == 0, "%s", err.msg);
+                if (round == 0)   /* forget deletes the entry */
+                        harness_redis_cmd(h, "XDEL " HARNESS_PREFIX ":jobs %s", id);
+        }
+        /* Round 0 wrote; round 1 (entry gone) only its unguarded command. */
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " HARNESS_PREFIX ":scheduled 1000 1001"), 1);
+        ck_assert_int_eq(harness_redis_int(h, "ZCOUNT " HARNESS_PREFIX ":scheduled 5000 5000"), 2);
+        ck_assert_int_eq(harness_events_with(h, "skipped", "customer", "C-1"), 1);
+        free(id);
+        queue_free(q);
+        config_free(cfg);
+        harness_free(h);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("privacy");
@@ -651,6 +693,7 @@ int main(void)
         tcase_add_test(tc, test_forget_waits_for_a_send_in_flight);
         tcase_add_test(tc, test_forget_gives_up_on_a_lease_that_stays);
         tcase_add_test(tc, test_forget_gives_up_on_data_written_all_along);
+        tcase_add_test(tc, test_guarded_record_after_forget_writes_nothing);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
