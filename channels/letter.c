@@ -438,6 +438,9 @@ static void iso_date(char out[32], int64_t ms)
         strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+__attribute__((visibility("default"))) const struct letter_abi letter_module_abi =
+        LETTER_ABI_INIT;
+
 __attribute__((visibility("default"))) int letter_module_render(struct buf *pdf,
                                                                const struct letter_input *in,
                                                                struct error *err)

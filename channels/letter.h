@@ -72,6 +72,22 @@ int letter_render(struct buf *pdf, const struct letter_input *in, struct error *
 
 int letter_module_render(struct buf *pdf, const struct letter_input *in, struct error *err);
 
+/* What program and module must agree on, exported by the module as
+ * letter_module_abi and compared before its first use: the version and
+ * the sizes of what crosses between them. */
+struct letter_abi {
+        char version[32];
+        size_t input, buf, error;
+};
+#define LETTER_MODULE_ABI_SYMBOL "letter_module_abi"
+#define LETTER_ABI_INIT \
+        { DUNNINGD_VERSION, sizeof(struct letter_input), sizeof(struct buf), sizeof(struct error) }
+
+/* Loads the module now, if it is not loaded (letter_render does this on
+ * the first letter; dunningd --check-config, to prove it loads). A load
+ * that failed is tried again a minute later. 0, or -EIO with err. */
+int letter_module_load(struct error *err);
+
 /* Finds the module (without loading it): its path into out, 0; or -ENOENT
  * with err naming every place looked at. For a check at startup, so that
  * a missing module is an error the operator sees at once rather than a

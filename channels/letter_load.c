@@ -1,5 +1,5 @@
 /* letter_load.c: letter_render through the letter module (letter.h),
- * loaded once, on the first letter, by whichever thread gets there first. */
+ * loaded on the first letter by whichever thread gets there first. */
 #include "letter.h"
 
 #include <dlfcn.h>
@@ -9,23 +9,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A load that failed is tried again after this long, not on every
+ * letter (each try scans the disk), and not never: a module installed
+ * or repaired meanwhile is taken without a restart. */
+#define RETRY_MS 60000
 
 typedef int render_fn(struct buf *pdf, const struct letter_input *in, struct error *err);
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static render_fn *render;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static render_fn *render;       /* set once, never unset */
 static struct error load_err;
+static int64_t failed_at_ms = -1;
+
+/* What this program was built with, to compare with the module's. */
+static const struct letter_abi abi = LETTER_ABI_INIT;
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int letter_module_find(char *out, size_t n, struct error *err)
 {
-        char exe[PATH_MAX], tried[3 * PATH_MAX] = "";
+        char exe[PATH_MAX], tried[PATH_MAX + 16] = "";
         const char *env = getenv(LETTER_MODULE_ENV);
 
         if (env && *env) {
-                /* Set on purpose: the only place looked at. */
-                int e = access(env, R_OK) < 0 ? errno
+                /* Set on purpose: the only place looked at. A name
+                 * without a slash would send dlopen down the library
+                 * path, not to the file access() saw. */
+                int e = !strchr(env, '/') ? EINVAL
+                        : access(env, R_OK) < 0 ? errno
                         : snprintf(out, n, "%s", env) >= (int)n ? ENAMETOOLONG : 0;
+                if (e == EINVAL)
+                        return error_set(err, -ENOENT, "letter module: %s=%s: not a path",
+                                         LETTER_MODULE_ENV, env);
                 if (e)
                         return error_set(err, -ENOENT, "letter module: %s=%s: %s",
                                          LETTER_MODULE_ENV, env, strerror(e));
@@ -52,6 +75,7 @@ int letter_module_find(char *out, size_t n, struct error *err)
                          tried, LETTER_MODULE_INSTALLED, LETTER_MODULE_ENV);
 }
 
+/* Under lock: loads the module, or says in load_err why not. */
 static void load(void)
 {
         char path[PATH_MAX];
@@ -64,6 +88,15 @@ static void load(void)
                 error_set(&load_err, -EIO, "letter module %s: %s", path, dlerror());
                 return;
         }
+        /* A module of another build (a package upgraded under a running
+         * dunningd) would read the structs passed to it wrongly. */
+        const struct letter_abi *theirs = dlsym(lib, LETTER_MODULE_ABI_SYMBOL);
+        if (!theirs || memcmp(theirs, &abi, sizeof(abi)) != 0) {
+                error_set(&load_err, -EIO, "letter module %s: built for %s, not for this "
+                          "dunningd %s: restart dunningd after an upgrade", path,
+                          theirs ? theirs->version : "an older dunningd", abi.version);
+                return;
+        }
         /* POSIX's way to take a function from dlsym (C cannot cast
          * void * to a function pointer). */
         *(void **)&render = dlsym(lib, LETTER_MODULE_SYMBOL);
@@ -72,10 +105,20 @@ static void load(void)
                           LETTER_MODULE_SYMBOL);
 }
 
+int letter_module_load(struct error *err)
+{
+        pthread_mutex_lock(&lock);
+        if (!render && (failed_at_ms < 0 || mono_ms() - failed_at_ms >= RETRY_MS)) {
+                load();
+                failed_at_ms = render ? -1 : mono_ms();
+        }
+        int rc = render ? 0 : error_set(err, -EIO, "%s", load_err.msg);
+        pthread_mutex_unlock(&lock);
+        return rc;
+}
+
 int letter_render(struct buf *pdf, const struct letter_input *in, struct error *err)
 {
-        pthread_once(&once, load);
-        if (!render)
-                return error_set(err, -EIO, "%s", load_err.msg);
-        return render(pdf, in, err);
+        int rc = letter_module_load(err);
+        return rc < 0 ? rc : render(pdf, in, err);
 }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "l10n.h"
 #include "letter.h"
+#include "log.h"
 #include "mustache.h"
 #include "policy.h"
 #include "render.h"
@@ -181,8 +182,11 @@ static void attach_final_notice(struct dispatch_prepared *p, const struct config
                 return;
         if (render_message(r, job, JOB_CHANNEL_LETTER, ctx, false, &lp, &err) == 0 &&
             render_letter(&l, job, cfg, ctx, &lp, now_ms, &err) == 0) {
-                if (letter_render(&p->pdf, &l.in, &err) < 0)
+                if (letter_render(&p->pdf, &l.in, &err) < 0) {
                         buf_reset(&p->pdf);
+                        log_event(LOG_WARNING, "final notice e-mailed without its letter",
+                                  "reminder", job->reminder_id, "error", err.msg, NULL);
+                }
                 render_letter_free(&l);
         }
         render_parts_free(&lp);

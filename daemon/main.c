@@ -236,9 +236,12 @@ int main(int argc, char **argv)
                 return 1;
         }
         /* Letters are made by a module loaded on the first one: missing,
-         * it is an error now, not a letter dead-lettered hours later. */
+         * it is an error now, not a letter dead-lettered hours later.
+         * --check-config loads it too (a short-lived process: the PDF
+         * stack's memory does not matter there), proving it loads. */
         char module[4096];
-        if (letter_module_find(module, sizeof(module), &err) < 0) {
+        if ((check ? letter_module_load(&err)
+                   : letter_module_find(module, sizeof(module), &err)) < 0) {
                 fprintf(stderr, "dunningd: %s\n", err.msg);
                 snapshot_free(snap);
                 return 1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -410,6 +411,41 @@ START_TEST(test_missing_letter_module_is_a_start_error)
 }
 END_TEST
 
+/* Runs `[env] dunningd --check-config` on h's config: its exit status
+ * (-1 when it did not exit), its output into out. */
+static int check_config(struct harness *h, const char *env, char *out, size_t n)
+{
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "%s '%s/dunningd' --check-config --config '%s' 2>&1",
+                 env, getenv("DUNNINGD_BUILD_ROOT"), h->config_path);
+        FILE *p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        size_t len = fread(out, 1, n - 1, p);
+        out[len] = '\0';
+        int st = pclose(p);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --check-config loads the module (start only looks for it): one of
+ * another build fails the check, saying to restart after an upgrade. */
+START_TEST(test_check_config_loads_the_letter_module)
+{
+        struct harness *h = harness_new();
+        const char *fake = getenv("DUNNINGD_FAKE_LETTER_MODULE");
+        ck_assert_msg(fake && *fake, "DUNNINGD_FAKE_LETTER_MODULE is not set (run by meson)");
+        char env[512], out[2048];
+        snprintf(env, sizeof(env), "DUNNINGD_LETTER_MODULE='%s'", fake);
+        int st = check_config(h, env, out, sizeof(out));
+        ck_assert_msg(st == 1, "status %d: %s", st, out);
+        ck_assert_msg(strstr(out, "built for 0.0.0-other") && strstr(out, "restart dunningd"),
+                      "%s", out);
+        /* The build's own module passes. */
+        st = check_config(h, "", out, sizeof(out));
+        ck_assert_msg(st == 0, "status %d: %s", st, out);
+        harness_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("ops");
@@ -421,6 +457,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_port_in_use_is_a_start_error);
         tcase_add_test(tc, test_letter_module_loaded_with_first_letter);
         tcase_add_test(tc, test_missing_letter_module_is_a_start_error);
+        tcase_add_test(tc, test_check_config_loads_the_letter_module);
         suite_add_tcase(s, tc);
         return s;
 }

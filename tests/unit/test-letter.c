@@ -342,6 +342,45 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* The module is looked for where DUNNINGD_LETTER_MODULE says (meson's
+ * test environment points at the build's); a module of another build is
+ * refused before it is called, and a name that is not a path is refused
+ * rather than looked up on the library path. Each test runs in a process
+ * of its own (Check forks), so each loads afresh. */
+START_TEST(test_module_of_another_build_refused)
+{
+        const char *fake = getenv("DUNNINGD_FAKE_LETTER_MODULE");
+        ck_assert_msg(fake && *fake, "DUNNINGD_FAKE_LETTER_MODULE is not set (run by meson)");
+        ck_assert_int_eq(setenv(LETTER_MODULE_ENV, fake, 1), 0);
+        struct letter_input in;
+        make_input(&in);
+        struct buf pdf = BUF_INIT;
+        struct error err;
+        ck_assert_int_eq(letter_render(&pdf, &in, &err), -EIO);
+        ck_assert_msg(strstr(err.msg, "built for 0.0.0-other") &&
+                      strstr(err.msg, "restart dunningd"), "%s", err.msg);
+        ck_assert_uint_eq(pdf.len, 0);
+        /* The same answer again, without a second load. */
+        ck_assert_int_eq(letter_module_load(&err), -EIO);
+        ck_assert_msg(strstr(err.msg, "0.0.0-other"), "%s", err.msg);
+        buf_free(&pdf);
+}
+END_TEST
+
+START_TEST(test_module_path_refused)
+{
+        struct error err;
+        char path[256];
+        ck_assert_int_eq(setenv(LETTER_MODULE_ENV, "dunningd-letter.so", 1), 0);
+        ck_assert_int_eq(letter_module_find(path, sizeof(path), &err), -ENOENT);
+        ck_assert_msg(strstr(err.msg, "not a path"), "%s", err.msg);
+        ck_assert_int_eq(setenv(LETTER_MODULE_ENV, "/nonexistent/dunningd-letter.so", 1), 0);
+        ck_assert_int_eq(letter_module_load(&err), -EIO);
+        ck_assert_msg(strstr(err.msg, "/nonexistent/dunningd-letter.so: No such file"), "%s",
+                      err.msg);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("letter");
@@ -353,6 +392,8 @@ int main(void)
         tcase_add_test(tc, test_qr_codes);
         tcase_add_test(tc, test_window);
         tcase_add_test(tc, test_refused);
+        tcase_add_test(tc, test_module_of_another_build_refused);
+        tcase_add_test(tc, test_module_path_refused);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
