@@ -29,6 +29,11 @@
 static const char *url, *prefix;
 static int batch;
 static bool history;
+/* LAYOUT (with HISTORY=true): "now" (default) the commands history.c
+ * issues; "one-key" the same data in one new key per send, a layout
+ * history.c does not have (bench/run-layout asks what it would save);
+ * "reads" the reads only. */
+static enum { LAYOUT_NOW, LAYOUT_ONE_KEY, LAYOUT_READS } layout;
 static long long expected;
 static atomic_llong done;
 
@@ -82,12 +87,33 @@ static void history_commands(struct queue *q, const char *const *ids, size_t n,
                                        "123456 EUR", "exp_ms", "1763800000000" };
                 const char *cust_ttl[] = { "EXPIRE", key[2 * i], "34560000" };
                 const char *rf[] = { "SET", ref, id, "EX", "34560000" };
-                queue_txn_argv(q, 18, inv);
-                queue_txn_argv(q, 3, inv_ttl);
-                queue_txn_argv(q, 4, sent);
-                queue_txn_argv(q, 14, cust);
-                queue_txn_argv(q, 3, cust_ttl);
-                queue_txn_argv(q, 5, rf);
+                if (layout == LAYOUT_NOW) {
+                        queue_txn_argv(q, 18, inv);
+                        queue_txn_argv(q, 3, inv_ttl);
+                        queue_txn_argv(q, 4, sent);
+                        queue_txn_argv(q, 14, cust);
+                        queue_txn_argv(q, 3, cust_ttl);
+                        queue_txn_argv(q, 5, rf);
+                } else if (layout == LAYOUT_ONE_KEY) {
+                        /* The invoice inside the customer's hash; the
+                         * invoice and RF indexes fields of 1024 hashes
+                         * that already exist: one new key per send. */
+                        char bucket[96];
+                        snprintf(bucket, sizeof(bucket), "%s:index:%ld", prefix,
+                                 strtol(ids[i], NULL, 10) % 1024);
+                        const char *one[] = { "HSET", key[2 * i], "last_sent:email",
+                                              "1763800000000", "tz", "Europe/Amsterdam", "job",
+                                              "reminder-1|bench|", "contact",
+                                              "1a2b3c4d|5e6f7a8b|NL|es|email|nl-NL", "owed",
+                                              "123456 EUR", "exp_ms", "1763800000000",
+                                              "inv:INV:last", touch, "inv:INV:state",
+                                              "123456|2026-10-31|EUR|new" };
+                        const char *index[] = { "HSET", bucket, id, key[2 * i], ref, id };
+                        queue_txn_argv(q, 18, one);
+                        queue_txn_argv(q, 4, sent);
+                        queue_txn_argv(q, 3, cust_ttl);
+                        queue_txn_argv(q, 6, index);
+                }
         }
         char seg[96], stats[96], count[24];
         snprintf(seg, sizeof(seg), "%s:segment:new", prefix);
@@ -183,6 +209,12 @@ int main(int argc, char **argv)
         batch = atoi(argv[4]);
         expected = atoll(argv[5]);
         history = getenv("HISTORY") && strcmp(getenv("HISTORY"), "true") == 0;
+        const char *l = getenv("LAYOUT");
+        layout = !l || strcmp(l, "now") == 0 ? LAYOUT_NOW
+                 : strcmp(l, "one-key") == 0 ? LAYOUT_ONE_KEY
+                 : strcmp(l, "reads") == 0   ? LAYOUT_READS
+                                             : (fprintf(stderr, "LAYOUT: now, one-key or reads\n"),
+                                                exit(2), LAYOUT_NOW);
         pthread_t t[64];
         double t0 = now_s();
         for (int i = 0; i < threads && i < 64; i++)
