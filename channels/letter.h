@@ -77,11 +77,12 @@ int letter_module_render(struct buf *pdf, const struct letter_input *in, struct 
  * the sizes of what crosses between them. */
 struct letter_abi {
         char version[32];
-        size_t input, buf, error;
+        size_t input, invoice, buf, error;
 };
 #define LETTER_MODULE_ABI_SYMBOL "letter_module_abi"
-#define LETTER_ABI_INIT \
-        { DUNNINGD_VERSION, sizeof(struct letter_input), sizeof(struct buf), sizeof(struct error) }
+#define LETTER_ABI_INIT                                                                    \
+        { DUNNINGD_VERSION, sizeof(struct letter_input), sizeof(struct letter_invoice),    \
+          sizeof(struct buf), sizeof(struct error) }
 
 /* Loads the module now, if it is not loaded (letter_render does this on
  * the first letter; dunningd --check-config, to prove it loads). A load

@@ -26,6 +26,7 @@ static int64_t failed_at_ms = -1;
 
 /* What this program was built with, to compare with the module's. */
 static const struct letter_abi abi = LETTER_ABI_INIT;
+_Static_assert(sizeof(DUNNINGD_VERSION) <= sizeof(abi.version), "version too long for the ABI");
 
 static int64_t mono_ms(void)
 {
@@ -92,17 +93,23 @@ static void load(void)
          * dunningd) would read the structs passed to it wrongly. */
         const struct letter_abi *theirs = dlsym(lib, LETTER_MODULE_ABI_SYMBOL);
         if (!theirs || memcmp(theirs, &abi, sizeof(abi)) != 0) {
-                error_set(&load_err, -EIO, "letter module %s: built for %s, not for this "
+                error_set(&load_err, -EIO, "letter module %s: built for %.*s, not for this "
                           "dunningd %s: restart dunningd after an upgrade", path,
+                          theirs ? (int)sizeof(theirs->version) : 20,
                           theirs ? theirs->version : "an older dunningd", abi.version);
+                /* Closed, so that the next try reads the file again (a
+                 * module put right meanwhile) rather than get this one. */
+                dlclose(lib);
                 return;
         }
         /* POSIX's way to take a function from dlsym (C cannot cast
          * void * to a function pointer). */
         *(void **)&render = dlsym(lib, LETTER_MODULE_SYMBOL);
-        if (!render)
+        if (!render) {
                 error_set(&load_err, -EIO, "letter module %s: no %s", path,
                           LETTER_MODULE_SYMBOL);
+                dlclose(lib);
+        }
 }
 
 int letter_module_load(struct error *err)

@@ -604,6 +604,16 @@ static int erase(struct found *f, size_t *keys, size_t *entries, bool *jobs, str
 
         *keys = *entries = 0;
         *jobs = false;
+        /* XACK needs the group, which only a daemon made so far: made
+         * here as a daemon makes it (from the start of the stream), before
+         * any transaction is open (it is a command of its own). */
+        for (size_t i = 0; i < f->n_hits; i++)
+                if (strcmp(f->hits[i].where, "jobs") == 0) {
+                        if ((rc = queue_ensure_group(f->q, err)) < 0)
+                                return rc;
+                        *jobs = true;
+                        break;
+                }
         for (size_t i = 0; i < f->keys.n; i++) {
                 if (is_lease(f, f->keys.v[i]))
                         continue;
@@ -613,15 +623,6 @@ static int erase(struct found *f, size_t *keys, size_t *entries, bool *jobs, str
                 if (queue_txn_size(f->q) >= PAGE && (rc = queue_txn_commit(f->q, err)) < 0)
                         return rc;
         }
-        /* XACK needs the group, which only a daemon made so far: made
-         * here as a daemon makes it (from the start of the stream). */
-        for (size_t i = 0; i < f->n_hits; i++)
-                if (strcmp(f->hits[i].where, "jobs") == 0) {
-                        if ((rc = queue_ensure_group(f->q, err)) < 0)
-                                return rc;
-                        *jobs = true;
-                        break;
-                }
         for (size_t i = 0; i < f->n_hits; i++) {
                 const struct hit *h = &f->hits[i];
                 if (h->member) {
@@ -729,10 +730,12 @@ static int forget_passes(const struct config *cfg, struct queue *q, const char *
                 for (size_t i = 0; i < f.reminders.n; i++)
                         set_add(&known, f.reminders.v[i]);
                 found_free(&f);
-                if (rc < 0)
-                        break;
+                /* Counted also when a page failed: the pages before it
+                 * were deleted (the failed one is counted with them). */
                 keys += k;
                 entries += e;
+                if (rc < 0)
+                        break;
                 if (jobs)
                         sleep_ms(FORGET_GRACE_MS);
                 if ((rc = leases_wait(q, &known, bound, &seen, &gone, err)) < 0)

@@ -7,12 +7,14 @@
  * the unacked entries come back through the pending list. */
 #include "queue.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -570,6 +572,8 @@ static bool guard_keep(struct queue *q, int argc, const char *const *argv, const
 {
         if (!q->guarding)
                 return false;
+        /* A script cannot call a script (queue.h). */
+        assert(strcasecmp(argv[0], "EVAL") != 0 && strcasecmp(argv[0], "EVALSHA") != 0);
         char n[24];
         snprintf(n, sizeof(n), "%d", argc);
         guard_push(q, n, strlen(n));
@@ -611,6 +615,7 @@ static const char guard_lua[] =
 
 void queue_txn_guard_begin(struct queue *q, const char *entry_id)
 {
+        assert(!q->guarding && q->guard_argc == 0);
         q->guarding = true;
         q->guard_argc = 0;
         snprintf(q->guard_entry, sizeof(q->guard_entry), "%s", entry_id);
@@ -826,6 +831,7 @@ int queue_txn_commit(struct queue *q, struct error *err)
         int rc;
         size_t n = q->n_txn;
 
+        assert(!q->guarding);
         if (n == 0)
                 return 0;
         q->n_txn = 0;

@@ -5,7 +5,8 @@
 #include "letter.h"
 
 __attribute__((visibility("default"))) const struct letter_abi letter_module_abi = {
-        "0.0.0-other", sizeof(struct letter_input), sizeof(struct buf), sizeof(struct error)
+        "0.0.0-other", sizeof(struct letter_input), sizeof(struct letter_invoice),
+        sizeof(struct buf), sizeof(struct error)
 };
 
 __attribute__((visibility("default"))) int letter_module_render(struct buf *pdf,
