@@ -1177,6 +1177,16 @@ char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
         return path;
 }
 
+void harness_enqueue(struct harness *h, int first, int n, const char *not_before)
+{
+        struct harness_ctl r;
+        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, not_before);
+        harness_ctl_run(h, &r, "enqueue", path, NULL);
+        ck_assert_msg(r.status == 0, "enqueue: %s%s", r.out, r.err);
+        harness_ctl_free(&r);
+        free(path);
+}
+
 /* ---- lifecycle ---- */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -309,6 +309,9 @@ char *harness_write_file(struct harness *h, const char *name, const char *conten
  * line; returns the path (owned). */
 char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
                          const char *not_before);
+/* `dunningctl enqueue` of those jobs (written to DIR/jobs.jsonl); fails the
+ * test unless it exits 0. */
+void harness_enqueue(struct harness *h, int first, int n, const char *not_before);
 /* Reads a whole file (owned), or NULL when it cannot be read. */
 char *harness_read_file(const char *path);
 

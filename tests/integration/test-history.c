@@ -23,12 +23,6 @@ static void enqueue_file(struct harness *h, const char *path)
         harness_ctl_free(&r);
 }
 
-static void enqueue(struct harness *h, int first, int n)
-{
-        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, NULL);
-        enqueue_file(h, path);
-        free(path);
-}
 
 /* Jobs first..first+n with "holdout": share. */
 static char *write_holdout_jobs(struct harness *h, int first, int n, const char *share)
@@ -83,7 +77,7 @@ START_TEST(test_send_writes_history)
         /* A letter costs a cent: everyone gets their preferred channel. */
         cfg.policy_yaml = "exploration: 0, preference_boost: 0.5, cost_cents: { letter: 1 }";
         harness_config_write(h, &cfg);
-        enqueue(h, 1, 12);
+        harness_enqueue(h, 1, 12, NULL);
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, 12, 20000), 12);
         harness_daemon_stop(d);
@@ -301,7 +295,7 @@ START_TEST(test_paid_invoice_is_never_reminded)
         harness_redis_cmd(h, "HSET dunning:invoice:INV-1 status paid paid_cents 1001");
         harness_redis_cmd(h, "HSET dunning:invoice:INV-2 paid_cents 1002");
         harness_redis_cmd(h, "HSET dunning:invoice:INV-3 paid_cents 500 status open");
-        enqueue(h, 1, 3);
+        harness_enqueue(h, 1, 3, NULL);
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
         harness_wait_no_pending(h, 10000);

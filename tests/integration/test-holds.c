@@ -43,14 +43,9 @@ static void ctl_ok(struct harness *h, struct harness_ctl *r)
  * before the daemon starts find it in the scheduled set). */
 static void enqueue_soon(struct harness *h, int i)
 {
-        struct harness_ctl r;
         char nb[32];
         harness_rfc3339(harness_now_ms() + 1500, nb);
-        char *jobs = harness_write_jobs(h, "jobs.jsonl", i, 1, nb);
-        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
-        ctl_ok(h, &r);
-        harness_ctl_free(&r);
-        free(jobs);
+        harness_enqueue(h, i, 1, nb);
 }
 
 /* Customer i's job text with insert put before the last occurrence of

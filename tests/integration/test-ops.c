@@ -46,16 +46,6 @@ static int run(const char *cmd, char **out)
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static void enqueue(struct harness *h, int first, int n)
-{
-        struct harness_ctl r;
-        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, NULL);
-        harness_ctl_run(h, &r, "enqueue", path, NULL);
-        ck_assert_msg(r.status == 0, "enqueue: %s", r.err);
-        harness_ctl_free(&r);
-        free(path);
-}
-
 struct http_wait {
         const struct harness_daemon *d;
         const char *path;
@@ -90,7 +80,7 @@ START_TEST(test_metrics_after_a_run)
         struct harness_daemon *d = harness_daemon_start(h);
         free(wait_http(d, "/healthz", 200, "\"ok\"", 20000));
 
-        enqueue(h, 0, 30);
+        harness_enqueue(h, 0, 30, NULL);
         /* A producer's broken job: dead-lettered as invalid. */
         harness_redis_cmd(h, "XADD " HARNESS_PREFIX ":jobs * job %s", "{\"v\":1}");
         size_t sent = harness_wait_sent(h, 30, 30000);
@@ -171,7 +161,7 @@ START_TEST(test_healthz_follows_redis)
         harness_redis_start(h);
         free(wait_http(d, "/healthz", 200, NULL, 15000));
         /* And the workers reconnected: a job goes through. */
-        enqueue(h, 0, 3);
+        harness_enqueue(h, 0, 3, NULL);
         ck_assert_int_eq(harness_wait_sent(h, 3, 20000), 3);
         text = harness_http(d, "GET", "/metrics", &status);
         ck_assert_ptr_nonnull(strstr(text, "\ndunningd_redis_up 1\n"));
@@ -287,7 +277,7 @@ START_TEST(test_sd_notify_and_watchdog)
         free(wait_http(d, "/healthz", 200, NULL, 5000));
 
         /* Customer 0 prefers e-mail: its worker gets stuck. */
-        enqueue(h, 0, 1);
+        harness_enqueue(h, 0, 1, NULL);
         char *body = wait_http(d, "/healthz", 503, "no progress", 10000);
         ck_assert_ptr_nonnull(strstr(body, "worker "));
         free(body);
@@ -357,18 +347,6 @@ static bool maps_has(const struct harness_daemon *d, const char *needle)
         return has;
 }
 
-static void enqueue_one(struct harness *h, int i)
-{
-        struct harness_ctl r;
-        char name[32];
-        snprintf(name, sizeof(name), "job-%d.jsonl", i);
-        char *jobs = harness_write_jobs(h, name, i, 1, NULL);
-        harness_ctl_run(h, &r, "enqueue", jobs, NULL);
-        ck_assert_msg(r.status == 0, "%s", r.err);
-        harness_ctl_free(&r);
-        free(jobs);
-}
-
 /* The PDF stack is loaded with the first letter, not before: a dunningd
  * that has sent an e-mail maps neither the letter module nor cairo. */
 START_TEST(test_letter_module_loaded_with_first_letter)
@@ -376,14 +354,14 @@ START_TEST(test_letter_module_loaded_with_first_letter)
         struct harness *h = harness_new();
         struct harness_daemon *d = harness_daemon_start(h);
         ck_assert_str_eq(harness_channel_of(3), "email");
-        enqueue_one(h, 3);
+        harness_enqueue(h, 3, 1, NULL);
         ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
         ck_assert(!maps_has(d, "dunningd-letter.so"));
         ck_assert(!maps_has(d, "libcairo"));
         ck_assert(!maps_has(d, "libpango"));
 
         ck_assert_str_eq(harness_channel_of(2), "letter");
-        enqueue_one(h, 2);
+        harness_enqueue(h, 2, 1, NULL);
         ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
         ck_assert(harness_outbox_has(h, 2));
         ck_assert(maps_has(d, "dunningd-letter.so"));

@@ -18,22 +18,12 @@
 
 /* Customer 1: sent, then a scheduled job, a dead letter and a payment
  * entry besides; customers 2..4 sent too and must survive forget. */
-/* dunningctl enqueue of customers first .. first+n-1, written to name. */
-static void enqueue(struct harness *h, const char *name, int first, int n)
-{
-        char *path = harness_write_jobs(h, name, first, n, NULL);
-        struct harness_ctl r;
-        harness_ctl_run(h, &r, "enqueue", path, NULL);
-        ck_assert_int_eq(r.status, 0);
-        harness_ctl_free(&r);
-        free(path);
-}
 
 static void world(struct harness *h)
 {
-        enqueue(h, "jobs.jsonl", 1, 4);
+        harness_enqueue(h, 1, 4, NULL);
         /* C-10 and C-11: ids that begin with C-1, INV-10 with INV-1. */
-        enqueue(h, "more.jsonl", 10, 2);
+        harness_enqueue(h, 10, 2, NULL);
         ck_assert_uint_eq(harness_wait_sent(h, 6, 30000), 6);
 
         /* The next step, waiting in the scheduled set. */
@@ -472,7 +462,7 @@ START_TEST(test_forget_before_any_daemon)
 {
         /* Jobs enqueued, no daemon has made the group yet. */
         struct harness *h = harness_new();
-        enqueue(h, "jobs.jsonl", 1, 3);
+        harness_enqueue(h, 1, 3, NULL);
         struct harness_ctl r;
         harness_ctl_run(h, &r, "forget", "C-2", NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
@@ -498,7 +488,7 @@ static struct harness *enqueued_world(int claim_idle_ms)
         harness_config_defaults(&c);
         c.claim_idle_ms = claim_idle_ms;
         harness_config_write(h, &c);
-        enqueue(h, "jobs.jsonl", 1, 2);
+        harness_enqueue(h, 1, 2, NULL);
         return h;
 }
 
