@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "worker.h"
 
 /* A load that failed is tried again after this long, not on every
  * letter (each try scans the disk), and not never: a module installed
@@ -27,13 +28,6 @@ static int64_t failed_at_ms = -1;
 /* What this program was built with, to compare with the module's. */
 static const struct letter_abi abi = LETTER_ABI_INIT;
 _Static_assert(sizeof(DUNNINGD_VERSION) <= sizeof(abi.version), "version too long for the ABI");
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int letter_module_find(char *out, size_t n, struct error *err)
 {
@@ -83,7 +77,8 @@ static void load(void)
 
         if (letter_module_find(path, sizeof(path), &load_err) < 0)
                 return;
-        /* Never closed: its fonts and caches live as long as the process. */
+        /* Once taken, never closed: its fonts and caches live as long as
+         * the process. */
         void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!lib) {
                 error_set(&load_err, -EIO, "letter module %s: %s", path, dlerror());
@@ -115,9 +110,9 @@ static void load(void)
 int letter_module_load(struct error *err)
 {
         pthread_mutex_lock(&lock);
-        if (!render && (failed_at_ms < 0 || mono_ms() - failed_at_ms >= RETRY_MS)) {
+        if (!render && (failed_at_ms < 0 || worker_clock_ms() - failed_at_ms >= RETRY_MS)) {
                 load();
-                failed_at_ms = render ? -1 : mono_ms();
+                failed_at_ms = render ? -1 : worker_clock_ms();
         }
         int rc = render ? 0 : error_set(err, -EIO, "%s", load_err.msg);
         pthread_mutex_unlock(&lock);

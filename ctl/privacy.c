@@ -47,6 +47,7 @@
 #include "queue.h"
 #include "stats_cmd.h"
 #include "tracking.h"
+#include "worker.h"
 
 #define PAGE 1000
 #define HASH_CHUNK 500
@@ -645,13 +646,6 @@ static int erase(struct found *f, size_t *keys, size_t *entries, bool *jobs, str
         return queue_txn_size(f->q) ? queue_txn_commit(f->q, err) : 0;
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int64_t ms)
 {
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -697,7 +691,7 @@ static int leases_live(struct queue *q, const struct strset *r, long long *live,
 static int leases_wait(struct queue *q, const struct strset *r, int64_t bound_ms, bool *seen,
                        bool *gone, struct error *err)
 {
-        int64_t end = mono_ms() + bound_ms;
+        int64_t end = worker_clock_ms() + bound_ms;
         for (*seen = false;;) {
                 long long live;
                 int rc = leases_live(q, r, &live, err);
@@ -705,7 +699,7 @@ static int leases_wait(struct queue *q, const struct strset *r, int64_t bound_ms
                         return rc;
                 *gone = live == 0;
                 *seen |= !*gone;
-                if (*gone || mono_ms() >= end)
+                if (*gone || worker_clock_ms() >= end)
                         return 0;
                 sleep_ms(FORGET_POLL_MS);
         }

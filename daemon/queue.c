@@ -639,10 +639,7 @@ void queue_txn_guard_end(struct queue *q)
                 lens[5 + i] = q->guard_lens[i];
         }
         txn_begin(q);
-        if (argc > 80)
-                redisAppendCommandArgv(q->ctx, (int)argc, argv, lens);
-        else
-                append_argv(q, (int)argc, argv, lens);
+        append_argv(q, (int)argc, argv, lens);
         for (size_t i = 0; i < q->guard_argc; i++)
                 free(q->guard_argv[i]);
         q->guard_argc = 0;
