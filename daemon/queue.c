@@ -63,6 +63,25 @@ const char queue_take_lua[] =
         "end\n"
         "return out\n";
 
+/* One element of a reply read by lean_get (below). */
+struct queue_lean_elem {
+        int type;               /* REDIS_REPLY_* */
+        long long integer;      /* an integer's value, an array's length */
+        size_t off, len;        /* a string's, in bytes */
+};
+
+/* What lean_get read of the last reply. */
+struct queue_lean {
+        int type;
+        long long integer;
+        char err[256];          /* an error reply's message */
+        bool keep;              /* keep the elements */
+        struct queue_lean_elem *el;
+        size_t n_el, cap_el;
+        char *bytes;            /* the strings, each ended by a NUL */
+        size_t n_bytes, cap_bytes;
+};
+
 struct queue {
         redisContext *ctx;
         char *url, *username, *password, *prefix, *consumer;
@@ -81,6 +100,7 @@ struct queue {
         char guard_entry[48];
         char **guard_argv;
         size_t *guard_lens, guard_argc, guard_cap;
+        struct queue_lean lean;
 };
 
 static int64_t now_ms(void)
@@ -125,6 +145,135 @@ static redisReply *command(struct queue *q, struct error *err, int *rc, const ch
         va_end(ap);
         *rc = reply_check(q, r, what, err);
         return *rc ? NULL : r;
+}
+
+/* --- replies read without hiredis's objects ---
+ *
+ * hiredis builds an object for a reply and for each of its elements (a
+ * string is two allocations), which the caller then frees one by one. For
+ * the replies a batch reads by the dozen (the transaction's QUEUED and
+ * EXEC, the hashes history reads, the leases taken) that was a third of
+ * what history cost dunningd's CPU. lean_get reads one reply with object
+ * functions that build nothing: the reply's type, its integer or error
+ * message, and when asked its elements (type, integer, string) one level
+ * deep, into buffers the queue keeps from reply to reply. */
+
+static char lean_none;  /* what every object of a lean read "is" */
+
+static void lean_add(const redisReadTask *t, int type, long long v, const char *s, size_t len)
+{
+        struct queue_lean *l = t->privdata;
+        if (!t->parent) {
+                l->type = type;
+                l->integer = v;
+                if (type == REDIS_REPLY_ERROR)
+                        snprintf(l->err, sizeof(l->err), "%.*s",
+                                 (int)(len < sizeof(l->err) ? len : sizeof(l->err) - 1), s);
+                return;
+        }
+        if (!l->keep || t->parent->parent)
+                return;
+        if (l->n_el == l->cap_el) {
+                l->cap_el = l->cap_el ? 2 * l->cap_el : 64;
+                l->el = xrealloc(l->el, l->cap_el * sizeof(*l->el));
+        }
+        struct queue_lean_elem *e = &l->el[l->n_el++];
+        e->type = type;
+        e->integer = v;
+        e->off = l->n_bytes;
+        e->len = len;
+        if (type != REDIS_REPLY_STRING && type != REDIS_REPLY_STATUS)
+                return;
+        if (l->n_bytes + len + 1 > l->cap_bytes) {
+                while (l->n_bytes + len + 1 > l->cap_bytes)
+                        l->cap_bytes = l->cap_bytes ? 2 * l->cap_bytes : 4096;
+                l->bytes = xrealloc(l->bytes, l->cap_bytes);
+        }
+        memcpy(l->bytes + l->n_bytes, s, len);
+        l->bytes[l->n_bytes + len] = '\0';
+        l->n_bytes += len + 1;
+}
+
+static void *lean_string(const redisReadTask *t, char *s, size_t len)
+{
+        lean_add(t, t->type, 0, s, len);
+        return &lean_none;
+}
+
+#if HIREDIS_MAJOR >= 1
+static void *lean_array(const redisReadTask *t, size_t n)
+#else
+static void *lean_array(const redisReadTask *t, int n)
+#endif
+{
+        lean_add(t, REDIS_REPLY_ARRAY, (long long)n, NULL, 0);
+        return &lean_none;
+}
+
+static void *lean_integer(const redisReadTask *t, long long v)
+{
+        lean_add(t, REDIS_REPLY_INTEGER, v, NULL, 0);
+        return &lean_none;
+}
+
+static void *lean_nil(const redisReadTask *t)
+{
+        lean_add(t, REDIS_REPLY_NIL, 0, NULL, 0);
+        return &lean_none;
+}
+
+static void lean_free(void *obj)
+{
+        (void)obj;      /* nothing was allocated */
+}
+
+static redisReplyObjectFunctions lean_fns = {
+        .createString = lean_string,
+        .createArray = lean_array,
+        .createInteger = lean_integer,
+        .createNil = lean_nil,
+        .freeObject = lean_free,
+};
+
+/* Reads the next reply into q->lean (with its elements when keep); -EIO
+ * with err when the connection is gone, -EPROTO when the reply is an
+ * error (its message in err too). */
+static int lean_get(struct queue *q, bool keep, const char *what, struct error *err)
+{
+        redisReader *rd = q->ctx->reader;
+        redisReplyObjectFunctions *fn = rd->fn;
+        void *pd = rd->privdata, *r = NULL;
+        struct queue_lean *l = &q->lean;
+
+        l->type = -1;
+        l->integer = 0;
+        l->err[0] = '\0';
+        l->n_el = 0;
+        l->n_bytes = 0;
+        l->keep = keep;
+        rd->fn = &lean_fns;
+        rd->privdata = l;
+        int ok = redisGetReply(q->ctx, &r);
+        /* A reply cut short by an error is half built of nothing: there
+         * is nothing for hiredis to free when the context goes. */
+        if (ok != REDIS_OK)
+                rd->reply = NULL;
+        rd->fn = fn;
+        rd->privdata = pd;
+        if (ok != REDIS_OK || !r)
+                return error_set(err, -EIO, "redis %s: %s", what,
+                                 q->ctx->errstr[0] ? q->ctx->errstr : "connection lost");
+        if (l->type == REDIS_REPLY_ERROR)
+                return error_set(err, -EPROTO, "redis %s: %s", what, l->err);
+        return 0;
+}
+
+/* Element i's string of the last lean reply (keep), or NULL. */
+static const char *lean_str(const struct queue *q, size_t i)
+{
+        const struct queue_lean_elem *e = &q->lean.el[i];
+        return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS
+                       ? q->lean.bytes + e->off : NULL;
 }
 
 static int load_script(struct queue *q, const char *src, char sha[41], struct error *err)
@@ -264,6 +413,8 @@ void queue_free(struct queue *q)
         free(q->username);
         free(q->prefix);
         free(q->consumer);
+        free(q->lean.el);
+        free(q->lean.bytes);
         for (size_t i = 0; i < q->guard_argc; i++)
                 free(q->guard_argv[i]);
         free(q->guard_argv);
@@ -450,21 +601,15 @@ void queue_take_reminders_send(struct queue *q, const char *const *ids, size_t n
 int queue_take_reminders_reply(struct queue *q, size_t n, enum queue_take *take,
                                struct error *err)
 {
-        redisReply *r = NULL;
-        if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                r = NULL;
-        int rc = reply_check(q, r, "take reminders", err);
+        int rc = lean_get(q, true, "take reminders", err);
         if (rc)
                 return rc;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-                freeReplyObject(r);
+        if (q->lean.type != REDIS_REPLY_ARRAY || q->lean.n_el != n)
                 return error_set(err, -EPROTO, "redis take reminders: unexpected reply");
-        }
         for (size_t i = 0; i < n; i++)
-                take[i] = r->element[i]->type == REDIS_REPLY_INTEGER
-                                  ? (enum queue_take)r->element[i]->integer
+                take[i] = q->lean.el[i].type == REDIS_REPLY_INTEGER
+                                  ? (enum queue_take)q->lean.el[i].integer
                                   : QUEUE_TAKE_BUSY;
-        freeReplyObject(r);
         return 0;
 }
 
@@ -682,17 +827,12 @@ int queue_sent_now_collect(struct queue *q, struct error *err)
 {
         int rc = 0;
         for (; q->n_sent_now > 0; q->n_sent_now--) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "SET sent", err);
+                int c = lean_get(q, false, "SET sent", err);
                 if (c == -EIO) {
                         q->n_sent_now = 0;
                         return c;
                 }
-                if (c == 0)
-                        freeReplyObject(r);
-                else if (rc == 0)
+                if (c && rc == 0)
                         rc = c;
         }
         return rc;
@@ -788,26 +928,25 @@ size_t queue_txn_size(const struct queue *q)
 }
 
 /* Reads the replies of MULTI, n queued commands and the closing EXEC or
- * DISCARD; returns the last one (the caller frees it) or NULL. */
-static redisReply *txn_replies(struct queue *q, size_t n, struct error *err, int *rc)
+ * DISCARD (the last one's type into *last); returns the first error. */
+static int txn_replies(struct queue *q, size_t n, int *last, struct error *err)
 {
-        redisReply *last = NULL;
-        *rc = 0;
+        int rc = 0;
+        struct error e;
+        *last = -1;
         for (size_t i = 0; i < n + 2; i++) {
-                redisReply *r = NULL;
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK) {
-                        freeReplyObject(last);
-                        *rc = error_set(err, -EIO, "redis EXEC: %s", q->ctx->errstr);
-                        return NULL;
+                int c = lean_get(q, false, "transaction", &e);
+                if (c == -EIO) {
+                        *err = e;
+                        return c;
                 }
-                if (r->type == REDIS_REPLY_ERROR && !*rc)
-                        *rc = error_set(err, -EPROTO, "redis transaction: %s", r->str);
-                if (i == n + 1)
-                        last = r;
-                else
-                        freeReplyObject(r);
+                if (c && !rc) {
+                        rc = c;
+                        *err = e;
+                }
         }
-        return last;
+        *last = q->lean.type;
+        return rc;
 }
 
 void queue_txn_discard(struct queue *q)
@@ -820,7 +959,7 @@ void queue_txn_discard(struct queue *q)
                 return;
         q->n_txn = 0;
         redisAppendCommand(q->ctx, "DISCARD");
-        freeReplyObject(txn_replies(q, n, &err, &rc));
+        txn_replies(q, n, &rc, &err);
 }
 
 int queue_txn_commit(struct queue *q, struct error *err)
@@ -833,12 +972,12 @@ int queue_txn_commit(struct queue *q, struct error *err)
                 return 0;
         q->n_txn = 0;
         redisAppendCommand(q->ctx, "EXEC");
-        redisReply *r = txn_replies(q, n, err, &rc);
-        if (r && r->type == REDIS_REPLY_NIL && !rc)
+        int last;
+        rc = txn_replies(q, n, &last, err);
+        if (last == REDIS_REPLY_NIL && !rc)
                 rc = error_set(err, -EAGAIN, "redis transaction: a watched key changed");
-        else if (r && r->type != REDIS_REPLY_ARRAY && !rc)
+        else if (last != REDIS_REPLY_ARRAY && !rc)
                 rc = error_set(err, -EPROTO, "redis transaction aborted");
-        freeReplyObject(r);
         return rc;
 }
 
@@ -1637,6 +1776,32 @@ static void fields_take(struct queue_fields *f, const redisReply *arr)
         }
 }
 
+/* f from the field/value pairs of the last lean reply (keep): one
+ * allocation. */
+static void fields_from_lean(const struct queue *q, struct queue_fields *f)
+{
+        const struct queue_lean *l = &q->lean;
+        size_t n = l->type == REDIS_REPLY_ARRAY ? l->n_el / 2 : 0;
+
+        f->kv = NULL;
+        f->block = NULL;
+        f->n = 0;
+        if (!n)
+                return;
+        f->block = xmalloc(2 * n * sizeof(*f->kv) + l->n_bytes);
+        f->kv = f->block;
+        char *bytes = (char *)(f->kv + 2 * n);
+        memcpy(bytes, l->bytes, l->n_bytes);
+        for (size_t i = 0; i < n; i++) {
+                const char *k = lean_str(q, 2 * i), *v = lean_str(q, 2 * i + 1);
+                if (!k || !v)
+                        continue;
+                f->kv[2 * f->n] = bytes + (k - l->bytes);
+                f->kv[2 * f->n + 1] = bytes + (v - l->bytes);
+                f->n++;
+        }
+}
+
 void queue_fields_free(struct queue_fields *f)
 {
         if (!f)
@@ -1672,20 +1837,20 @@ void queue_hashes_send(struct queue *q, const char *const *keys, size_t n)
 int queue_hashes_reply(struct queue *q, size_t n, struct queue_fields *out, struct error *err)
 {
         int rc = 0;
-        for (size_t i = 0; i < n; i++) {
-                redisReply *r = NULL;
+        for (size_t i = 0; i < n; i++)
                 memset(&out[i], 0, sizeof(out[i]));
-                if (redisGetReply(q->ctx, (void **)&r) != REDIS_OK)
-                        r = NULL;
-                int c = reply_check(q, r, "HGETALL", err);
+        for (size_t i = 0; i < n; i++) {
+                struct error e;
+                int c = lean_get(q, true, "HGETALL", &e);
                 if (c) {
+                        if (!rc || c == -EIO)
+                                *err = e;
                         if (c == -EIO)
                                 return c;
                         rc = rc ? rc : c;
                         continue;
                 }
-                fields_take(&out[i], r);
-                freeReplyObject(r);
+                fields_from_lean(q, &out[i]);
         }
         return rc;
 }
