@@ -460,6 +460,38 @@ static bool fresh(const struct queue_fields *f, const char *name, int64_t now_ms
         return v && age >= 0 && age < HISTORY_TTL_FRESH_MS;
 }
 
+/* A 64-bit FNV-1a of the strings s[0..n), each ended by a unit
+ * separator; 0 when one is missing. */
+static uint64_t fields_sig(const char *const *s, size_t n)
+{
+        uint64_t x = 14695981039346656037ULL;
+        for (size_t i = 0; i < n; i++) {
+                if (!s[i])
+                        return 0;
+                for (const unsigned char *p = (const unsigned char *)s[i]; *p; p++)
+                        x = (x ^ *p) * 1099511628211ULL;
+                x = (x ^ 0x1f) * 1099511628211ULL;
+        }
+        return x ? x : 1;
+}
+
+/* The fields of the customer hash a send rewrites unchanged (see
+ * struct history_ttl), as stored (f) or as job would write them. */
+static uint64_t customer_sig_of(const struct queue_fields *f)
+{
+        const char *v[] = { queue_fields_get(f, "tz"), queue_fields_get(f, "contact"),
+                            queue_fields_get(f, "owed") };
+        return fields_sig(v, 3);
+}
+
+static uint64_t invoice_sig_of(const struct queue_fields *f)
+{
+        const char *v[] = { queue_fields_get(f, "amount_cents"), queue_fields_get(f, "due"),
+                            queue_fields_get(f, "currency"), queue_fields_get(f, "customer"),
+                            queue_fields_get(f, "segment") };
+        return fields_sig(v, 5);
+}
+
 int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
                         struct job *const *jobs, size_t n, int64_t now_ms,
                         struct history *out, bool *paid, int64_t *open,
@@ -493,8 +525,10 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
         for (size_t i = 0; i < n; i++) {
                 if (!jobs[i])
                         continue;
-                if (ttl)
+                if (ttl) {
                         ttl[i].customer = fresh(&f[at], "exp_ms", now_ms);
+                        ttl[i].customer_sig = customer_sig_of(&f[at]);
+                }
                 if (holds)
                         hold_state_add(&holds[i], jobs[i], &f[at], false, now_ms);
                 history_from_fields(&out[i], &f[at++]);
@@ -507,6 +541,8 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                                 if (fresh(&f[at], "ref_ms", now_ms))
                                         ttl[i].ref |= bit;
                         }
+                        if (ttl && j < HISTORY_SIG_INVOICES)
+                                ttl[i].invoice_sig[j] = invoice_sig_of(&f[at]);
                         if (holds)
                                 hold_state_add(&holds[i], jobs[i], &f[at], true, now_ms);
                         if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
@@ -606,13 +642,23 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
                  * for a day; a held-out step always does (it marks no time). */
                 bool expire = c == JOB_CHANNEL_NONE || !fresh_ttl || !(fresh_ttl->invoice & bit);
                 bool set_ref = ref && (!fresh_ttl || !(fresh_ttl->ref & bit));
+                snprintf(amount, sizeof(amount), "%lld", (long long)inv->amount_cents);
+                const char *mine[] = { amount, inv->due, inv->currency, job->customer.id,
+                                       segment };
+                /* Unchanged and in a hash that lives on: only the touch. */
+                bool same = !expire && i < HISTORY_SIG_INVOICES && fresh_ttl->invoice_sig[i] &&
+                            fresh_ttl->invoice_sig[i] == fields_sig(mine, 5);
                 const char *argv[18] = { "HSET", k_key, "amount_cents", amount, "due", inv->due,
                                          "currency", inv->currency, "customer",
                                          job->customer.id, "segment", segment,
                                          c == JOB_CHANNEL_NONE ? "held_out" : "last", touch };
                 int argc = 14;
+                if (same) {
+                        argv[2] = argv[12];
+                        argv[3] = argv[13];
+                        argc = 4;
+                }
                 history_key(q, k_key, sizeof(k_key), "invoice", inv->number);
-                snprintf(amount, sizeof(amount), "%lld", (long long)inv->amount_cents);
                 if (expire && c != JOB_CHANNEL_NONE) {
                         argv[argc++] = "exp_ms";
                         argv[argc++] = now;
@@ -644,12 +690,22 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
         struct history_profile pr;
         history_profile_make(job, &pr);
         bool expire = !fresh_ttl || !fresh_ttl->customer;
-        const char *argv[] = { "HSET", k_cust, field, now, "tz",
-                               job->customer.timezone ? job->customer.timezone
-                                                      : cfg->default_timezone,
-                               "job", pr.job, "contact", pr.contact, "owed", pr.owed,
-                               "exp_ms", now };
-        queue_txn_argv(q, expire ? 14 : 12, argv);
+        const char *tz = job->customer.timezone ? job->customer.timezone : cfg->default_timezone;
+        const char *mine[] = { tz, pr.contact, pr.owed };
+        bool same = !expire && fresh_ttl->customer_sig &&
+                    fresh_ttl->customer_sig == fields_sig(mine, 3);
+        const char *argv[14] = { "HSET", k_cust, field, now, "job", pr.job };
+        int argc = 6;
+        if (!same) {
+                const char *more[] = { "tz", tz, "contact", pr.contact, "owed", pr.owed };
+                memcpy(argv + argc, more, sizeof(more));
+                argc += 6;
+        }
+        if (expire) {
+                argv[argc++] = "exp_ms";
+                argv[argc++] = now;
+        }
+        queue_txn_argv(q, argc, argv);
         if (expire)
                 txn(q, "EXPIRE", k_cust, ttl, NULL);
         history_key(q, k_seg, sizeof(k_seg), "segment", segment);

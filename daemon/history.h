@@ -150,7 +150,16 @@ struct history_ttl {
         bool customer;
         uint64_t invoice;       /* its hash's TTL */
         uint64_t ref;           /* <prefix>:ref:<its RF reference> written */
+        /* What the fields a send rewrites unchanged from step to step hold
+         * already (a hash of them; 0: not known): the customer's tz,
+         * contact and owed, invoice j's amount_cents, due, currency,
+         * customer and segment (j < HISTORY_SIG_INVOICES). A send to a
+         * key whose TTL is fresh writes them only when they changed: on a
+         * later step the invoice's HSET is its last touch alone. */
+        uint64_t customer_sig;
+        uint64_t invoice_sig[8];
 };
+#define HISTORY_SIG_INVOICES 8
 
 /* Reads the histories of the customers of jobs[0..n) (NULL entries
  * skipped) and their invoices, in two halves so that the worker's reads

@@ -3,13 +3,16 @@
  * a paid invoice is never reminded; a campaign's holdout is kept from the
  * step; `dunningctl stats` and `explain` read it all back. */
 #include <check.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "epcqr.h"
 #include "harness.h"
@@ -287,6 +290,115 @@ START_TEST(test_ttl_set_once_a_day)
 }
 END_TEST
 
+/* redis-cli MONITOR of the test's Redis into path, once it listens. */
+static pid_t monitor_start(struct harness *h, const char *path)
+{
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+                        _exit(127);
+                execlp("redis-cli", "redis-cli", "-s", h->sock, "MONITOR", (char *)NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 500; i++) {
+                char *text = harness_read_file(path);
+                bool up = text && strstr(text, "OK");
+                free(text);
+                if (up)
+                        return pid;
+                harness_sleep_ms(10);
+        }
+        ck_abort_msg("redis-cli MONITOR did not start");
+        return pid;
+}
+
+static void monitor_stop(pid_t pid)
+{
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+}
+
+/* The last command the monitor wrote to path that starts with prefix
+ * (quoted as MONITOR prints it), or NULL. */
+static char *monitor_last(const char *path, const char *prefix)
+{
+        char *text = harness_read_file(path), *last = NULL;
+        ck_assert(text != NULL);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char *at = strstr(line, prefix);
+                if (at) {
+                        free(last);
+                        last = strdup(at);
+                }
+        }
+        free(text);
+        return last;
+}
+
+/* A later step rewrites only what changed of an invoice and a customer
+ * whose keys live on (the invoice's HSET is its last touch alone), and
+ * everything when something did (here a due date that is not the job's). */
+START_TEST(test_later_step_writes_what_changed)
+{
+        struct harness *h = harness_new();
+        struct harness_config cfg;
+        harness_config_defaults(&cfg);
+        harness_config_write(h, &cfg);
+        struct harness_daemon *d = harness_daemon_start(h);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/monitor.txt", h->dir);
+
+        enqueue_step(h, "reminder-1");
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+        char *due = harness_redis_str(h, "HGET dunning:invoice:INV-1 due");
+        char *owed = harness_redis_str(h, "HGET dunning:customer:C-1 owed");
+        ck_assert(due && owed);
+
+        pid_t mon = monitor_start(h, path);
+        enqueue_step(h, "reminder-2");
+        ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
+        monitor_stop(mon);
+        char *inv = monitor_last(path, "\"HSET\" \"dunning:invoice:INV-1\"");
+        char *cust = monitor_last(path, "\"HSET\" \"dunning:customer:C-1\" \"last_sent:");
+        ck_assert_msg(inv && strstr(inv, "\"last\" \"") && strstr(inv, "reminder-2"), "%s", inv);
+        ck_assert_msg(!strstr(inv, "amount_cents") && !strstr(inv, "\"due\""), "%s", inv);
+        ck_assert_msg(cust && strstr(cust, "reminder-2") && !strstr(cust, "\"contact\"") &&
+                      !strstr(cust, "\"owed\""), "%s", cust);
+        free(inv);
+        free(cust);
+        char *touch = harness_redis_str(h, "HGET dunning:invoice:INV-1 last");
+        ck_assert_msg(touch && strstr(touch, "reminder-2"), "%s", touch);
+        free(touch);
+        char *due2 = harness_redis_str(h, "HGET dunning:invoice:INV-1 due");
+        ck_assert_str_eq(due2, due);
+        free(due2);
+
+        /* A stored value that is not what the job says: written again. */
+        harness_redis_cmd(h, "HSET dunning:invoice:INV-1 due 1999-01-01");
+        harness_redis_cmd(h, "HDEL dunning:customer:C-1 owed");
+        mon = monitor_start(h, path);
+        enqueue_step(h, "final-notice");
+        ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
+        harness_daemon_stop(d);
+        monitor_stop(mon);
+        inv = monitor_last(path, "\"HSET\" \"dunning:invoice:INV-1\"");
+        ck_assert_msg(inv && strstr(inv, "amount_cents") && strstr(inv, "final-notice"), "%s",
+                      inv);
+        free(inv);
+        due2 = harness_redis_str(h, "HGET dunning:invoice:INV-1 due");
+        ck_assert_str_eq(due2, due);
+        free(due2);
+        char *owed2 = harness_redis_str(h, "HGET dunning:customer:C-1 owed");
+        ck_assert_str_eq(owed2, owed);
+        free(owed2);
+        free(due);
+        free(owed);
+        harness_free(h);
+}
+END_TEST
+
 START_TEST(test_paid_invoice_is_never_reminded)
 {
         struct harness *h = harness_new();
@@ -380,6 +492,7 @@ static Suite *suite(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_send_writes_history);
         tcase_add_test(tc, test_ttl_set_once_a_day);
+        tcase_add_test(tc, test_later_step_writes_what_changed);
         tcase_add_test(tc, test_paid_invoice_is_never_reminded);
         tcase_add_test(tc, test_holdout_is_kept_from_the_step);
         suite_add_tcase(s, tc);
