@@ -492,6 +492,46 @@ static uint64_t invoice_sig_of(const struct queue_fields *f)
         return fields_sig(v, 5);
 }
 
+/* Zeroes the signatures of the customers and invoices that more than one
+ * job of the batch names: each of their sends writes every field, so that
+ * the batch's last send wins whole, as it would without signatures. (Two
+ * names with one hash only cost a full write.) */
+static void forget_repeats(struct job *const *jobs, size_t n, struct history_ttl *ttl)
+{
+        size_t names = 0, cap = 16;
+        for (size_t i = 0; i < n; i++)
+                names += jobs[i] ? 1 + jobs[i]->n_invoices : 0;
+        while (cap < 2 * names)
+                cap *= 2;
+        struct {
+                uint64_t h;
+                int n;
+        } *t = xcalloc(cap, sizeof(*t));
+        for (int pass = 0; pass < 2; pass++) {
+                for (size_t i = 0; i < n; i++) {
+                        for (size_t j = 0; jobs[i] && j <= jobs[i]->n_invoices; j++) {
+                                const char *name = j ? jobs[i]->invoices[j - 1].number
+                                                     : jobs[i]->customer.id;
+                                /* Customers and invoices apart; never 0 (a free slot). */
+                                uint64_t h = (fields_sig(&name, 1) ^ (j ? 0x9e3779b97f4a7c15ULL : 0)) |
+                                             1;
+                                size_t s = h & (cap - 1);
+                                while (t[s].h && t[s].h != h)
+                                        s = (s + 1) & (cap - 1);
+                                if (pass == 0) {
+                                        t[s].h = h;
+                                        t[s].n++;
+                                } else if (t[s].n > 1 && !j) {
+                                        ttl[i].customer_sig = 0;
+                                } else if (t[s].n > 1 && j - 1 < HISTORY_SIG_INVOICES) {
+                                        ttl[i].invoice_sig[j - 1] = 0;
+                                }
+                        }
+                }
+        }
+        free(t);
+}
+
 int history_fetch_reply(struct history_cache *c, struct queue *q, const struct config *cfg,
                         struct job *const *jobs, size_t n, int64_t now_ms,
                         struct history *out, bool *paid, int64_t *open,
@@ -521,28 +561,32 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                 goto out;
         for (size_t i = 0; i < c->n_seg; i++)
                 c->seg[i].wanted = false;
+        /* With a retention of one day, a key a send touched within the
+         * day may be gone by the time this batch records: nothing is
+         * taken as fresh then. */
+        struct history_ttl *known = cfg->history.retention_days >= 2 ? ttl : NULL;
         size_t at = 0;
         for (size_t i = 0; i < n; i++) {
                 if (!jobs[i])
                         continue;
-                if (ttl) {
-                        ttl[i].customer = fresh(&f[at], "exp_ms", now_ms);
-                        ttl[i].customer_sig = customer_sig_of(&f[at]);
+                if (known) {
+                        known[i].customer = fresh(&f[at], "exp_ms", now_ms);
+                        known[i].customer_sig = customer_sig_of(&f[at]);
                 }
                 if (holds)
                         hold_state_add(&holds[i], jobs[i], &f[at], false, now_ms);
                 history_from_fields(&out[i], &f[at++]);
                 bool all = jobs[i]->n_invoices > 0;
                 for (size_t j = 0; j < jobs[i]->n_invoices; j++, at++) {
-                        if (ttl && j < 64) {
+                        if (known && j < 64) {
                                 uint64_t bit = (uint64_t)1 << j;
                                 if (fresh(&f[at], "exp_ms", now_ms))
-                                        ttl[i].invoice |= bit;
+                                        known[i].invoice |= bit;
                                 if (fresh(&f[at], "ref_ms", now_ms))
-                                        ttl[i].ref |= bit;
+                                        known[i].ref |= bit;
                         }
-                        if (ttl && j < HISTORY_SIG_INVOICES)
-                                ttl[i].invoice_sig[j] = invoice_sig_of(&f[at]);
+                        if (known && j < HISTORY_SIG_INVOICES)
+                                known[i].invoice_sig[j] = invoice_sig_of(&f[at]);
                         if (holds)
                                 hold_state_add(&holds[i], jobs[i], &f[at], true, now_ms);
                         if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
@@ -557,6 +601,8 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                 if (s >= 0 && now_ms - c->seg[s].read_ms >= cfg->history.segment_refresh_ms)
                         c->seg[s].wanted = true;
         }
+        if (known)
+                forget_repeats(jobs, n, known);
         for (size_t i = 0; i < c->n_seg; i++) {
                 if (!c->seg[i].wanted)
                         continue;

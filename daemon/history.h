@@ -143,7 +143,8 @@ void history_cache_free(struct history_cache *c);
  * less than HISTORY_TTL_FRESH_MS ago, so that the send being recorded
  * need not set it again: on a campaign's later steps an EXPIRE per key is
  * a fifth of what Redis does for history. A key so lives at least
- * retention_days less a day after its last send. Bit j of invoice and ref
+ * retention_days less a day after its last send (with retention_days 1
+ * nothing is fresh: every send sets it). Bit j of invoice and ref
  * is the job's invoice j (j < 64; later ones are always refreshed). */
 #define HISTORY_TTL_FRESH_MS (24LL * 3600 * 1000)
 struct history_ttl {
@@ -155,11 +156,15 @@ struct history_ttl {
          * contact and owed, invoice j's amount_cents, due, currency,
          * customer and segment (j < HISTORY_SIG_INVOICES). A send to a
          * key whose TTL is fresh writes them only when they changed: on a
-         * later step the invoice's HSET is its last touch alone. */
+         * later step the invoice's HSET is its last touch alone. A key two
+         * jobs of the batch name is written whole by each. Two workers'
+         * batches naming one customer at the same moment may leave its
+         * profile with one job's step and the other's amount owed: both
+         * were its last job. */
         uint64_t customer_sig;
-        uint64_t invoice_sig[8];
-};
 #define HISTORY_SIG_INVOICES 8
+        uint64_t invoice_sig[HISTORY_SIG_INVOICES];
+};
 
 /* Reads the histories of the customers of jobs[0..n) (NULL entries
  * skipped) and their invoices, in two halves so that the worker's reads

@@ -74,7 +74,7 @@ struct queue_lean_elem {
 struct queue_lean {
         int type;
         long long integer;
-        char err[256];          /* an error reply's message */
+        char err[1024];         /* an error reply's message */
         bool keep;              /* keep the elements */
         struct queue_lean_elem *el;
         size_t n_el, cap_el;
@@ -158,7 +158,9 @@ static redisReply *command(struct queue *q, struct error *err, int *rc, const ch
  * message, and when asked its elements (type, integer, string) one level
  * deep, into buffers the queue keeps from reply to reply. */
 
-static char lean_none;  /* what every object of a lean read "is" */
+/* What every object of a lean read "is" (a whole redisReply: hiredis 1.x
+ * looks at the type of what a read returns). */
+static redisReply lean_none;
 
 static void lean_add(const redisReadTask *t, int type, long long v, const char *s, size_t len)
 {

@@ -290,9 +290,11 @@ START_TEST(test_ttl_set_once_a_day)
 }
 END_TEST
 
-/* redis-cli MONITOR of the test's Redis into path, once it listens. */
+/* redis-cli MONITOR of the test's Redis into path (made anew), once it
+ * listens. */
 static pid_t monitor_start(struct harness *h, const char *path)
 {
+        unlink(path);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
@@ -314,21 +316,15 @@ static pid_t monitor_start(struct harness *h, const char *path)
         return pid;
 }
 
-static void monitor_stop(pid_t pid)
-{
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-}
-
 /* The last command the monitor wrote to path that starts with prefix
- * (quoted as MONITOR prints it), or NULL. */
-static char *monitor_last(const char *path, const char *prefix)
+ * (quoted as MONITOR prints it) and holds needle, or NULL. */
+static char *monitor_find(const char *path, const char *prefix, const char *needle)
 {
-        char *text = harness_read_file(path), *last = NULL;
-        ck_assert(text != NULL);
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *text = harness_read_file(path), *last = NULL, *save = NULL;
+        for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
                 char *at = strstr(line, prefix);
-                if (at) {
+                if (at && strstr(at, needle)) {
                         free(last);
                         last = strdup(at);
                 }
@@ -336,6 +332,21 @@ static char *monitor_last(const char *path, const char *prefix)
         free(text);
         return last;
 }
+
+/* Waits (10 s at most) for the monitor to show a command as in
+ * monitor_find, then stops it; returns that command or NULL. */
+static char *monitor_wait(pid_t pid, const char *path, const char *prefix, const char *needle)
+{
+        char *found = NULL;
+        for (int i = 0; i < 1000 && !(found = monitor_find(path, prefix, needle)); i++)
+                harness_sleep_ms(10);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return found;
+}
+
+#define INVOICE_HSET "\"HSET\" \"dunning:invoice:INV-1\""
+#define CUSTOMER_HSET "\"HSET\" \"dunning:customer:C-1\" \"last_sent:"
 
 /* A later step rewrites only what changed of an invoice and a customer
  * whose keys live on (the invoice's HSET is its last touch alone), and
@@ -359,13 +370,12 @@ START_TEST(test_later_step_writes_what_changed)
         pid_t mon = monitor_start(h, path);
         enqueue_step(h, "reminder-2");
         ck_assert_uint_eq(harness_wait_sent(h, 2, 20000), 2);
-        monitor_stop(mon);
-        char *inv = monitor_last(path, "\"HSET\" \"dunning:invoice:INV-1\"");
-        char *cust = monitor_last(path, "\"HSET\" \"dunning:customer:C-1\" \"last_sent:");
-        ck_assert_msg(inv && strstr(inv, "\"last\" \"") && strstr(inv, "reminder-2"), "%s", inv);
+        char *cust = monitor_wait(mon, path, CUSTOMER_HSET, "reminder-2");
+        char *inv = monitor_find(path, INVOICE_HSET, "reminder-2");
+        ck_assert_msg(inv && strstr(inv, "\"last\" \""), "%s", inv);
         ck_assert_msg(!strstr(inv, "amount_cents") && !strstr(inv, "\"due\""), "%s", inv);
-        ck_assert_msg(cust && strstr(cust, "reminder-2") && !strstr(cust, "\"contact\"") &&
-                      !strstr(cust, "\"owed\""), "%s", cust);
+        ck_assert_msg(cust && !strstr(cust, "\"contact\"") && !strstr(cust, "\"owed\""), "%s",
+                      cust);
         free(inv);
         free(cust);
         char *touch = harness_redis_str(h, "HGET dunning:invoice:INV-1 last");
@@ -381,11 +391,9 @@ START_TEST(test_later_step_writes_what_changed)
         mon = monitor_start(h, path);
         enqueue_step(h, "final-notice");
         ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
+        inv = monitor_wait(mon, path, INVOICE_HSET, "final-notice");
         harness_daemon_stop(d);
-        monitor_stop(mon);
-        inv = monitor_last(path, "\"HSET\" \"dunning:invoice:INV-1\"");
-        ck_assert_msg(inv && strstr(inv, "amount_cents") && strstr(inv, "final-notice"), "%s",
-                      inv);
+        ck_assert_msg(inv && strstr(inv, "amount_cents"), "%s", inv);
         free(inv);
         due2 = harness_redis_str(h, "HGET dunning:invoice:INV-1 due");
         ck_assert_str_eq(due2, due);
@@ -394,6 +402,73 @@ START_TEST(test_later_step_writes_what_changed)
         ck_assert_str_eq(owed2, owed);
         free(owed2);
         free(due);
+        free(owed);
+        harness_free(h);
+}
+END_TEST
+
+/* Job 1 at step with its invoice's amount, as a line of JSON. */
+static char *step_line(const char *step, int amount_cents)
+{
+        char *job = harness_job_json(1, NULL), *out;
+        char *st = strstr(job, "\"step\":\"reminder-1\""), *am = strstr(job, "\"amount_cents\":");
+        ck_assert(st && am && st < am);
+        char *am_end = am + strlen("\"amount_cents\":");
+        while (*am_end >= '0' && *am_end <= '9')
+                am_end++;
+        ck_assert(asprintf(&out, "%.*s\"step\":\"%s\"%.*s\"amount_cents\":%d%s\n",
+                           (int)(st - job), job, step,
+                           (int)(am - (st + strlen("\"step\":\"reminder-1\""))),
+                           st + strlen("\"step\":\"reminder-1\""), amount_cents, am_end) > 0);
+        free(job);
+        return out;
+}
+
+/* Two jobs of one batch for one customer and invoice, the first changing
+ * the amount, the second back to what was stored: the second is written
+ * whole, so the hashes hold one job's fields, not a mix of the two. */
+START_TEST(test_one_batch_twice_the_same_customer)
+{
+        struct harness *h = harness_new();
+        struct harness_config cfg;
+        harness_config_defaults(&cfg);
+        cfg.workers = 1;
+        harness_config_write(h, &cfg);
+        struct harness_daemon *d = harness_daemon_start(h);
+        enqueue_step(h, "reminder-1");
+        ck_assert_uint_eq(harness_wait_sent(h, 1, 20000), 1);
+        harness_daemon_stop(d);
+        char *amount = harness_redis_str(h, "HGET dunning:invoice:INV-1 amount_cents");
+        char *owed = harness_redis_str(h, "HGET dunning:customer:C-1 owed");
+        ck_assert(amount && owed);
+
+        char *a = step_line("reminder-2", atoi(amount) + 1000);
+        char *b = step_line("final-notice", atoi(amount));
+        char *both;
+        ck_assert(asprintf(&both, "%s%s", a, b) > 0);
+        char *path = harness_write_file(h, "both.jsonl", both);
+        enqueue_file(h, path);
+        d = harness_daemon_start(h);
+        ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
+        harness_daemon_stop(d);
+
+        char *job = harness_redis_str(h, "HGET dunning:customer:C-1 job");
+        char *owed2 = harness_redis_str(h, "HGET dunning:customer:C-1 owed");
+        char *amount2 = harness_redis_str(h, "HGET dunning:invoice:INV-1 amount_cents");
+        char *touch = harness_redis_str(h, "HGET dunning:invoice:INV-1 last");
+        ck_assert_msg(job && strncmp(job, "final-notice|", 13) == 0, "%s", job);
+        ck_assert_str_eq(owed2, owed);
+        ck_assert_str_eq(amount2, amount);
+        ck_assert_msg(touch && strstr(touch, "final-notice"), "%s", touch);
+        free(job);
+        free(owed2);
+        free(amount2);
+        free(touch);
+        free(path);
+        free(both);
+        free(a);
+        free(b);
+        free(amount);
         free(owed);
         harness_free(h);
 }
@@ -493,6 +568,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_send_writes_history);
         tcase_add_test(tc, test_ttl_set_once_a_day);
         tcase_add_test(tc, test_later_step_writes_what_changed);
+        tcase_add_test(tc, test_one_batch_twice_the_same_customer);
         tcase_add_test(tc, test_paid_invoice_is_never_reminded);
         tcase_add_test(tc, test_holdout_is_kept_from_the_step);
         suite_add_tcase(s, tc);
