@@ -513,8 +513,8 @@ static void forget_repeats(struct job *const *jobs, size_t n, struct history_ttl
                                 const char *name = j ? jobs[i]->invoices[j - 1].number
                                                      : jobs[i]->customer.id;
                                 /* Customers and invoices apart; never 0 (a free slot). */
-                                uint64_t h = (fields_sig(&name, 1) ^ (j ? 0x9e3779b97f4a7c15ULL : 0)) |
-                                             1;
+                                uint64_t apart = j ? 0x9e3779b97f4a7c15ULL : 0;
+                                uint64_t h = (fields_sig(&name, 1) ^ apart) | 1;
                                 size_t s = h & (cap - 1);
                                 while (t[s].h && t[s].h != h)
                                         s = (s + 1) & (cap - 1);
