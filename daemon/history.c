@@ -475,21 +475,20 @@ static uint64_t fields_sig(const char *const *s, size_t n)
         return x ? x : 1;
 }
 
-/* The fields of the customer hash a send rewrites unchanged (see
- * struct history_ttl), as stored (f) or as job would write them. */
-static uint64_t customer_sig_of(const struct queue_fields *f)
-{
-        const char *v[] = { queue_fields_get(f, "tz"), queue_fields_get(f, "contact"),
-                            queue_fields_get(f, "owed") };
-        return fields_sig(v, 3);
-}
+/* The fields a send writes to the invoice's and the customer's hash that
+ * stay the same from step to step (see struct history_ttl). */
+#define N_FIXED_MAX 5
+static const char *const invoice_fixed[N_FIXED_MAX] = { "amount_cents", "due", "currency",
+                                                        "customer", "segment" };
+static const char *const customer_fixed[3] = { "tz", "contact", "owed" };
 
-static uint64_t invoice_sig_of(const struct queue_fields *f)
+/* fields_sig of what the hash f holds in the n fields named. */
+static uint64_t stored_sig(const struct queue_fields *f, const char *const *names, size_t n)
 {
-        const char *v[] = { queue_fields_get(f, "amount_cents"), queue_fields_get(f, "due"),
-                            queue_fields_get(f, "currency"), queue_fields_get(f, "customer"),
-                            queue_fields_get(f, "segment") };
-        return fields_sig(v, 5);
+        const char *v[N_FIXED_MAX];
+        for (size_t i = 0; i < n; i++)
+                v[i] = queue_fields_get(f, names[i]);
+        return fields_sig(v, n);
 }
 
 /* Zeroes the signatures of the customers and invoices that more than one
@@ -571,7 +570,7 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                         continue;
                 if (known) {
                         known[i].customer = fresh(&f[at], "exp_ms", now_ms);
-                        known[i].customer_sig = customer_sig_of(&f[at]);
+                        known[i].customer_sig = stored_sig(&f[at], customer_fixed, 3);
                 }
                 if (holds)
                         hold_state_add(&holds[i], jobs[i], &f[at], false, now_ms);
@@ -586,7 +585,7 @@ int history_fetch_reply(struct history_cache *c, struct queue *q, const struct c
                                         known[i].ref |= bit;
                         }
                         if (known && j < HISTORY_SIG_INVOICES)
-                                known[i].invoice_sig[j] = invoice_sig_of(&f[at]);
+                                known[i].invoice_sig[j] = stored_sig(&f[at], invoice_fixed, 5);
                         if (holds)
                                 hold_state_add(&holds[i], jobs[i], &f[at], true, now_ms);
                         if (invoice_paid(&f[at], &jobs[i]->invoices[j]))
@@ -689,21 +688,20 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
                 bool expire = c == JOB_CHANNEL_NONE || !fresh_ttl || !(fresh_ttl->invoice & bit);
                 bool set_ref = ref && (!fresh_ttl || !(fresh_ttl->ref & bit));
                 snprintf(amount, sizeof(amount), "%lld", (long long)inv->amount_cents);
-                const char *mine[] = { amount, inv->due, inv->currency, job->customer.id,
-                                       segment };
+                /* The values of invoice_fixed. */
+                const char *fixed[] = { amount, inv->due, inv->currency, job->customer.id,
+                                        segment };
                 /* Unchanged and in a hash that lives on: only the touch. */
                 bool same = !expire && i < HISTORY_SIG_INVOICES && fresh_ttl->invoice_sig[i] &&
-                            fresh_ttl->invoice_sig[i] == fields_sig(mine, 5);
-                const char *argv[18] = { "HSET", k_key, "amount_cents", amount, "due", inv->due,
-                                         "currency", inv->currency, "customer",
-                                         job->customer.id, "segment", segment,
-                                         c == JOB_CHANNEL_NONE ? "held_out" : "last", touch };
-                int argc = 14;
-                if (same) {
-                        argv[2] = argv[12];
-                        argv[3] = argv[13];
-                        argc = 4;
+                            fresh_ttl->invoice_sig[i] == fields_sig(fixed, 5);
+                const char *argv[18] = { "HSET", k_key };
+                int argc = 2;
+                for (size_t k = 0; !same && k < 5; k++) {
+                        argv[argc++] = invoice_fixed[k];
+                        argv[argc++] = fixed[k];
                 }
+                argv[argc++] = c == JOB_CHANNEL_NONE ? "held_out" : "last";
+                argv[argc++] = touch;
                 history_key(q, k_key, sizeof(k_key), "invoice", inv->number);
                 if (expire && c != JOB_CHANNEL_NONE) {
                         argv[argc++] = "exp_ms";
@@ -737,15 +735,14 @@ static int send_record(struct history_cache *hc, struct queue *q, const struct c
         history_profile_make(job, &pr);
         bool expire = !fresh_ttl || !fresh_ttl->customer;
         const char *tz = job->customer.timezone ? job->customer.timezone : cfg->default_timezone;
-        const char *mine[] = { tz, pr.contact, pr.owed };
+        const char *fixed[] = { tz, pr.contact, pr.owed };     /* of customer_fixed */
         bool same = !expire && fresh_ttl->customer_sig &&
-                    fresh_ttl->customer_sig == fields_sig(mine, 3);
+                    fresh_ttl->customer_sig == fields_sig(fixed, 3);
         const char *argv[14] = { "HSET", k_cust, field, now, "job", pr.job };
         int argc = 6;
-        if (!same) {
-                const char *more[] = { "tz", tz, "contact", pr.contact, "owed", pr.owed };
-                memcpy(argv + argc, more, sizeof(more));
-                argc += 6;
+        for (size_t k = 0; !same && k < 3; k++) {
+                argv[argc++] = customer_fixed[k];
+                argv[argc++] = fixed[k];
         }
         if (expire) {
                 argv[argc++] = "exp_ms";

@@ -1177,13 +1177,18 @@ char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
         return path;
 }
 
-void harness_enqueue(struct harness *h, int first, int n, const char *not_before)
+void harness_enqueue_file(struct harness *h, const char *path)
 {
         struct harness_ctl r;
-        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, not_before);
         harness_ctl_run(h, &r, "enqueue", path, NULL);
         ck_assert_msg(r.status == 0, "enqueue: %s%s", r.out, r.err);
         harness_ctl_free(&r);
+}
+
+void harness_enqueue(struct harness *h, int first, int n, const char *not_before)
+{
+        char *path = harness_write_jobs(h, "jobs.jsonl", first, n, not_before);
+        harness_enqueue_file(h, path);
         free(path);
 }
 

@@ -309,9 +309,10 @@ char *harness_write_file(struct harness *h, const char *name, const char *conten
  * line; returns the path (owned). */
 char *harness_write_jobs(struct harness *h, const char *name, int first, int n,
                          const char *not_before);
-/* `dunningctl enqueue` of those jobs (written to DIR/jobs.jsonl); fails the
- * test unless it exits 0. */
+/* `dunningctl enqueue` of those jobs (written to DIR/jobs.jsonl), or of
+ * the file at path; fails the test unless it exits 0. */
 void harness_enqueue(struct harness *h, int first, int n, const char *not_before);
+void harness_enqueue_file(struct harness *h, const char *path);
 /* Reads a whole file (owned), or NULL when it cannot be read. */
 char *harness_read_file(const char *path);
 

@@ -18,14 +18,6 @@
 #include "harness.h"
 #include "policy.h"
 
-static void enqueue_file(struct harness *h, const char *path)
-{
-        struct harness_ctl r;
-        harness_ctl_run(h, &r, "enqueue", path, NULL);
-        ck_assert_msg(r.status == 0, "enqueue: %s", r.err);
-        harness_ctl_free(&r);
-}
-
 
 /* Jobs first..first+n with "holdout": share. */
 static char *write_holdout_jobs(struct harness *h, int first, int n, const char *share)
@@ -217,20 +209,36 @@ START_TEST(test_send_writes_history)
 }
 END_TEST
 
+/* Job 1 at step, with amount_cents for its invoice's amount (unless
+ * negative), as a line of JSON (owned). */
+static char *step_line(const char *step, int amount_cents)
+{
+        static const char from[] = "\"step\":\"reminder-1\"", amt[] = "\"amount_cents\":";
+        char *job = harness_job_json(1, NULL), *out, amount[24];
+        char *st = strstr(job, from), *am = strstr(job, amt);
+        ck_assert(st && am && st < am);
+        char *digits = am + strlen(amt), *end = digits;
+        while (*end >= '0' && *end <= '9')
+                end++;
+        if (amount_cents < 0)
+                snprintf(amount, sizeof(amount), "%.*s", (int)(end - digits), digits);
+        else
+                snprintf(amount, sizeof(amount), "%d", amount_cents);
+        char *after = st + strlen(from);
+        ck_assert(asprintf(&out, "%.*s\"step\":\"%s\"%.*s%s%s\n", (int)(st - job), job, step,
+                           (int)(digits - after), after, amount, end) > 0);
+        free(job);
+        return out;
+}
+
 /* Job 1 at step, enqueued now. */
 static void enqueue_step(struct harness *h, const char *step)
 {
-        char *job = harness_job_json(1, NULL);
-        const char *from = "\"step\":\"reminder-1\"";
-        char *at = strstr(job, from);
-        ck_assert(at != NULL);
-        char text[4096];
-        snprintf(text, sizeof(text), "%.*s\"step\":\"%s\"%s\n", (int)(at - job), job, step,
-                 at + strlen(from));
-        free(job);
-        char *path = harness_write_file(h, "step.jsonl", text);
-        enqueue_file(h, path);
+        char *line = step_line(step, -1);
+        char *path = harness_write_file(h, "step.jsonl", line);
+        harness_enqueue_file(h, path);
         free(path);
+        free(line);
 }
 
 /* A send gives the customer's and invoice's keys their time to live and
@@ -407,23 +415,6 @@ START_TEST(test_later_step_writes_what_changed)
 }
 END_TEST
 
-/* Job 1 at step with its invoice's amount, as a line of JSON. */
-static char *step_line(const char *step, int amount_cents)
-{
-        char *job = harness_job_json(1, NULL), *out;
-        char *st = strstr(job, "\"step\":\"reminder-1\""), *am = strstr(job, "\"amount_cents\":");
-        ck_assert(st && am && st < am);
-        char *am_end = am + strlen("\"amount_cents\":");
-        while (*am_end >= '0' && *am_end <= '9')
-                am_end++;
-        ck_assert(asprintf(&out, "%.*s\"step\":\"%s\"%.*s\"amount_cents\":%d%s\n",
-                           (int)(st - job), job, step,
-                           (int)(am - (st + strlen("\"step\":\"reminder-1\""))),
-                           st + strlen("\"step\":\"reminder-1\""), amount_cents, am_end) > 0);
-        free(job);
-        return out;
-}
-
 /* Two jobs of one batch for one customer and invoice, the first changing
  * the amount, the second back to what was stored: the second is written
  * whole, so the hashes hold one job's fields, not a mix of the two. */
@@ -447,7 +438,7 @@ START_TEST(test_one_batch_twice_the_same_customer)
         char *both;
         ck_assert(asprintf(&both, "%s%s", a, b) > 0);
         char *path = harness_write_file(h, "both.jsonl", both);
-        enqueue_file(h, path);
+        harness_enqueue_file(h, path);
         d = harness_daemon_start(h);
         ck_assert_uint_eq(harness_wait_sent(h, 3, 20000), 3);
         harness_daemon_stop(d);
@@ -520,7 +511,7 @@ START_TEST(test_holdout_is_kept_from_the_step)
         struct harness *h = harness_new();
         const int n = 150;
         char *path = write_holdout_jobs(h, 1, n, "0.2");
-        enqueue_file(h, path);
+        harness_enqueue_file(h, path);
         free(path);
         int want = 0;
         for (int i = 1; i <= n; i++) {

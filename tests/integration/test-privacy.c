@@ -18,7 +18,6 @@
 
 /* Customer 1: sent, then a scheduled job, a dead letter and a payment
  * entry besides; customers 2..4 sent too and must survive forget. */
-
 static void world(struct harness *h)
 {
         harness_enqueue(h, 1, 4, NULL);
